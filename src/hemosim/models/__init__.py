@@ -1,0 +1,1 @@
+"""Physiology only: parameters with units and sources, batched state advance. No gymnasium."""

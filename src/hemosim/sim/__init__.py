@@ -1,0 +1,1 @@
+"""Shared machinery of the environments: batched simulator base, env faces, RNG."""

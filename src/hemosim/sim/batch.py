@@ -1,0 +1,127 @@
+"""The batched-simulator base: the one code path behind every hemosim environment.
+
+A :class:`BatchedSimulator` holds ``N`` patients as arrays with the patient on axis 0
+(struct of arrays, float64). The single :class:`gymnasium.Env` face (``sim/single.py``) is
+this simulator with ``N = 1`` and the vector face (``sim/vector.py``) is the same simulator
+with ``N = num_envs``, so the two agree by construction.
+
+A subclass provides
+
+* ``observation_space`` / ``action_space``: the spaces of **one** patient;
+* ``reset_patients(mask, keys, options)``: draw new patients for the masked rows, each
+  from its own key (see ``sim/rng.py``), and clear every per-step field of those rows;
+* ``advance(actions)``: one decision step for every patient, returning
+  ``(reward, terminated, truncated)`` arrays of shape ``(N,)``;
+* ``observation()``: a fresh ``(N, *obs_shape)`` float32 array;
+* ``info()``: a fresh dict of ``(N,)`` arrays (nested dicts allowed), a pure function of
+  the state, so a freshly reset patient reports exactly what a single env's reset reports.
+"""
+
+from __future__ import annotations
+
+import abc
+from typing import Any, Mapping
+
+import numpy as np
+from gymnasium import spaces
+
+__all__ = ["BatchedSimulator", "validate_options"]
+
+
+def validate_options(given: Mapping[str, Any], allowed: Mapping[str, Any], what: str) -> dict[str, Any]:
+    """Merge ``given`` over the ``allowed`` defaults; unknown names raise ``ValueError``."""
+    unknown = sorted(set(given) - set(allowed))
+    if unknown:
+        raise ValueError(
+            f"unknown {what} option(s) {unknown}; allowed options are {sorted(allowed)}"
+        )
+    merged = dict(allowed)
+    merged.update(given)
+    return merged
+
+
+class BatchedSimulator(abc.ABC):
+    """Base class of the batched patient simulators (see the module docstring)."""
+
+    observation_space: spaces.Space
+    action_space: spaces.Space
+
+    def __init__(self, num_patients: int) -> None:
+        if not isinstance(num_patients, (int, np.integer)) or isinstance(num_patients, bool) or num_patients < 1:
+            raise ValueError(f"num_patients must be a positive integer, got {num_patients!r}")
+        self.num_patients = int(num_patients)
+
+    # -- to implement -------------------------------------------------------------------
+    @abc.abstractmethod
+    def reset_patients(self, mask: np.ndarray, keys: np.ndarray, options: Mapping[str, Any] | None) -> None:
+        """Draw new patients for ``mask`` rows from ``keys`` (uint64, one per masked row)."""
+
+    @abc.abstractmethod
+    def advance(self, actions: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Advance every patient one decision step; return reward, terminated, truncated."""
+
+    @abc.abstractmethod
+    def observation(self) -> np.ndarray:
+        """Fresh ``(N, *obs_shape)`` float32 observation array."""
+
+    @abc.abstractmethod
+    def info(self) -> dict[str, Any]:
+        """Fresh dict of per-patient arrays (a pure function of the current state)."""
+
+    # -- shared -------------------------------------------------------------------------
+    def safe_action(self) -> np.ndarray:
+        """A valid action for one patient, used for rows that are being auto-reset."""
+        space = self.action_space
+        if isinstance(space, spaces.Box):
+            return np.asarray(space.low, dtype=space.dtype).copy()
+        if isinstance(space, spaces.MultiDiscrete):
+            return np.zeros(space.shape, dtype=space.dtype)
+        if isinstance(space, spaces.Discrete):
+            return np.asarray(space.start, dtype=space.dtype)
+        raise NotImplementedError(type(space))
+
+    def validate_actions(self, actions: Any) -> np.ndarray:
+        """Check a batch of actions against ``action_space``; raise ``ValueError`` if bad.
+
+        Nothing is clipped or coerced: an action outside the space, a non-finite value or
+        a wrong shape is an error that names the bad value and what is allowed.
+        """
+        space = self.action_space
+        try:
+            arr = np.asarray(actions)
+        except Exception as exc:  # pragma: no cover - exotic inputs
+            raise ValueError(f"action {actions!r} is not array-like") from exc
+        expected = (self.num_patients, *space.shape)
+        if arr.shape != expected:
+            raise ValueError(
+                f"action has shape {arr.shape}, expected {expected} "
+                f"({self.num_patients} patient(s) x action shape {space.shape})"
+            )
+        if arr.dtype.kind not in "biuf":
+            raise ValueError(f"action dtype {arr.dtype} is not numeric; allowed: {space}")
+        if isinstance(space, spaces.Box):
+            arr = arr.astype(np.float64, copy=False)
+            bad = ~np.isfinite(arr)
+            if bad.any():
+                raise ValueError(f"action contains non-finite values {arr[bad][:5]}; allowed: finite values in {space}")
+            low = np.asarray(space.low, dtype=np.float64)
+            high = np.asarray(space.high, dtype=np.float64)
+            out = (arr < low) | (arr > high)
+            if out.any():
+                raise ValueError(
+                    f"action values {arr[out][:5]} lie outside the action space [{low.min()}, {high.max()}] "
+                    f"({space}); nothing is clipped"
+                )
+            return arr
+        if isinstance(space, (spaces.MultiDiscrete, spaces.Discrete)):
+            if arr.dtype.kind == "f":
+                if not np.all(np.isfinite(arr)) or np.any(arr != np.round(arr)):
+                    raise ValueError(f"action {arr} must hold integers for {space}")
+            arr = arr.astype(np.int64)
+            nvec = np.asarray(space.nvec if isinstance(space, spaces.MultiDiscrete) else space.n)
+            start = np.asarray(getattr(space, "start", 0))
+            out = (arr < start) | (arr >= start + nvec)
+            if out.any():
+                raise ValueError(f"action values {arr[out][:5]} lie outside {space}")
+            return arr
+        raise NotImplementedError(type(space))
