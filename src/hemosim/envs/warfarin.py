@@ -1,0 +1,323 @@
+"""``hemosim/WarfarinDosing-v0``: 90-day warfarin titration to an INR of 2-3.
+
+Description
+-----------
+A patient starts warfarin (for atrial fibrillation or venous thromboembolism). Each
+morning the clinician sees the INR and chooses the day's warfarin dose; the goal is
+to keep the INR in the 2.0-3.0 range, avoiding under-anticoagulation (thrombosis) and
+over-anticoagulation (bleeding). The patient is simulated by the Hamberg 2007
+S-warfarin PK/PD model (``hemosim.models.warfarin``) with CYP2C9 / VKORC1 genotypes,
+age and interacting drugs; populations come from ``hemosim.patients.warfarin``.
+
+Action Space
+------------
+``Box(0, 1, (1,), float32)``. ``dose_mg = 15 * action[0]`` racemic warfarin, taken at
+the start of the day. Actions outside [0, 1] or non-finite raise ``ValueError``; nothing
+is clipped.
+
+Observation Space
+-----------------
+``Box(0, 1, (8,), float32)`` (the layout of hemosim 0.2):
+
+====  ====================================  ======  ==============================
+idx   meaning                               unit    normalisation
+====  ====================================  ======  ==============================
+0     INR measured this morning             --      INR / 6, clipped to [0, 1]
+1     S-warfarin plasma concentration       mg/L    C / 5, clipped to [0, 1]
+2     R-warfarin plasma concentration       mg/L    C / 5, clipped to [0, 1]
+3     age                                   years   (age - 20) / 75, clipped
+4     body weight                           kg      (weight - 40) / 110, clipped
+5     CYP2C9 genotype                       --      index / 5, order *1/*1 *1/*2 *1/*3 *2/*2 *2/*3 *3/*3
+6     VKORC1 -1639 genotype                 --      index / 2, order GG GA AA
+7     day of therapy                        days    day / 90
+====  ====================================  ======  ==============================
+
+Raw values are in ``info``: ``inr`` (true), ``inr_measured``, ``dose_mg`` (prescribed),
+``dose_taken_mg``, ``therapeutic``, ``day``, ``target_inr_low``, ``target_inr_high``,
+``s_warfarin_mg_per_l``, the reward components and ``patient`` (covariates, genotypes
+written ``"*1/*3"`` and ``"GA"``).
+
+Rewards
+-------
+Per day, on the true INR at the end of the day (the next morning):
+``+1`` if the INR is in the target range (time in range, Rosendaal 1993);
+``-0.5`` if INR < 1.5 (stroke odds ratio 3.3 at INR 1.5 vs 2.0, Hylek 1996 NEJM);
+``-1`` if INR > 4 (the INR >= 4 safety endpoint of EU-PACT and GIFT; intracranial
+haemorrhage odds 4.6x at INR 3.5-3.9, Fang 2004); a further ``-2`` if INR > 6
+("over-anticoagulation", Penning-van Beest 2001). Every component is reported in
+``info`` (``reward_in_range``, ``reward_low``, ``reward_high``, ``reward_severe``).
+
+Starting State
+--------------
+A warfarin-naive patient (no drug, transit compartments at 1, INR = baseline 1.0)
+drawn from the ``population`` preset (default ``"iwpc"``: ancestries mixed so that
+the genotype frequencies match the IWPC 2009 cohort).
+
+Episode End
+-----------
+Truncated after 90 daily decisions. There is no early termination: no state of the
+simulated patient ends the episode, so ending early can never pay.
+
+Arguments
+---------
+``gym.make("hemosim/WarfarinDosing-v0", difficulty="medium", population="iwpc",
+variability=None)``. Unknown arguments raise ``ValueError``.
+
+* ``difficulty="easy"``: parameters are the typical values given genotype, age and
+  co-medication (no random between-patient variability); the INR is observed exactly
+  every day; full adherence.
+* ``"medium"`` (default): Hamberg 2007 between-patient variability; exact daily INR.
+* ``"hard"``: as medium, plus (1) INR assay error, log-normal CV 4 % (CoaguChek XS,
+  FACTS §8.1); (2) missed doses: each patient misses each day's dose with its own
+  probability drawn from Beta(0.53, 2.29) (mean 18.8 %, SD ~21 %: MEMS caps, Parker
+  2007 J Gen Intern Med, IN-RANGE); (3) amiodarone started mid-course in 10 % of
+  patients not already on it, on a day drawn uniformly in 15-75, lowering S-warfarin
+  clearance by 22 % (Gage 2008); (4) dietary vitamin K: EC50 follows a daily AR(1) on
+  the log scale (rho 0.9, stationary SD ``VITAMIN_K_LOG_SD``) chosen so that a stable
+  patient's within-subject INR CV is about 9 % (8.6-10.2 % on stable VKA, FACTS §8.1).
+* ``population``: a name in ``hemosim.patients.warfarin.POPULATIONS``.
+* ``variability``: ``"cv_percent"`` / ``"omega2"`` / ``"none"`` overrides the tier's
+  reading of Hamberg's between-subject variability (FACTS §1.3).
+
+Vector Env
+----------
+``gym.make_vec("hemosim/WarfarinDosing-v0", num_envs=N,
+vectorization_mode="vector_entry_point")`` simulates all N patients in one array
+program (``NEXT_STEP`` autoreset). Patient ``i`` of a vector env seeded ``s`` is the
+single env seeded ``s + i``.
+
+Version History
+---------------
+* v0 (hemosim 0.3): Hamberg 2007 model, difficulty tiers, native vector env.
+  (hemosim 0.2's env of the same id used an invented model whose INR could not exceed
+  2.63; its results are not comparable.)
+
+References
+----------
+Hamberg 2007 Clin Pharmacol Ther 81:529; IWPC 2009 N Engl J Med 360:753; Gage 2008
+Clin Pharmacol Ther 84:326; Rosendaal 1993 Thromb Haemost 69:236; Hylek 1996 N Engl
+J Med 335:540; Fang 2004 Ann Intern Med 141:745; Pirmohamed 2013 N Engl J Med
+369:2294; Parker 2007 J Gen Intern Med 22:1254.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+import numpy as np
+from gymnasium import spaces
+
+from hemosim.assays import INR_ANALYTICAL_CV, measure_inr
+from hemosim.models.warfarin import HAMBERG_2007, WarfarinModel
+from hemosim.patients.warfarin import (
+    AMIODARONE_CL_MULTIPLIER,
+    POPULATIONS,
+    WarfarinPatients,
+    sample_patients,
+)
+from hemosim.sim import rng
+from hemosim.sim.batch import BatchedSimulator, validate_options
+from hemosim.sim.single import SingleEnv
+from hemosim.sim.vector import BatchedVectorEnv
+
+__all__ = [
+    "MAX_DOSE_MG",
+    "EPISODE_DAYS",
+    "WarfarinSimulator",
+    "WarfarinDosingEnv",
+    "WarfarinDosingVectorEnv",
+    "dose_mg_from_action",
+    "action_from_dose_mg",
+]
+
+MAX_DOSE_MG = 15.0
+EPISODE_DAYS = 90
+TARGET_INR_LOW, TARGET_INR_HIGH = 2.0, 3.0
+LOW_INR, HIGH_INR, SEVERE_INR = 1.5, 4.0, 6.0
+REWARD_IN_RANGE, PENALTY_LOW, PENALTY_HIGH, PENALTY_SEVERE = 1.0, 0.5, 1.0, 2.0
+
+DIFFICULTIES = ("easy", "medium", "hard")
+_DEFAULT_VARIABILITY = {"easy": "none", "medium": "cv_percent", "hard": "cv_percent"}
+MISSED_DOSE_BETA = (0.53, 2.29)  # Parker 2007: mean 18.8 % of days, SD ~21 %
+AMIODARONE_START_FRACTION = 0.10
+AMIODARONE_START_DAYS = (15, 75)
+VITAMIN_K_RHO = 0.9
+VITAMIN_K_LOG_SD = 0.25
+
+_S_MISSED_P, _S_MISSED_DAY, _S_AMIO_START, _S_AMIO_DAY, _S_VITK = 201, 202, 203, 204, 205
+
+_OPTIONS = {"difficulty": "medium", "population": "iwpc", "variability": None}
+
+
+def dose_mg_from_action(action: np.ndarray) -> np.ndarray:
+    """Map actions in [0, 1] to racemic warfarin mg/day (the one documented mapping)."""
+    return np.asarray(action, dtype=np.float64) * MAX_DOSE_MG
+
+
+def action_from_dose_mg(dose_mg: np.ndarray | float) -> np.ndarray:
+    """Inverse of :func:`dose_mg_from_action` (float32 action array)."""
+    dose = np.asarray(dose_mg, dtype=np.float64)
+    if np.any(~np.isfinite(dose)) or np.any((dose < 0) | (dose > MAX_DOSE_MG)):
+        raise ValueError(f"dose {dose} mg is outside 0-{MAX_DOSE_MG} mg/day")
+    return (dose / MAX_DOSE_MG).astype(np.float32)
+
+
+class WarfarinSimulator(BatchedSimulator):
+    """Batched warfarin titration: N patients, one daily dose decision each step."""
+
+    observation_space = spaces.Box(0.0, 1.0, shape=(8,), dtype=np.float32)
+    action_space = spaces.Box(0.0, 1.0, shape=(1,), dtype=np.float32)
+
+    def __init__(self, num_patients: int, **options: Any) -> None:
+        super().__init__(num_patients)
+        opts = validate_options(options, _OPTIONS, "WarfarinDosing-v0")
+        if opts["difficulty"] not in DIFFICULTIES:
+            raise ValueError(f"unknown difficulty {opts['difficulty']!r}; allowed: {list(DIFFICULTIES)}")
+        if opts["population"] not in POPULATIONS:
+            raise ValueError(f"unknown population {opts['population']!r}; allowed: {sorted(POPULATIONS)}")
+        self.difficulty: str = opts["difficulty"]
+        self.population: str = opts["population"]
+        self.variability: str = opts["variability"] or _DEFAULT_VARIABILITY[self.difficulty]
+        if self.variability not in ("cv_percent", "omega2", "none"):
+            raise ValueError(f"unknown variability {self.variability!r}; allowed: 'cv_percent', 'omega2', 'none'")
+        self.hard = self.difficulty == "hard"
+        self.inr_cv = INR_ANALYTICAL_CV if self.hard else 0.0
+        n = self.num_patients
+        self.model = WarfarinModel(n)
+        self.patients: WarfarinPatients | None = None
+        self._patient_info: dict[str, np.ndarray] = {}
+        self.day = np.zeros(n, dtype=np.int64)
+        self.dose_mg = np.zeros(n)
+        self.dose_taken_mg = np.zeros(n)
+        self.inr_true = np.ones(n)
+        self.inr_measured = np.ones(n)
+        self.reward_parts = np.zeros((n, 4))
+        # hard tier
+        self.missed_dose_probability = np.zeros(n)
+        self.amiodarone_start_day = np.full(n, -1, dtype=np.int64)
+        self.vitamin_k_z = np.zeros(n)
+        self.ec50_typical = np.ones(n)
+
+    # -- episode start -------------------------------------------------------------------
+    def reset_patients(self, mask: np.ndarray, keys: np.ndarray, options: Mapping[str, Any] | None) -> None:
+        if options:
+            raise ValueError(f"WarfarinDosing-v0 reset takes no options, got {sorted(options)}")
+        new = sample_patients(keys, self.population, variability=self.variability)
+        if self.patients is None:
+            self.patients = new
+            self._patient_info = new.as_info()
+        else:
+            _assign_patients(self.patients, mask, new)
+            for name, values in new.as_info().items():
+                self._patient_info[name][mask] = values
+        self.model.set_parameters(mask, new.model_parameters(HAMBERG_2007))
+        self.day[mask] = 0
+        self.dose_mg[mask] = 0.0
+        self.dose_taken_mg[mask] = 0.0
+        self.reward_parts[mask] = 0.0
+        self.inr_true[mask] = self.model.inr()[mask]
+        self.inr_measured[mask] = measure_inr(self.inr_true[mask], keys, 0, self.inr_cv)
+        if self.hard:
+            a, b = MISSED_DOSE_BETA
+            u = rng.uniform(keys, _S_MISSED_P)
+            from scipy.special import betaincinv
+
+            self.missed_dose_probability[mask] = betaincinv(a, b, u)
+            starts = rng.bernoulli(keys, _S_AMIO_START, AMIODARONE_START_FRACTION) & ~new.amiodarone
+            lo, hi = AMIODARONE_START_DAYS
+            day = lo + np.floor(rng.uniform(keys, _S_AMIO_DAY) * (hi - lo + 1)).astype(np.int64)
+            self.amiodarone_start_day[mask] = np.where(starts, day, -1)
+            self.vitamin_k_z[mask] = VITAMIN_K_LOG_SD * rng.normal(keys, _S_VITK, 0)
+            self.ec50_typical[mask] = self.model.params.ec50_mg_per_l[mask]
+            self.model.update_ec50(self.ec50_typical * np.exp(self.vitamin_k_z))
+
+    # -- one day -------------------------------------------------------------------------
+    def advance(self, actions: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        dose = dose_mg_from_action(actions[:, 0])
+        self.dose_mg[:] = dose
+        keys = self.patients.keys
+        if self.hard:
+            missed = rng.uniform(keys, _S_MISSED_DAY, self.day) < self.missed_dose_probability
+            dose = np.where(missed, 0.0, dose)
+        self.dose_taken_mg[:] = dose
+        self.model.advance_days(dose)
+        self.day += 1
+        if self.hard:
+            self._hard_tier_events(keys)
+        inr = self.model.inr()
+        self.inr_true[:] = inr
+        self.inr_measured[:] = measure_inr(inr, keys, self.day, self.inr_cv)
+        low = self.patients.target_inr - 0.5
+        high = self.patients.target_inr + 0.5
+        parts = self.reward_parts
+        parts[:, 0] = REWARD_IN_RANGE * ((inr >= low) & (inr <= high))
+        parts[:, 1] = -PENALTY_LOW * (inr < LOW_INR)
+        parts[:, 2] = -PENALTY_HIGH * (inr > HIGH_INR)
+        parts[:, 3] = -PENALTY_SEVERE * (inr > SEVERE_INR)
+        reward = parts.sum(axis=1)
+        terminated = np.zeros(self.num_patients, dtype=bool)
+        truncated = self.day >= EPISODE_DAYS
+        return reward, terminated, truncated
+
+    def _hard_tier_events(self, keys: np.ndarray) -> None:
+        starting = self.amiodarone_start_day == self.day
+        if starting.any():
+            cl = self.model.params.cl_s_l_per_h[starting] * AMIODARONE_CL_MULTIPLIER
+            self.model.update_clearance(starting, cl)
+            self._patient_info["amiodarone"][starting] = True
+        eps = rng.normal(keys, _S_VITK, self.day)
+        self.vitamin_k_z = VITAMIN_K_RHO * self.vitamin_k_z + VITAMIN_K_LOG_SD * np.sqrt(1 - VITAMIN_K_RHO**2) * eps
+        self.model.update_ec50(self.ec50_typical * np.exp(self.vitamin_k_z))
+
+    # -- what is seen --------------------------------------------------------------------
+    def observation(self) -> np.ndarray:
+        p = self.patients
+        obs = np.empty((self.num_patients, 8), dtype=np.float32)
+        obs[:, 0] = self.inr_measured / 6.0
+        obs[:, 1] = self.model.s_concentration_mg_per_l() / 5.0
+        obs[:, 2] = self.model.r_concentration_mg_per_l() / 5.0
+        obs[:, 3] = (p.age_years - 20.0) / 75.0
+        obs[:, 4] = (p.weight_kg - 40.0) / 110.0
+        obs[:, 5] = p.cyp2c9_index / 5.0
+        obs[:, 6] = p.vkorc1_index / 2.0
+        obs[:, 7] = self.day / EPISODE_DAYS
+        return np.clip(obs, 0.0, 1.0, out=obs)
+
+    def info(self) -> dict[str, Any]:
+        target = self.patients.target_inr
+        inr = self.inr_true
+        return {
+            "inr": inr.copy(),
+            "inr_measured": self.inr_measured.copy(),
+            "dose_mg": self.dose_mg.copy(),
+            "dose_taken_mg": self.dose_taken_mg.copy(),
+            "therapeutic": (inr >= target - 0.5) & (inr <= target + 0.5),
+            "day": self.day.copy(),
+            "target_inr_low": target - 0.5,
+            "target_inr_high": target + 0.5,
+            "s_warfarin_mg_per_l": self.model.s_concentration_mg_per_l(),
+            "reward_in_range": self.reward_parts[:, 0].copy(),
+            "reward_low": self.reward_parts[:, 1].copy(),
+            "reward_high": self.reward_parts[:, 2].copy(),
+            "reward_severe": self.reward_parts[:, 3].copy(),
+            "patient": {k: v.copy() for k, v in self._patient_info.items()},
+        }
+
+
+def _assign_patients(target: WarfarinPatients, mask: np.ndarray, new: WarfarinPatients) -> None:
+    for name, value in vars(new).items():
+        if isinstance(value, dict):
+            for k, v in value.items():
+                getattr(target, name)[k][mask] = v
+        else:
+            getattr(target, name)[mask] = value
+
+
+class WarfarinDosingEnv(SingleEnv):
+    __doc__ = __doc__
+    simulator_cls = WarfarinSimulator
+
+
+class WarfarinDosingVectorEnv(BatchedVectorEnv):
+    __doc__ = __doc__
+    simulator_cls = WarfarinSimulator

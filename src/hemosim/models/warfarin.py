@@ -1,0 +1,396 @@
+"""Hamberg 2007 S-warfarin PK/PD model, batched over patients.
+
+Hamberg AK, Dahl ML, Barban M, et al. "A PK-PD model for predicting the impact of age,
+CYP2C9, and VKORC1 genotype on individualization of warfarin therapy."
+Clin Pharmacol Ther 2007;81(4):529-538, doi 10.1038/sj.clpt.6100084.
+Values as transcribed in FACTS §1.1-§1.4 (nlmixr2lib ``Hamberg_2007_warfarin_s`` and the
+ReiL re-implementation, both citing Table 2, Table 4 and the Appendix).
+
+Structure (time in hours, amounts in mg, concentrations in mg/L)
+-----------------------------------------------------------------
+PK, linear, solved exactly between doses (matrix exponential)::
+
+    d gut/dt  = -ka gut                                  (S and R share one depot: the
+    d S_c/dt  =  ka gut - (CL/V1 + Q/V1) S_c + Q/V2 S_p   racemic dose is split 50:50 and
+    d S_p/dt  =  Q/V1 S_c - Q/V2 S_p                       both halves absorb with ka)
+    d R_c/dt  =  ka gut - CL_R/V_R R_c
+
+PD, the inhibitory Emax acting on two parallel transit chains fed by ``1 - E``::
+
+    E    = Emax C^gamma / (EC50^gamma + C^gamma),  C = S_c / V1
+    dA1/dt = ktr1 (1 - E - A1);  dAi/dt = ktr1 (A(i-1) - Ai), i = 2..6
+    dA7/dt = ktr2 (1 - E - A7)
+    INR  = BASE + INRmax (1 - A6 A7)^lambda            (Appendix Eq 10)
+
+The chains are linear in ``A`` for a given forcing ``u(t) = 1 - E(C(t))``. Within each
+sub-interval of a fixed intra-day grid the forcing is taken as linear between its exact
+values at the nodes and the chain is then advanced *exactly* (the response of a chain
+of equal rates to a linear input is a sum of regularised incomplete gamma functions),
+so the only approximation is the piecewise-linear forcing. Its error over 90 days is
+tested against ``solve_ivp`` at rtol 1e-10 (``tests/models/test_warfarin.py``).
+
+The ktr convention
+------------------
+Hamberg 2007 writes ``ktr = 1/MTT``; nlmixr2lib reads it per compartment (chain 1 mean
+delay 6 x 11.6 h = 69.6 h), while Ravvaz 2017 / ReiL use ``ktr1 = 6/MTT1`` (total chain
+delay 11.6 h). Both give the same steady state (FACTS §1.2). Which one is the default
+is decided in ``docs/models/warfarin.md`` against published early-INR data.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields
+from typing import Literal
+
+import numpy as np
+import scipy.linalg
+import scipy.special
+
+__all__ = [
+    "CYP2C9_GENOTYPES",
+    "VKORC1_GENOTYPES",
+    "HambergParameters",
+    "HAMBERG_2007",
+    "WarfarinPatientParameters",
+    "individual_parameters",
+    "WarfarinModel",
+    "inr_from_chains",
+    "reference_rhs",
+    "INTRADAY_NODES_H",
+]
+
+CYP2C9_GENOTYPES: tuple[str, ...] = ("*1/*1", "*1/*2", "*1/*3", "*2/*2", "*2/*3", "*3/*3")
+VKORC1_GENOTYPES: tuple[str, ...] = ("GG", "GA", "AA")
+
+KtrConvention = Literal["per_compartment", "chain_total"]
+
+
+def _p(value, unit: str, source: str):
+    return field(default=value, metadata={"unit": unit, "source": source})
+
+
+@dataclass(frozen=True)
+class HambergParameters:
+    """Typical-patient parameters of Hamberg 2007 (FACTS §1.1-§1.4).
+
+    Apparent PK parameters (CL/F, V/F) are used with F = 1 (FACTS §1.1: the paper
+    estimates apparent values, so an extra F would double-count it).
+    """
+
+    ka_per_h: float = _p(2.0, "1/h", "Hamberg 2007 Table 2 (fixed)")
+    cl_s_l_per_h: float = _p(0.314, "L/h", "Hamberg 2007 Table 2, CYP2C9 *1/*1 at age 71")
+    cl_s_cyp2c9_multiplier: tuple[float, ...] = _p(
+        (1.0, 0.685, 0.547, 0.278, 0.310, 0.148),
+        "fraction of *1/*1 CL, order of CYP2C9_GENOTYPES",
+        "Hamberg 2007 Table 2 (reductions 31.5, 45.3, 72.2, 69.0, 85.2 %)",
+    )
+    cl_s_age_slope_per_year: float = _p(0.0091, "1/year", "Hamberg 2007 Table 2 / Appendix Eq 4: CL(1 - 0.0091(age - 71))")
+    age_reference_years: float = _p(71.0, "years", "Hamberg 2007 Appendix Eq 4")
+    v1_l: float = _p(13.8, "L", "Hamberg 2007 Table 2")
+    q_l_per_h: float = _p(0.131, "L/h", "Hamberg 2007 Table 2")
+    v2_l: float = _p(6.59, "L", "Hamberg 2007 Table 2")
+    s_fraction_of_racemate: float = _p(0.5, "1", "racemic warfarin is 50 % S (model input = racemic dose / 2, FACTS §1.1)")
+    bioavailability: float = _p(1.0, "1", "apparent CL/F and V/F, F not estimated (FACTS §1.1)")
+    cl_r_l_per_h: float = _p(0.139, "L/h", "Hamberg 2007 Table 3 (R-warfarin, age 71)")
+    cl_r_age_slope_per_year: float = _p(0.0098, "1/year", "Hamberg 2007 Table 3 (-0.98 %/year)")
+    v_r_l: float = _p(12.8, "L", "Hamberg 2007 Table 3 (R-warfarin)")
+    emax: float = _p(1.0, "1", "Hamberg 2007 Table 4 (fixed)")
+    gamma: float = _p(0.424, "1", "Hamberg 2007 Table 4")
+    ec50_mg_per_l: tuple[float, ...] = _p(
+        (4.61, 3.02, 2.20), "mg/L, order of VKORC1_GENOTYPES", "Hamberg 2007 Table 4 (VKORC1 -1639 GG, GA, AA)"
+    )
+    mtt1_h: float = _p(11.6, "h", "Hamberg 2007 Table 4")
+    mtt2_h: float = _p(120.0, "h", "Hamberg 2007 Table 4")
+    n_transit1: int = _p(6, "compartments", "Hamberg 2007 Appendix Eq 8")
+    inr_max: float = _p(20.0, "INR units", "Hamberg 2007 Appendix (fixed)")
+    inr_lambda: float = _p(3.61, "1", "Hamberg 2007 Table 4")
+    inr_base: float = _p(1.0, "INR units", "pre-treatment INR; 1.0 as in common implementations (FACTS §1.2)")
+    ktr_convention: str = _p(
+        "chain_total",
+        "'per_compartment' (ktr = 1/MTT) or 'chain_total' (ktr1 = 6/MTT1)",
+        "default chosen against early-INR data, docs/models/warfarin.md",
+    )
+
+    def __post_init__(self) -> None:
+        if self.ktr_convention not in ("per_compartment", "chain_total"):
+            raise ValueError(
+                f"ktr_convention {self.ktr_convention!r} is not allowed; use 'per_compartment' or 'chain_total'"
+            )
+
+
+HAMBERG_2007 = HambergParameters()
+
+
+@dataclass
+class WarfarinPatientParameters:
+    """Per-patient parameter arrays, shape ``(N,)`` each (units as in the names)."""
+
+    ka_per_h: np.ndarray
+    cl_s_l_per_h: np.ndarray
+    v1_l: np.ndarray
+    q_l_per_h: np.ndarray
+    v2_l: np.ndarray
+    cl_r_l_per_h: np.ndarray
+    v_r_l: np.ndarray
+    ec50_mg_per_l: np.ndarray
+    gamma: np.ndarray
+    ktr1_per_h: np.ndarray
+    ktr2_per_h: np.ndarray
+    inr_base: np.ndarray
+    inr_max: np.ndarray
+    inr_lambda: np.ndarray
+    dose_to_depot: np.ndarray  # mg of S-warfarin in the depot per mg of racemic dose
+
+    def take(self, idx: np.ndarray) -> "WarfarinPatientParameters":
+        return WarfarinPatientParameters(**{f.name: getattr(self, f.name)[idx] for f in fields(self)})
+
+    def assign(self, mask: np.ndarray, other: "WarfarinPatientParameters") -> None:
+        for f in fields(self):
+            getattr(self, f.name)[mask] = getattr(other, f.name)
+
+
+def individual_parameters(
+    cyp2c9_index: np.ndarray,
+    vkorc1_index: np.ndarray,
+    age_years: np.ndarray,
+    params: HambergParameters = HAMBERG_2007,
+    *,
+    eta_cl: np.ndarray | float = 0.0,
+    eta_v1: np.ndarray | float = 0.0,
+    eta_v2: np.ndarray | float = 0.0,
+    eta_mtt1: np.ndarray | float = 0.0,
+    eta_mtt2: np.ndarray | float = 0.0,
+    eta_ec50: np.ndarray | float = 0.0,
+    cl_multiplier: np.ndarray | float = 1.0,
+) -> WarfarinPatientParameters:
+    """Per-patient parameters from covariates (Hamberg 2007 Appendix Eq 4 and 9).
+
+    ``eta_*`` are log-scale random effects (0 = typical patient); ``cl_multiplier``
+    carries interacting drugs (amiodarone, enzyme inducers) on S-warfarin clearance.
+    """
+    cyp = np.asarray(cyp2c9_index, dtype=np.int64)
+    vk = np.asarray(vkorc1_index, dtype=np.int64)
+    age = np.asarray(age_years, dtype=np.float64)
+    n = np.broadcast(cyp, vk, age).shape
+    if np.any((cyp < 0) | (cyp >= len(CYP2C9_GENOTYPES))):
+        raise ValueError(f"CYP2C9 index out of range 0..5: {cyp[(cyp < 0) | (cyp >= 6)][:5]}")
+    if np.any((vk < 0) | (vk >= len(VKORC1_GENOTYPES))):
+        raise ValueError(f"VKORC1 index out of range 0..2: {vk[(vk < 0) | (vk >= 3)][:5]}")
+    age_factor_s = 1.0 - params.cl_s_age_slope_per_year * (age - params.age_reference_years)
+    age_factor_r = 1.0 - params.cl_r_age_slope_per_year * (age - params.age_reference_years)
+    if np.any(age_factor_s <= 0) or np.any(age_factor_r <= 0):
+        raise ValueError(f"age {age[(age_factor_s <= 0) | (age_factor_r <= 0)][:5]} gives non-positive clearance")
+    cl = params.cl_s_l_per_h * np.asarray(params.cl_s_cyp2c9_multiplier)[cyp] * age_factor_s
+    cl = cl * np.exp(eta_cl) * cl_multiplier
+    n_tr = params.n_transit1
+    ktr1_scale = n_tr if params.ktr_convention == "chain_total" else 1.0
+    ones = np.ones(n)
+    return WarfarinPatientParameters(
+        ka_per_h=params.ka_per_h * ones,
+        cl_s_l_per_h=cl * ones,
+        v1_l=params.v1_l * np.exp(eta_v1) * ones,
+        q_l_per_h=params.q_l_per_h * ones,
+        v2_l=params.v2_l * np.exp(eta_v2) * ones,
+        cl_r_l_per_h=params.cl_r_l_per_h * age_factor_r * ones,
+        v_r_l=params.v_r_l * ones,
+        ec50_mg_per_l=np.asarray(params.ec50_mg_per_l)[vk] * np.exp(eta_ec50) * ones,
+        gamma=params.gamma * ones,
+        ktr1_per_h=ktr1_scale / (params.mtt1_h * np.exp(eta_mtt1)) * ones,
+        ktr2_per_h=1.0 / (params.mtt2_h * np.exp(eta_mtt2)) * ones,
+        inr_base=params.inr_base * ones,
+        inr_max=params.inr_max * ones,
+        inr_lambda=params.inr_lambda * ones,
+        dose_to_depot=params.s_fraction_of_racemate * params.bioavailability * ones,
+    )
+
+
+# Intra-day grid (hours after the daily dose): fine while the dose is absorbed (ka = 2/h),
+# coarse later. Each length is a power-of-two multiple of 0.25 h.
+INTRADAY_NODES_H = np.array([0.0, 0.25, 0.5, 1.0, 1.5, 2.0, 3.0, 4.0, 6.0, 8.0, 12.0, 16.0, 20.0, 24.0])
+
+
+def _pk_matrix(p: WarfarinPatientParameters) -> np.ndarray:
+    """(N, 4, 4) rate matrix of the linear PK system [gut, S_c, S_p, R_c]."""
+    n = p.ka_per_h.shape[0]
+    k = np.zeros((n, 4, 4))
+    k10 = p.cl_s_l_per_h / p.v1_l
+    k12 = p.q_l_per_h / p.v1_l
+    k21 = p.q_l_per_h / p.v2_l
+    kr = p.cl_r_l_per_h / p.v_r_l
+    k[:, 0, 0] = -p.ka_per_h
+    k[:, 1, 0] = p.ka_per_h
+    k[:, 1, 1] = -(k10 + k12)
+    k[:, 1, 2] = k21
+    k[:, 2, 1] = k12
+    k[:, 2, 2] = -k21
+    k[:, 3, 0] = p.ka_per_h
+    k[:, 3, 3] = -kr
+    return k
+
+
+def _pk_propagators(k: np.ndarray, lengths_h: np.ndarray) -> np.ndarray:
+    """``expm(k h)`` for each length; lengths that are power-of-two multiples of the
+    shortest one are obtained by repeated squaring (one ``expm`` call in all)."""
+    out = np.empty((k.shape[0], len(lengths_h), 4, 4))
+    base_h = lengths_h[0]
+    current, current_h = scipy.linalg.expm(k * base_h), base_h
+    for li, h in enumerate(lengths_h):
+        ratio = h / current_h
+        while ratio > 1.5 and abs(np.log2(ratio) - round(np.log2(ratio))) < 1e-12:
+            current, current_h = current @ current, 2.0 * current_h
+            ratio = h / current_h
+        out[:, li] = current if abs(h - current_h) < 1e-12 * h else scipy.linalg.expm(k * h)
+    return out
+
+
+def _chain_coefficients(k_per_h: np.ndarray, h: np.ndarray, n_comp: int):
+    """Exact one-interval update of a chain of ``n_comp`` equal-rate compartments.
+
+    For input ``u`` linear from ``u0`` to ``u1`` over ``h``:
+    ``A_i(h) = sum_{m<=i} decay[i-m] A_m(0) + (P_i - W_i) u1 + W_i u0`` with
+    ``decay[j] = e^{-x} x^j / j!``, ``P_i = P(i, x)`` (regularised lower incomplete
+    gamma), ``W_i = (i / x) P(i + 1, x)`` and ``x = k h`` (i = 1..n_comp).
+    Returns arrays of shape ``(N, L, n_comp)``.
+    """
+    x = k_per_h[:, None] * h[None, :]
+    j = np.arange(n_comp)
+    decay = np.exp(-x)[..., None] * x[..., None] ** j / scipy.special.factorial(j)
+    i = np.arange(1, n_comp + 1)
+    p_i = scipy.special.gammainc(i, x[..., None])
+    w_i = (i / x[..., None]) * scipy.special.gammainc(i + 1, x[..., None])
+    return decay, p_i, w_i
+
+
+class WarfarinModel:
+    """Batched Hamberg 2007 state and its exact-PK / exponential-chain daily advance.
+
+    State per patient: ``pk_mg`` (N, 4) = [depot S (= depot R), S central, S peripheral,
+    R central] in mg, and ``chain`` (N, 7) = [A1..A6, A7], dimensionless, 1 at baseline.
+    """
+
+    def __init__(self, num_patients: int, nodes_h: np.ndarray = INTRADAY_NODES_H) -> None:
+        self.n = num_patients
+        self.nodes_h = np.asarray(nodes_h, dtype=np.float64)
+        steps = np.diff(self.nodes_h)
+        self.step_lengths_h, self.step_index = np.unique(steps, return_inverse=True)
+        self.step_index = self.step_index.astype(np.int64)
+        self.day_h = float(self.nodes_h[-1])
+        n_len = len(self.step_lengths_h)
+        self.pk_mg = np.zeros((num_patients, 4))
+        self.chain = np.ones((num_patients, 7))
+        self.pk_prop = np.zeros((num_patients, n_len, 4, 4))
+        self.c1_decay = np.zeros((num_patients, n_len, 6))
+        self.c1_p = np.zeros((num_patients, n_len, 6))
+        self.c1_w = np.zeros((num_patients, n_len, 6))
+        self.c2 = np.zeros((num_patients, n_len, 3))  # decay, P1, W1 of chain 2
+        self.inv_v1 = np.zeros(num_patients)
+        self.inv_v_r = np.zeros(num_patients)
+        self.ec50_pow_gamma = np.ones(num_patients)
+        self.gamma = np.ones(num_patients)
+        self.dose_to_depot = np.zeros(num_patients)
+        self.inr_base = np.ones(num_patients)
+        self.inr_max = np.ones(num_patients)
+        self.inr_lambda = np.ones(num_patients)
+        self.params: WarfarinPatientParameters | None = None
+
+    # -- parameters ----------------------------------------------------------------------
+    def set_parameters(self, mask: np.ndarray, p: WarfarinPatientParameters, *, reset_state: bool = True) -> None:
+        """Install parameters for the masked patients (and, by default, a drug-free state)."""
+        idx = np.flatnonzero(mask)
+        if idx.size == 0:
+            return
+        if self.params is None:
+            self.params = WarfarinPatientParameters(**{f.name: np.zeros(self.n) for f in fields(p)})
+        self.params.assign(idx, p)
+        self._precompute(idx, p)
+        if reset_state:
+            self.pk_mg[idx] = 0.0
+            self.chain[idx] = 1.0
+
+    def update_clearance(self, mask: np.ndarray, cl_s_l_per_h: np.ndarray) -> None:
+        """Change S-warfarin clearance mid-course (e.g. an interacting drug is started)."""
+        idx = np.flatnonzero(mask)
+        if idx.size == 0:
+            return
+        self.params.cl_s_l_per_h[idx] = cl_s_l_per_h
+        self._precompute(idx, self.params.take(idx))
+
+    def update_ec50(self, ec50_mg_per_l: np.ndarray) -> None:
+        """Change EC50 for all patients (e.g. day-to-day dietary vitamin K)."""
+        self.ec50_pow_gamma = ec50_mg_per_l ** self.gamma
+
+    def _precompute(self, idx: np.ndarray, p: WarfarinPatientParameters) -> None:
+        self.pk_prop[idx] = _pk_propagators(_pk_matrix(p), self.step_lengths_h)
+        d1, p1, w1 = _chain_coefficients(p.ktr1_per_h, self.step_lengths_h, 6)
+        self.c1_decay[idx], self.c1_p[idx], self.c1_w[idx] = d1, p1, w1
+        d2, p2, w2 = _chain_coefficients(p.ktr2_per_h, self.step_lengths_h, 1)
+        self.c2[idx, :, 0], self.c2[idx, :, 1], self.c2[idx, :, 2] = d2[..., 0], p2[..., 0], w2[..., 0]
+        self.inv_v1[idx] = 1.0 / p.v1_l
+        self.inv_v_r[idx] = 1.0 / p.v_r_l
+        self.gamma[idx] = p.gamma
+        self.ec50_pow_gamma[idx] = p.ec50_mg_per_l ** p.gamma
+        self.dose_to_depot[idx] = p.dose_to_depot
+        self.inr_base[idx] = p.inr_base
+        self.inr_max[idx] = p.inr_max
+        self.inr_lambda[idx] = p.inr_lambda
+
+    # -- dynamics ------------------------------------------------------------------------
+    def advance_days(self, racemic_dose_mg: np.ndarray) -> None:
+        """Give each patient its racemic dose (mg) at the start of each day and advance.
+
+        ``racemic_dose_mg`` has shape ``(N,)`` (one day) or ``(N, D)`` (D days).
+        """
+        from hemosim.models._warfarin_kernel import advance_days
+
+        doses = np.asarray(racemic_dose_mg, dtype=np.float64)
+        if doses.ndim == 1:
+            doses = doses[:, None]
+        if doses.shape[0] != self.n:
+            raise ValueError(f"dose array has {doses.shape[0]} rows for {self.n} patients")
+        if np.any(~np.isfinite(doses)) or np.any(doses < 0):
+            raise ValueError("doses must be finite and non-negative (mg)")
+        advance_days(
+            self.pk_mg, self.chain, np.ascontiguousarray(doses * self.dose_to_depot[:, None]),
+            self.pk_prop, self.step_index, self.c1_decay, self.c1_p, self.c1_w, self.c2,
+            self.inv_v1, self.ec50_pow_gamma, self.gamma,
+        )
+
+    # -- read-outs -----------------------------------------------------------------------
+    def s_concentration_mg_per_l(self) -> np.ndarray:
+        return self.pk_mg[:, 1] * self.inv_v1
+
+    def r_concentration_mg_per_l(self) -> np.ndarray:
+        return self.pk_mg[:, 3] * self.inv_v_r
+
+    def inr(self) -> np.ndarray:
+        return inr_from_chains(self.chain[:, 5], self.chain[:, 6], self.inr_base, self.inr_max, self.inr_lambda)
+
+
+def inr_from_chains(a6, a7, base, inr_max, lam) -> np.ndarray:
+    """INR = BASE + INRmax (1 - A6 A7)^lambda (Hamberg 2007 Appendix Eq 10)."""
+    return base + inr_max * np.maximum(1.0 - a6 * a7, 0.0) ** lam
+
+
+def reference_rhs(t: float, y: np.ndarray, p: WarfarinPatientParameters, i: int) -> np.ndarray:
+    """Right-hand side of the full ODE for patient ``i`` (slow reference path for tests).
+
+    ``y`` = [gut, S_c, S_p, R_c, A1..A6, A7].
+    """
+    ka, cl, v1, q, v2 = p.ka_per_h[i], p.cl_s_l_per_h[i], p.v1_l[i], p.q_l_per_h[i], p.v2_l[i]
+    kr = p.cl_r_l_per_h[i] / p.v_r_l[i]
+    gut, sc, sp, rc = y[0], y[1], y[2], y[3]
+    a = y[4:]
+    c = max(sc / v1, 0.0)
+    cg = c ** p.gamma[i]
+    e = cg / (p.ec50_mg_per_l[i] ** p.gamma[i] + cg)
+    k1, k2 = p.ktr1_per_h[i], p.ktr2_per_h[i]
+    dy = np.empty_like(y)
+    dy[0] = -ka * gut
+    dy[1] = ka * gut - (cl / v1 + q / v1) * sc + (q / v2) * sp
+    dy[2] = (q / v1) * sc - (q / v2) * sp
+    dy[3] = ka * gut - kr * rc
+    dy[4] = k1 * (1.0 - e - a[0])
+    for j in range(1, 6):
+        dy[4 + j] = k1 * (a[j - 1] - a[j])
+    dy[10] = k2 * (1.0 - e - a[6])
+    return dy

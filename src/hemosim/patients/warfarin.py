@@ -1,0 +1,254 @@
+"""Virtual warfarin patients: covariates and Hamberg 2007 parameters, one key per patient.
+
+Every quantity is drawn with the counter-based generator of ``hemosim.sim.rng`` from the
+patient's own key, so a patient is the same whether it is sampled alone or in a batch.
+
+Sources (FACTS §1.3, §2.4)
+--------------------------
+* CYP2C9 *2/*3 and VKORC1 -1639A allele frequencies by ancestry: 1000 Genomes via
+  Shendre 2018 Pharmacogenomics Table 1 (African, European, admixed American, East
+  Asian); South Asian: North India, Rathore 2010 Biosci Trends. Genotypes by
+  Hardy-Weinberg proportions. CYP2C9 *5/*6/*8/*11 (African ancestry) are not in
+  Hamberg's model and are counted as *1 (a known limitation, CPIC 2017).
+* Age, weight, height, amiodarone and smoking: the Ravvaz 2017 "Aurora" cohort as coded
+  in ReiL (age N(67.30, 13.43) y; weight N(199.24, 54.71) lb; height N(66.78, 4.31) in;
+  amiodarone 11.51 %; smokers 9.33 %), truncated to plausible ranges.
+* The "iwpc" preset mixes ancestries so that the pooled genotype frequencies come out
+  close to the IWPC 2009 derivation cohort (NEJM Table 1; the check is a test).
+* Between-subject variability: Hamberg 2007 Tables 2 and 4 (CL 31.0, V1 26.2, V2 99.1,
+  MTT1 14.1, MTT2 102, EC50 40.9), read by default as CV % (omega^2 = ln(1 + CV^2),
+  the nlmixr2lib reading); ``variability="omega2"`` reads them as variances (the
+  Ravvaz / ReiL reading). FACTS §1.3 marks the scale UNCONFIRMED.
+* Interacting drugs act on S-warfarin clearance: amiodarone x 0.776 (Gage 2008, the
+  dose effect e^-0.2538 = -22 % at steady state, where dose is proportional to CL);
+  enzyme inducers x 1.50 (IWPC 2009 pharmacogenetic coefficient +1.1816 on the square
+  root of the weekly dose, evaluated at the cohort median 28 mg/week:
+  ((sqrt(28) + 1.1816) / sqrt(28))^2 = 1.50).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields
+from typing import Any
+
+import numpy as np
+from scipy.special import ndtri
+
+from hemosim.models.warfarin import (
+    CYP2C9_GENOTYPES,
+    HAMBERG_2007,
+    VKORC1_GENOTYPES,
+    HambergParameters,
+    WarfarinPatientParameters,
+    individual_parameters,
+)
+from hemosim.sim import rng
+
+__all__ = [
+    "ANCESTRIES",
+    "ALLELE_FREQUENCIES",
+    "PopulationPreset",
+    "POPULATIONS",
+    "WarfarinPatients",
+    "sample_patients",
+    "AMIODARONE_CL_MULTIPLIER",
+    "ENZYME_INDUCER_CL_MULTIPLIER",
+    "BSV_HAMBERG_2007",
+]
+
+ANCESTRIES: tuple[str, ...] = ("european", "african", "east_asian", "south_asian", "admixed_american")
+
+#: Minor-allele frequencies (fraction): CYP2C9*2, CYP2C9*3, VKORC1 -1639A (FACTS §2.4).
+ALLELE_FREQUENCIES: dict[str, tuple[float, float, float]] = {
+    "european": (0.124, 0.073, 0.388),  # 1000 Genomes EUR, Shendre 2018 Table 1
+    "african": (0.008, 0.002, 0.054),  # 1000 Genomes AFR, Shendre 2018 Table 1
+    "east_asian": (0.001, 0.034, 0.885),  # 1000 Genomes EAS, Shendre 2018 Table 1
+    "south_asian": (0.049, 0.0392, 0.1422),  # North India, Rathore 2010 Biosci Trends
+    "admixed_american": (0.099, 0.037, 0.411),  # 1000 Genomes AMR, Shendre 2018 Table 1
+}
+
+AMIODARONE_CL_MULTIPLIER = float(np.exp(-0.2538))  # Gage 2008 amiodarone dose effect
+ENZYME_INDUCER_CL_MULTIPLIER = float(((np.sqrt(28.0) + 1.1816) / np.sqrt(28.0)) ** 2)  # IWPC 2009
+
+#: Hamberg 2007 between-subject variability numbers (Tables 2 and 4; scale see module doc).
+BSV_HAMBERG_2007: dict[str, float] = {
+    "cl": 31.0, "v1": 26.2, "v2": 99.1, "mtt1": 14.1, "mtt2": 102.0, "ec50": 40.9,
+}
+
+# Random streams (never renumber: a new draw gets a new number).
+_S_ANCESTRY, _S_SEX, _S_AGE, _S_WEIGHT, _S_HEIGHT = 1, 2, 3, 4, 5
+_S_CYP_A1, _S_CYP_A2, _S_VK_A1, _S_VK_A2 = 6, 7, 8, 9
+_S_AMIO, _S_INDUCER, _S_SMOKER, _S_DVT = 10, 11, 12, 13
+_S_ETA = {"cl": 20, "v1": 21, "v2": 22, "mtt1": 23, "mtt2": 24, "ec50": 25}
+
+
+def _pp(value, source: str):
+    return field(default=value, metadata={"source": source})
+
+
+@dataclass(frozen=True)
+class PopulationPreset:
+    """A named virtual population (each field carries its source)."""
+
+    name: str
+    ancestry_mix: tuple[float, ...] = _pp((1.0, 0, 0, 0, 0), "order of ANCESTRIES")
+    age_mean_years: float = _pp(67.30, "Ravvaz 2017 Aurora cohort (ReiL patient generator, FACTS §2.4)")
+    age_sd_years: float = _pp(13.43, "Ravvaz 2017 Aurora cohort")
+    age_range_years: tuple[float, float] = _pp((18.0, 95.0), "adult anticoagulation-clinic range (choice)")
+    weight_mean_kg: float = _pp(199.24 * 0.45359237, "Ravvaz 2017 Aurora cohort, 199.24 lb")
+    weight_sd_kg: float = _pp(54.71 * 0.45359237, "Ravvaz 2017 Aurora cohort, 54.71 lb")
+    weight_range_kg: tuple[float, float] = _pp((40.0, 180.0), "plausible range (choice)")
+    height_mean_cm: float = _pp(66.78 * 2.54, "Ravvaz 2017 Aurora cohort, 66.78 in")
+    height_sd_cm: float = _pp(4.31 * 2.54, "Ravvaz 2017 Aurora cohort, 4.31 in")
+    height_range_cm: tuple[float, float] = _pp((140.0, 205.0), "plausible range (choice)")
+    female_fraction: float = _pp(0.34, "Hamberg 2007 cohort, 34 % female (FACTS §1)")
+    amiodarone_fraction: float = _pp(0.1151, "Ravvaz 2017 Aurora cohort (FACTS §2.4)")
+    enzyme_inducer_fraction: float = _pp(0.01, "assumption: rare co-medication (carbamazepine, phenytoin, rifampicin)")
+    smoker_fraction: float = _pp(0.0933, "Ravvaz 2017 Aurora cohort (FACTS §2.4)")
+    vte_indication_fraction: float = _pp(0.3, "assumption: AF is the majority indication (EU-PACT enrolled AF or VTE)")
+    target_inr: float = _pp(2.5, "INR 2-3 target, midpoint")
+
+    def __post_init__(self) -> None:
+        if len(self.ancestry_mix) != len(ANCESTRIES) or abs(sum(self.ancestry_mix) - 1.0) > 1e-9:
+            raise ValueError(f"ancestry_mix must have {len(ANCESTRIES)} shares summing to 1, got {self.ancestry_mix}")
+
+
+POPULATIONS: dict[str, PopulationPreset] = {
+    # Ancestry shares chosen so the pooled genotype mix matches IWPC 2009 Table 1
+    # (CYP2C9 *1/*1 73.5 %, VKORC1 GG 29.7 / GA 35.7 / AA 32.5 %); checked by a test.
+    "iwpc": PopulationPreset("iwpc", ancestry_mix=(0.55, 0.09, 0.30, 0.0, 0.06)),
+    **{a: PopulationPreset(a, ancestry_mix=tuple(float(a == b) for b in ANCESTRIES)) for a in ANCESTRIES},
+}
+
+
+@dataclass
+class WarfarinPatients:
+    """Covariates and random effects of ``N`` patients (arrays of shape ``(N,)``)."""
+
+    keys: np.ndarray
+    ancestry_index: np.ndarray
+    female: np.ndarray
+    age_years: np.ndarray
+    weight_kg: np.ndarray
+    height_cm: np.ndarray
+    cyp2c9_index: np.ndarray
+    vkorc1_index: np.ndarray
+    amiodarone: np.ndarray
+    enzyme_inducer: np.ndarray
+    smoker: np.ndarray
+    dvt_pe: np.ndarray
+    target_inr: np.ndarray
+    eta: dict[str, np.ndarray]
+
+    def __len__(self) -> int:
+        return int(self.keys.shape[0])
+
+    def cl_multiplier(self) -> np.ndarray:
+        return np.where(self.amiodarone, AMIODARONE_CL_MULTIPLIER, 1.0) * np.where(
+            self.enzyme_inducer, ENZYME_INDUCER_CL_MULTIPLIER, 1.0
+        )
+
+    def model_parameters(self, params: HambergParameters = HAMBERG_2007) -> WarfarinPatientParameters:
+        """Hamberg 2007 parameters of each patient (covariates, random effects, co-drugs)."""
+        return individual_parameters(
+            self.cyp2c9_index, self.vkorc1_index, self.age_years, params,
+            eta_cl=self.eta["cl"], eta_v1=self.eta["v1"], eta_v2=self.eta["v2"],
+            eta_mtt1=self.eta["mtt1"], eta_mtt2=self.eta["mtt2"], eta_ec50=self.eta["ec50"],
+            cl_multiplier=self.cl_multiplier(),
+        )
+
+    def as_info(self) -> dict[str, Any]:
+        """Covariates as info arrays (genotypes written as ``"*1/*3"`` and ``"GA"``)."""
+        return {
+            "age_years": self.age_years.copy(),
+            "sex": np.where(self.female, "F", "M").astype(object),
+            "weight_kg": self.weight_kg.copy(),
+            "height_cm": self.height_cm.copy(),
+            "ancestry": np.asarray(ANCESTRIES, dtype=object)[self.ancestry_index],
+            "cyp2c9": np.asarray(CYP2C9_GENOTYPES, dtype=object)[self.cyp2c9_index],
+            "vkorc1": np.asarray(VKORC1_GENOTYPES, dtype=object)[self.vkorc1_index],
+            "amiodarone": self.amiodarone.copy(),
+            "enzyme_inducer": self.enzyme_inducer.copy(),
+            "smoker": self.smoker.copy(),
+            "dvt_pe": self.dvt_pe.copy(),
+            "target_inr": self.target_inr.copy(),
+        }
+
+
+def _truncated_normal(keys: np.ndarray, stream: int, mean: float, sd: float, lo: float, hi: float) -> np.ndarray:
+    """Inverse-CDF draw from N(mean, sd) truncated to [lo, hi]."""
+    from scipy.special import ndtr
+
+    a, b = ndtr((lo - mean) / sd), ndtr((hi - mean) / sd)
+    u = rng.uniform(keys, stream)
+    return mean + sd * ndtri(a + u * (b - a))
+
+
+def _genotype_from_alleles(u1: np.ndarray, u2: np.ndarray, cum: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    a1 = (u1[:, None] >= cum[:, :-1]).sum(axis=1)
+    a2 = (u2[:, None] >= cum[:, :-1]).sum(axis=1)
+    return np.minimum(a1, a2), np.maximum(a1, a2)
+
+
+_CYP_INDEX = {(0, 0): 0, (0, 1): 1, (0, 2): 2, (1, 1): 3, (1, 2): 4, (2, 2): 5}
+_CYP_TABLE = np.zeros((3, 3), dtype=np.int64)
+for (_a, _b), _i in _CYP_INDEX.items():
+    _CYP_TABLE[_a, _b] = _i
+
+
+def sample_patients(
+    keys: np.ndarray,
+    population: str | PopulationPreset = "iwpc",
+    *,
+    variability: str = "cv_percent",
+) -> WarfarinPatients:
+    """Draw one patient per key (uint64 array) from a named population.
+
+    Args:
+        keys: per-patient keys (``hemosim.sim.rng.patient_key``).
+        population: a name in :data:`POPULATIONS` or a :class:`PopulationPreset`.
+        variability: ``"cv_percent"`` (default; Hamberg's numbers read as CV %),
+            ``"omega2"`` (read as variances) or ``"none"`` (typical parameters given
+            the covariates).
+    """
+    if isinstance(population, str):
+        if population not in POPULATIONS:
+            raise ValueError(f"unknown population {population!r}; allowed: {sorted(POPULATIONS)}")
+        population = POPULATIONS[population]
+    if variability not in ("cv_percent", "omega2", "none"):
+        raise ValueError(f"unknown variability {variability!r}; allowed: 'cv_percent', 'omega2', 'none'")
+    keys = np.asarray(keys, dtype=np.uint64)
+    n = keys.shape[0]
+    pop = population
+    ancestry = rng.categorical(keys, _S_ANCESTRY, np.asarray(pop.ancestry_mix))
+    freqs = np.asarray([ALLELE_FREQUENCIES[a] for a in ANCESTRIES])[ancestry]  # (N, 3)
+    p2, p3, q_a = freqs[:, 0], freqs[:, 1], freqs[:, 2]
+    cyp_cum = np.stack([1.0 - p2 - p3, 1.0 - p3, np.ones(n)], axis=1)
+    a1, a2 = _genotype_from_alleles(rng.uniform(keys, _S_CYP_A1), rng.uniform(keys, _S_CYP_A2), cyp_cum)
+    cyp2c9 = _CYP_TABLE[a1, a2]
+    vk_alleles = (rng.uniform(keys, _S_VK_A1) < q_a).astype(np.int64) + (rng.uniform(keys, _S_VK_A2) < q_a)
+    eta: dict[str, np.ndarray] = {}
+    for name, number in BSV_HAMBERG_2007.items():
+        if variability == "none":
+            omega = 0.0
+        elif variability == "cv_percent":
+            omega = np.sqrt(np.log1p((number / 100.0) ** 2))
+        else:
+            omega = np.sqrt(number / 100.0)
+        eta[name] = omega * rng.normal(keys, _S_ETA[name])
+    return WarfarinPatients(
+        keys=keys.copy(),
+        ancestry_index=ancestry,
+        female=rng.bernoulli(keys, _S_SEX, pop.female_fraction),
+        age_years=_truncated_normal(keys, _S_AGE, pop.age_mean_years, pop.age_sd_years, *pop.age_range_years),
+        weight_kg=_truncated_normal(keys, _S_WEIGHT, pop.weight_mean_kg, pop.weight_sd_kg, *pop.weight_range_kg),
+        height_cm=_truncated_normal(keys, _S_HEIGHT, pop.height_mean_cm, pop.height_sd_cm, *pop.height_range_cm),
+        cyp2c9_index=cyp2c9.astype(np.int64),
+        vkorc1_index=vk_alleles.astype(np.int64),
+        amiodarone=rng.bernoulli(keys, _S_AMIO, pop.amiodarone_fraction),
+        enzyme_inducer=rng.bernoulli(keys, _S_INDUCER, pop.enzyme_inducer_fraction),
+        smoker=rng.bernoulli(keys, _S_SMOKER, pop.smoker_fraction),
+        dvt_pe=rng.bernoulli(keys, _S_DVT, pop.vte_indication_fraction),
+        target_inr=np.full(n, pop.target_inr),
+        eta=eta,
+    )
