@@ -149,6 +149,20 @@ _S_MISSED_P, _S_MISSED_DAY, _S_AMIO_START, _S_AMIO_DAY, _S_VITK = 201, 202, 203,
 _OPTIONS = {"difficulty": "medium", "population": "iwpc", "variability": None}
 
 
+def warfarin_reward_parts(inr: np.ndarray, in_range: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """Reward components (N, 4): in range, low (< 1.5), high (> 4), severe (> 6).
+
+    See the env card (Rewards) for the values and their sources.
+    """
+    out = np.empty((inr.shape[0], 4)) if out is None else out
+    out[:, 0] = in_range
+    out[:, 0] *= REWARD_IN_RANGE
+    np.multiply(inr < LOW_INR, -PENALTY_LOW, out=out[:, 1])
+    np.multiply(inr > HIGH_INR, -PENALTY_HIGH, out=out[:, 2])
+    np.multiply(inr > SEVERE_INR, -PENALTY_SEVERE, out=out[:, 3])
+    return out
+
+
 def dose_mg_from_action(action: np.ndarray) -> np.ndarray:
     """Map actions in [0, 1] to racemic warfarin mg/day (the one documented mapping)."""
     return np.asarray(action, dtype=np.float64) * MAX_DOSE_MG
@@ -192,9 +206,14 @@ class WarfarinSimulator(BatchedSimulator):
         self.inr_true = np.ones(n)
         self.inr_measured = np.ones(n)
         self.reward_parts = np.zeros((n, 4))
+        self.therapeutic = np.zeros(n, dtype=bool)
+        self.target_low = np.full(n, TARGET_INR_LOW)
+        self.target_high = np.full(n, TARGET_INR_HIGH)
         # hard tier
         self.missed_dose_probability = np.zeros(n)
         self.amiodarone_start_day = np.full(n, -1, dtype=np.int64)
+        self.on_amiodarone = np.zeros(n, dtype=bool)
+        self._obs = np.zeros((n, 8), dtype=np.float32)
         self.vitamin_k_z = np.zeros(n)
         self.ec50_typical = np.ones(n)
 
@@ -211,11 +230,22 @@ class WarfarinSimulator(BatchedSimulator):
             for name, values in new.as_info().items():
                 self._patient_info[name][mask] = values
         self.model.set_parameters(mask, new.model_parameters(HAMBERG_2007))
+        self.on_amiodarone[mask] = new.amiodarone
+        static_obs = np.stack(
+            [(new.age_years - 20.0) / 75.0, (new.weight_kg - 40.0) / 110.0, new.cyp2c9_index / 5.0, new.vkorc1_index / 2.0],
+            axis=1,
+        )
+        self._obs[mask, 3:7] = np.clip(static_obs, 0.0, 1.0)
         self.day[mask] = 0
         self.dose_mg[mask] = 0.0
         self.dose_taken_mg[mask] = 0.0
         self.reward_parts[mask] = 0.0
+        self.target_low[mask] = new.target_inr - 0.5
+        self.target_high[mask] = new.target_inr + 0.5
         self.inr_true[mask] = self.model.inr()[mask]
+        self.therapeutic[mask] = (self.inr_true[mask] >= self.target_low[mask]) & (
+            self.inr_true[mask] <= self.target_high[mask]
+        )
         self.inr_measured[mask] = measure_inr(self.inr_true[mask], keys, 0, self.inr_cv)
         if self.hard:
             a, b = MISSED_DOSE_BETA
@@ -240,21 +270,15 @@ class WarfarinSimulator(BatchedSimulator):
             missed = rng.uniform(keys, _S_MISSED_DAY, self.day) < self.missed_dose_probability
             dose = np.where(missed, 0.0, dose)
         self.dose_taken_mg[:] = dose
-        self.model.advance_days(dose)
+        self.model.advance_one_day(dose)
         self.day += 1
         if self.hard:
             self._hard_tier_events(keys)
         inr = self.model.inr()
-        self.inr_true[:] = inr
-        self.inr_measured[:] = measure_inr(inr, keys, self.day, self.inr_cv)
-        low = self.patients.target_inr - 0.5
-        high = self.patients.target_inr + 0.5
-        parts = self.reward_parts
-        parts[:, 0] = REWARD_IN_RANGE * ((inr >= low) & (inr <= high))
-        parts[:, 1] = -PENALTY_LOW * (inr < LOW_INR)
-        parts[:, 2] = -PENALTY_HIGH * (inr > HIGH_INR)
-        parts[:, 3] = -PENALTY_SEVERE * (inr > SEVERE_INR)
-        reward = parts.sum(axis=1)
+        self.inr_true = inr
+        self.inr_measured = measure_inr(inr, keys, self.day, self.inr_cv)
+        self.therapeutic = (inr >= self.target_low) & (inr <= self.target_high)
+        reward = warfarin_reward_parts(inr, self.therapeutic, out=self.reward_parts).sum(axis=1)
         terminated = np.zeros(self.num_patients, dtype=bool)
         truncated = self.day >= EPISODE_DAYS
         return reward, terminated, truncated
@@ -264,43 +288,42 @@ class WarfarinSimulator(BatchedSimulator):
         if starting.any():
             cl = self.model.params.cl_s_l_per_h[starting] * AMIODARONE_CL_MULTIPLIER
             self.model.update_clearance(starting, cl)
-            self._patient_info["amiodarone"][starting] = True
+            self.on_amiodarone[starting] = True
         eps = rng.normal(keys, _S_VITK, self.day)
         self.vitamin_k_z = VITAMIN_K_RHO * self.vitamin_k_z + VITAMIN_K_LOG_SD * np.sqrt(1 - VITAMIN_K_RHO**2) * eps
         self.model.update_ec50(self.ec50_typical * np.exp(self.vitamin_k_z))
 
     # -- what is seen --------------------------------------------------------------------
     def observation(self) -> np.ndarray:
-        p = self.patients
-        obs = np.empty((self.num_patients, 8), dtype=np.float32)
-        obs[:, 0] = self.inr_measured / 6.0
-        obs[:, 1] = self.model.s_concentration_mg_per_l() / 5.0
-        obs[:, 2] = self.model.r_concentration_mg_per_l() / 5.0
-        obs[:, 3] = (p.age_years - 20.0) / 75.0
-        obs[:, 4] = (p.weight_kg - 40.0) / 110.0
-        obs[:, 5] = p.cyp2c9_index / 5.0
-        obs[:, 6] = p.vkorc1_index / 2.0
-        obs[:, 7] = self.day / EPISODE_DAYS
-        return np.clip(obs, 0.0, 1.0, out=obs)
+        obs = self._obs
+        obs[:, 0] = self.inr_measured * (1.0 / 6.0)
+        obs[:, 1] = self.model.s_concentration_mg_per_l() * 0.2
+        obs[:, 2] = self.model.r_concentration_mg_per_l() * 0.2
+        obs[:, 7] = self.day * (1.0 / EPISODE_DAYS)
+        np.minimum(obs[:, :3], 1.0, out=obs[:, :3])
+        return obs.copy()
 
     def info(self) -> dict[str, Any]:
-        target = self.patients.target_inr
-        inr = self.inr_true
         return {
-            "inr": inr.copy(),
-            "inr_measured": self.inr_measured.copy(),
-            "dose_mg": self.dose_mg.copy(),
-            "dose_taken_mg": self.dose_taken_mg.copy(),
-            "therapeutic": (inr >= target - 0.5) & (inr <= target + 0.5),
-            "day": self.day.copy(),
-            "target_inr_low": target - 0.5,
-            "target_inr_high": target + 0.5,
+            "inr": self.inr_true,
+            "inr_measured": self.inr_measured,
+            "dose_mg": self.dose_mg,
+            "dose_taken_mg": self.dose_taken_mg,
+            "therapeutic": self.therapeutic,
+            "day": self.day,
             "s_warfarin_mg_per_l": self.model.s_concentration_mg_per_l(),
-            "reward_in_range": self.reward_parts[:, 0].copy(),
-            "reward_low": self.reward_parts[:, 1].copy(),
-            "reward_high": self.reward_parts[:, 2].copy(),
-            "reward_severe": self.reward_parts[:, 3].copy(),
-            "patient": {k: v.copy() for k, v in self._patient_info.items()},
+            "reward_in_range": self.reward_parts[:, 0],
+            "reward_low": self.reward_parts[:, 1],
+            "reward_high": self.reward_parts[:, 2],
+            "reward_severe": self.reward_parts[:, 3],
+            "on_amiodarone": self.on_amiodarone,
+        }
+
+    def static_info(self) -> dict[str, Any]:
+        return {
+            "target_inr_low": self.target_low,
+            "target_inr_high": self.target_high,
+            "patient": self._patient_info,
         }
 
 

@@ -43,7 +43,6 @@ from dataclasses import dataclass, field, fields
 from typing import Literal
 
 import numpy as np
-import scipy.linalg
 import scipy.special
 
 __all__ = [
@@ -231,16 +230,21 @@ def _pk_matrix(p: WarfarinPatientParameters) -> np.ndarray:
 def _pk_propagators(k: np.ndarray, lengths_h: np.ndarray) -> np.ndarray:
     """``expm(k h)`` for each length; lengths that are power-of-two multiples of the
     shortest one are obtained by repeated squaring (one ``expm`` call in all)."""
+    from hemosim.models._linalg import expm_batch
+
     out = np.empty((k.shape[0], len(lengths_h), 4, 4))
     base_h = lengths_h[0]
-    current, current_h = scipy.linalg.expm(k * base_h), base_h
+    current, current_h = expm_batch(k * base_h), base_h
     for li, h in enumerate(lengths_h):
         ratio = h / current_h
         while ratio > 1.5 and abs(np.log2(ratio) - round(np.log2(ratio))) < 1e-12:
             current, current_h = current @ current, 2.0 * current_h
             ratio = h / current_h
-        out[:, li] = current if abs(h - current_h) < 1e-12 * h else scipy.linalg.expm(k * h)
+        out[:, li] = current if abs(h - current_h) < 1e-12 * h else expm_batch(k * h)
     return out
+
+
+_FACTORIALS = np.array([1.0, 1.0, 2.0, 6.0, 24.0, 120.0, 720.0, 5040.0])
 
 
 def _chain_coefficients(k_per_h: np.ndarray, h: np.ndarray, n_comp: int):
@@ -254,7 +258,7 @@ def _chain_coefficients(k_per_h: np.ndarray, h: np.ndarray, n_comp: int):
     """
     x = k_per_h[:, None] * h[None, :]
     j = np.arange(n_comp)
-    decay = np.exp(-x)[..., None] * x[..., None] ** j / scipy.special.factorial(j)
+    decay = np.exp(-x)[..., None] * x[..., None] ** j / _FACTORIALS[:n_comp]
     i = np.arange(1, n_comp + 1)
     p_i = scipy.special.gammainc(i, x[..., None])
     w_i = (i / x[..., None]) * scipy.special.gammainc(i + 1, x[..., None])
@@ -335,13 +339,19 @@ class WarfarinModel:
         self.inr_lambda[idx] = p.inr_lambda
 
     # -- dynamics ------------------------------------------------------------------------
+    def advance_one_day(self, racemic_dose_mg: np.ndarray) -> None:
+        """Hot path of :meth:`advance_days` for one day of already-validated doses (N,)."""
+        _kernel().advance_days(
+            self.pk_mg, self.chain, (racemic_dose_mg * self.dose_to_depot)[:, None],
+            self.pk_prop, self.step_index, self.c1_decay, self.c1_p, self.c1_w, self.c2,
+            self.inv_v1, self.ec50_pow_gamma, self.gamma,
+        )
+
     def advance_days(self, racemic_dose_mg: np.ndarray) -> None:
         """Give each patient its racemic dose (mg) at the start of each day and advance.
 
         ``racemic_dose_mg`` has shape ``(N,)`` (one day) or ``(N, D)`` (D days).
         """
-        from hemosim.models._warfarin_kernel import advance_days
-
         doses = np.asarray(racemic_dose_mg, dtype=np.float64)
         if doses.ndim == 1:
             doses = doses[:, None]
@@ -349,7 +359,7 @@ class WarfarinModel:
             raise ValueError(f"dose array has {doses.shape[0]} rows for {self.n} patients")
         if np.any(~np.isfinite(doses)) or np.any(doses < 0):
             raise ValueError("doses must be finite and non-negative (mg)")
-        advance_days(
+        _kernel().advance_days(
             self.pk_mg, self.chain, np.ascontiguousarray(doses * self.dose_to_depot[:, None]),
             self.pk_prop, self.step_index, self.c1_decay, self.c1_p, self.c1_w, self.c2,
             self.inv_v1, self.ec50_pow_gamma, self.gamma,
@@ -364,6 +374,13 @@ class WarfarinModel:
 
     def inr(self) -> np.ndarray:
         return inr_from_chains(self.chain[:, 5], self.chain[:, 6], self.inr_base, self.inr_max, self.inr_lambda)
+
+
+def _kernel():
+    """The compiled kernel module, imported on first use (keeps ``import`` cheap)."""
+    from hemosim.models import _warfarin_kernel
+
+    return _warfarin_kernel
 
 
 def inr_from_chains(a6, a7, base, inr_max, lam) -> np.ndarray:

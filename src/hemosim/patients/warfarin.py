@@ -32,7 +32,7 @@ from dataclasses import dataclass, field, fields
 from typing import Any
 
 import numpy as np
-from scipy.special import ndtri
+from scipy.special import ndtr, ndtri
 
 from hemosim.models.warfarin import (
     CYP2C9_GENOTYPES,
@@ -67,6 +67,8 @@ ALLELE_FREQUENCIES: dict[str, tuple[float, float, float]] = {
     "admixed_american": (0.099, 0.037, 0.411),  # 1000 Genomes AMR, Shendre 2018 Table 1
 }
 
+_ALLELE_TABLE = np.asarray([ALLELE_FREQUENCIES[a] for a in ANCESTRIES])
+
 AMIODARONE_CL_MULTIPLIER = float(np.exp(-0.2538))  # Gage 2008 amiodarone dose effect
 ENZYME_INDUCER_CL_MULTIPLIER = float(((np.sqrt(28.0) + 1.1816) / np.sqrt(28.0)) ** 2)  # IWPC 2009
 
@@ -79,6 +81,10 @@ BSV_HAMBERG_2007: dict[str, float] = {
 _S_ANCESTRY, _S_SEX, _S_AGE, _S_WEIGHT, _S_HEIGHT = 1, 2, 3, 4, 5
 _S_CYP_A1, _S_CYP_A2, _S_VK_A1, _S_VK_A2 = 6, 7, 8, 9
 _S_AMIO, _S_INDUCER, _S_SMOKER, _S_DVT = 10, 11, 12, 13
+_COVARIATE_STREAMS = [
+    _S_ANCESTRY, _S_SEX, _S_AGE, _S_WEIGHT, _S_HEIGHT, _S_CYP_A1, _S_CYP_A2, _S_VK_A1, _S_VK_A2,
+    _S_AMIO, _S_INDUCER, _S_SMOKER, _S_DVT,
+]
 _S_ETA = {"cl": 20, "v1": 21, "v2": 22, "mtt1": 23, "mtt2": 24, "ec50": 25}
 
 
@@ -175,12 +181,9 @@ class WarfarinPatients:
         }
 
 
-def _truncated_normal(keys: np.ndarray, stream: int, mean: float, sd: float, lo: float, hi: float) -> np.ndarray:
-    """Inverse-CDF draw from N(mean, sd) truncated to [lo, hi]."""
-    from scipy.special import ndtr
-
+def _truncated_normal(u: np.ndarray, mean: float, sd: float, lo: float, hi: float) -> np.ndarray:
+    """Inverse-CDF draw from N(mean, sd) truncated to [lo, hi], from uniforms ``u``."""
     a, b = ndtr((lo - mean) / sd), ndtr((hi - mean) / sd)
-    u = rng.uniform(keys, stream)
     return mean + sd * ndtri(a + u * (b - a))
 
 
@@ -220,35 +223,40 @@ def sample_patients(
     keys = np.asarray(keys, dtype=np.uint64)
     n = keys.shape[0]
     pop = population
-    ancestry = rng.categorical(keys, _S_ANCESTRY, np.asarray(pop.ancestry_mix))
-    freqs = np.asarray([ALLELE_FREQUENCIES[a] for a in ANCESTRIES])[ancestry]  # (N, 3)
+    eta_names = list(BSV_HAMBERG_2007)
+    eta_streams = [s for name in eta_names for s in rng.normal_streams(_S_ETA[name])]
+    u = rng.uniform_block(keys, np.array(_COVARIATE_STREAMS + eta_streams))
+    col = {stream: j for j, stream in enumerate(_COVARIATE_STREAMS)}
+    ancestry = rng.categorical_from_uniform(u[:, col[_S_ANCESTRY]], np.asarray(pop.ancestry_mix))
+    freqs = _ALLELE_TABLE[ancestry]  # (N, 3)
     p2, p3, q_a = freqs[:, 0], freqs[:, 1], freqs[:, 2]
     cyp_cum = np.stack([1.0 - p2 - p3, 1.0 - p3, np.ones(n)], axis=1)
-    a1, a2 = _genotype_from_alleles(rng.uniform(keys, _S_CYP_A1), rng.uniform(keys, _S_CYP_A2), cyp_cum)
-    cyp2c9 = _CYP_TABLE[a1, a2]
-    vk_alleles = (rng.uniform(keys, _S_VK_A1) < q_a).astype(np.int64) + (rng.uniform(keys, _S_VK_A2) < q_a)
+    a1, a2 = _genotype_from_alleles(u[:, col[_S_CYP_A1]], u[:, col[_S_CYP_A2]], cyp_cum)
+    vk_alleles = (u[:, col[_S_VK_A1]] < q_a).astype(np.int64) + (u[:, col[_S_VK_A2]] < q_a)
     eta: dict[str, np.ndarray] = {}
-    for name, number in BSV_HAMBERG_2007.items():
+    base = len(_COVARIATE_STREAMS)
+    for j, name in enumerate(eta_names):
+        number = BSV_HAMBERG_2007[name]
         if variability == "none":
             omega = 0.0
         elif variability == "cv_percent":
             omega = np.sqrt(np.log1p((number / 100.0) ** 2))
         else:
             omega = np.sqrt(number / 100.0)
-        eta[name] = omega * rng.normal(keys, _S_ETA[name])
+        eta[name] = omega * rng.normal_from_uniforms(u[:, base + 2 * j], u[:, base + 2 * j + 1])
     return WarfarinPatients(
         keys=keys.copy(),
         ancestry_index=ancestry,
-        female=rng.bernoulli(keys, _S_SEX, pop.female_fraction),
-        age_years=_truncated_normal(keys, _S_AGE, pop.age_mean_years, pop.age_sd_years, *pop.age_range_years),
-        weight_kg=_truncated_normal(keys, _S_WEIGHT, pop.weight_mean_kg, pop.weight_sd_kg, *pop.weight_range_kg),
-        height_cm=_truncated_normal(keys, _S_HEIGHT, pop.height_mean_cm, pop.height_sd_cm, *pop.height_range_cm),
-        cyp2c9_index=cyp2c9.astype(np.int64),
+        female=u[:, col[_S_SEX]] < pop.female_fraction,
+        age_years=_truncated_normal(u[:, col[_S_AGE]], pop.age_mean_years, pop.age_sd_years, *pop.age_range_years),
+        weight_kg=_truncated_normal(u[:, col[_S_WEIGHT]], pop.weight_mean_kg, pop.weight_sd_kg, *pop.weight_range_kg),
+        height_cm=_truncated_normal(u[:, col[_S_HEIGHT]], pop.height_mean_cm, pop.height_sd_cm, *pop.height_range_cm),
+        cyp2c9_index=_CYP_TABLE[a1, a2],
         vkorc1_index=vk_alleles.astype(np.int64),
-        amiodarone=rng.bernoulli(keys, _S_AMIO, pop.amiodarone_fraction),
-        enzyme_inducer=rng.bernoulli(keys, _S_INDUCER, pop.enzyme_inducer_fraction),
-        smoker=rng.bernoulli(keys, _S_SMOKER, pop.smoker_fraction),
-        dvt_pe=rng.bernoulli(keys, _S_DVT, pop.vte_indication_fraction),
+        amiodarone=u[:, col[_S_AMIO]] < pop.amiodarone_fraction,
+        enzyme_inducer=u[:, col[_S_INDUCER]] < pop.enzyme_inducer_fraction,
+        smoker=u[:, col[_S_SMOKER]] < pop.smoker_fraction,
+        dvt_pe=u[:, col[_S_DVT]] < pop.vte_indication_fraction,
         target_inr=np.full(n, pop.target_inr),
         eta=eta,
     )

@@ -13,8 +13,13 @@ A subclass provides
 * ``advance(actions)``: one decision step for every patient, returning
   ``(reward, terminated, truncated)`` arrays of shape ``(N,)``;
 * ``observation()``: a fresh ``(N, *obs_shape)`` float32 array;
-* ``info()``: a fresh dict of ``(N,)`` arrays (nested dicts allowed), a pure function of
-  the state, so a freshly reset patient reports exactly what a single env's reset reports.
+* ``info()``: a dict of ``(N,)`` arrays (nested dicts allowed), a pure function of the
+  state, so a freshly reset patient reports exactly what a single env's reset reports.
+  The arrays may be the simulator's own buffers: the env faces copy them (the vector
+  face copies the arrays, the single face converts them to Python scalars);
+* optionally ``static_info()``: the part of the info that changes only when a patient is
+  reset (for example its covariates). The env faces merge it into every info, fresh,
+  without rebuilding it each step.
 """
 
 from __future__ import annotations
@@ -50,6 +55,14 @@ class BatchedSimulator(abc.ABC):
         if not isinstance(num_patients, (int, np.integer)) or isinstance(num_patients, bool) or num_patients < 1:
             raise ValueError(f"num_patients must be a positive integer, got {num_patients!r}")
         self.num_patients = int(num_patients)
+        self._action_batch_shape = (self.num_patients, *self.action_space.shape)
+        space = self.action_space
+        uniform_box = (
+            isinstance(space, spaces.Box)
+            and np.all(space.low == np.min(space.low))
+            and np.all(space.high == np.max(space.high))
+        )
+        self._box_bounds = (float(np.min(space.low)), float(np.max(space.high))) if uniform_box else None
 
     # -- to implement -------------------------------------------------------------------
     @abc.abstractmethod
@@ -66,7 +79,11 @@ class BatchedSimulator(abc.ABC):
 
     @abc.abstractmethod
     def info(self) -> dict[str, Any]:
-        """Fresh dict of per-patient arrays (a pure function of the current state)."""
+        """Dict of per-patient arrays (a pure function of the state; faces copy them)."""
+
+    def static_info(self) -> dict[str, Any]:
+        """Per-patient info that changes only at reset (default: none)."""
+        return {}
 
     # -- shared -------------------------------------------------------------------------
     def safe_action(self) -> np.ndarray:
@@ -87,6 +104,15 @@ class BatchedSimulator(abc.ABC):
         a wrong shape is an error that names the bad value and what is allowed.
         """
         space = self.action_space
+        if (
+            self._box_bounds is not None
+            and type(actions) is np.ndarray
+            and actions.shape == self._action_batch_shape
+            and actions.dtype.kind == "f"
+        ):
+            lo, hi = self._box_bounds
+            if actions.min() >= lo and actions.max() <= hi:  # NaN fails both comparisons
+                return actions
         try:
             arr = np.asarray(actions)
         except Exception as exc:  # pragma: no cover - exotic inputs

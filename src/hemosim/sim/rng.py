@@ -29,6 +29,10 @@ __all__ = [
     "normal",
     "categorical",
     "bernoulli",
+    "uniform_block",
+    "normal_streams",
+    "categorical_from_uniform",
+    "normal_from_uniforms",
 ]
 
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
@@ -80,9 +84,32 @@ def uniform(key: np.ndarray, stream: int, counter: np.ndarray | int = 0) -> np.n
 
 def normal(key: np.ndarray, stream: int, counter: np.ndarray | int = 0) -> np.ndarray:
     """Standard normal draws (Box-Muller on two independent uniform streams)."""
-    u1 = uniform(key, 2 * stream + 1_000_003, counter)
-    u2 = uniform(key, 2 * stream + 1_000_004, counter)
+    s1, s2 = normal_streams(stream)
+    return normal_from_uniforms(uniform(key, s1, counter), uniform(key, s2, counter))
+
+
+def uniform_block(key: np.ndarray, streams: np.ndarray, counter: np.ndarray | int = 0) -> np.ndarray:
+    """Uniform draws for several streams at once: shape ``(N, S)``.
+
+    Column ``j`` equals ``uniform(key, streams[j], counter)`` exactly; one call costs
+    about as much as one stream, which matters when a single patient is reset.
+    """
+    key = np.asarray(key, dtype=np.uint64)[:, None]
+    streams = np.asarray(streams, dtype=np.int64)[None, :]
+    counter = np.asarray(counter)
+    if counter.ndim == 1:
+        counter = counter[:, None]
+    return uniform(key, streams, counter)
+
+
+def normal_from_uniforms(u1: np.ndarray, u2: np.ndarray) -> np.ndarray:
+    """Box-Muller transform (the one used by :func:`normal`)."""
     return np.sqrt(-2.0 * np.log(u1)) * np.cos(2.0 * np.pi * u2)
+
+
+def normal_streams(stream: int) -> tuple[int, int]:
+    """The two uniform streams behind ``normal(key, stream)``."""
+    return 2 * stream + 1_000_003, 2 * stream + 1_000_004
 
 
 def bernoulli(key: np.ndarray, stream: int, p: np.ndarray | float, counter: np.ndarray | int = 0) -> np.ndarray:
@@ -92,10 +119,14 @@ def bernoulli(key: np.ndarray, stream: int, p: np.ndarray | float, counter: np.n
 
 def categorical(key: np.ndarray, stream: int, probs: np.ndarray, counter: np.ndarray | int = 0) -> np.ndarray:
     """Index draws from ``probs`` (shape ``(K,)`` shared, or ``(N, K)`` per patient)."""
+    return categorical_from_uniform(uniform(key, stream, counter), probs)
+
+
+def categorical_from_uniform(u: np.ndarray, probs: np.ndarray) -> np.ndarray:
+    """Inverse-CDF index for uniforms ``u`` (the rule :func:`categorical` uses)."""
     probs = np.asarray(probs, dtype=np.float64)
     cdf = np.cumsum(probs, axis=-1)
     cdf = cdf / cdf[..., -1:]
-    u = uniform(key, stream, counter)
     if cdf.ndim == 1:
         return np.minimum(np.searchsorted(cdf, u, side="right"), len(cdf) - 1)
     return np.minimum((u[:, None] >= cdf).sum(axis=1), cdf.shape[1] - 1)

@@ -10,7 +10,7 @@ import numpy as np
 from hemosim.sim.batch import BatchedSimulator
 from hemosim.sim.rng import patient_key
 
-__all__ = ["SingleEnv", "scalar_info"]
+__all__ = ["SingleEnv", "scalar_info", "fresh_copy"]
 
 
 def scalar_info(batched: dict[str, Any], row: int = 0) -> dict[str, Any]:
@@ -23,6 +23,11 @@ def scalar_info(batched: dict[str, Any], row: int = 0) -> dict[str, Any]:
             item = value[row]
             out[key] = item.item() if isinstance(item, np.generic) else item
     return out
+
+
+def fresh_copy(info: dict[str, Any]) -> dict[str, Any]:
+    """A new dict tree holding the same immutable scalars (no shared mutable object)."""
+    return {k: fresh_copy(v) if isinstance(v, dict) else v for k, v in info.items()}
 
 
 class SingleEnv(gym.Env):
@@ -47,6 +52,7 @@ class SingleEnv(gym.Env):
         self._root_seed: int | None = None
         self._episode = 0
         self._all = np.ones(1, dtype=bool)
+        self._static_info: dict[str, Any] = {}
 
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
         super().reset(seed=seed)
@@ -58,7 +64,13 @@ class SingleEnv(gym.Env):
             self._episode += 1
         keys = patient_key(np.array([self._root_seed], dtype=np.uint64), self._episode)
         self.sim.reset_patients(self._all, keys, options)
-        return self.sim.observation()[0], scalar_info(self.sim.info())
+        self._static_info = scalar_info(self.sim.static_info())
+        return self.sim.observation()[0], self._info()
+
+    def _info(self) -> dict[str, Any]:
+        info = scalar_info(self.sim.info())
+        info.update(fresh_copy(self._static_info))
+        return info
 
     def step(self, action: Any):
         action = self.sim.validate_actions(np.asarray(action)[None])
@@ -68,5 +80,5 @@ class SingleEnv(gym.Env):
             float(reward[0]),
             bool(terminated[0]),
             bool(truncated[0]),
-            scalar_info(self.sim.info()),
+            self._info(),
         )

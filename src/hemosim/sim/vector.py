@@ -21,6 +21,10 @@ from hemosim.sim.rng import patient_key
 __all__ = ["BatchedVectorEnv"]
 
 
+def _copy_arrays(tree: dict[str, Any]) -> dict[str, Any]:
+    return {k: _copy_arrays(v) if isinstance(v, dict) else v.copy() for k, v in tree.items()}
+
+
 def _with_masks(batched: dict[str, Any], n: int) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for key, value in batched.items():
@@ -69,7 +73,7 @@ class BatchedVectorEnv(VectorEnv):
         self._autoreset[:] = False
         mask = np.ones(n, dtype=bool)
         self.sim.reset_patients(mask, patient_key(self._root_seeds, self._episodes), options)
-        return self.sim.observation(), _with_masks(self.sim.info(), n)
+        return self.sim.observation(), self._info()
 
     def step(self, actions: Any):
         actions = np.asarray(actions)
@@ -94,8 +98,13 @@ class BatchedVectorEnv(VectorEnv):
             reward.astype(np.float64),
             terminated,
             truncated,
-            _with_masks(self.sim.info(), self.num_envs),
+            self._info(),
         )
+
+    def _info(self) -> dict[str, Any]:
+        info = _copy_arrays(self.sim.info())
+        info.update(_copy_arrays(self.sim.static_info()))
+        return _with_masks(info, self.num_envs)
 
     def close_extras(self, **kwargs: Any) -> None:
         return None

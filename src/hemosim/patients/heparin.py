@@ -1,0 +1,212 @@
+"""Virtual inpatients starting intravenous unfractionated heparin (one key per patient).
+
+Every quantity is drawn with ``hemosim.sim.rng`` from the patient's own key, so a patient
+is the same whether sampled alone or in a batch.
+
+Sources and assumptions
+-----------------------
+* Sex 50 % female, age N(62, 16) y truncated to 18-95, weight by sex N(89, 20) kg
+  (men) / N(77, 20) kg (women) truncated to 40-180 kg, serum creatinine log-normal
+  (median 1.0 mg/dL men, 0.8 women, log-SD 0.3): an adult inpatient population chosen
+  by us (Raschke 1993 reports no covariate table in its abstract; FACTS §4.5). These
+  are assumptions, stated as such.
+* Creatinine clearance by Cockcroft-Gault 1976 (x 0.85 for women; FACTS §6.3),
+  actual body weight, clipped to 5-200 mL/min. The linear (renal) heparin route scales
+  with ``CrCl / 100 mL/min``.
+* Baseline (own) aPTT N(30, 2.5) s truncated to 22-40 s: adult reference interval
+  25-35 s as a central 95 % range (Davis's Lab & Diagnostic Tests; FACTS §4.3).
+* Baseline platelets N(250, 60) x10^9/L truncated to 150-450 (the usual 150-400
+  reference interval; assumption).
+* Between-patient variability of the PK: log-normal, omega^2 0.122 on clearance (both
+  routes, one eta) and 0.105 on volume: Jia 2015 J Transl Med 13:45 Table 2 (the only
+  published UFH IIV found, FACTS §4.2).
+* aPTT response ("heparin resistance", Hirsh 1976 "heparin effect index"; Levine
+  1994): log-normal sensitivity with SD ``APTT_SENSITIVITY_LOG_SD``, fitted by
+  ``hemosim.calibration.heparin_fit`` to the aPTT / anti-Xa Spearman correlation of
+  0.68 (PMC6009553; FACTS §4.3). ``heparin_resistant`` marks a patient who would need
+  more than 35,000 U/24 h at steady state to reach aPTT 1.5 x control (the Levine 1994
+  entry criterion).
+* HIT (heparin-induced thrombocytopenia): incidence 2.6 % on UFH (Martel 2005 Blood
+  106:2710 meta-analysis; FACTS §7.4). 27.5 % of HIT is rapid onset (25-30 %,
+  previous heparin in the past 100 days: onset within the first day); the rest starts
+  on day 5-10 (days counted from 0 = first day of heparin). The fall is >= 50 % in
+  90 % of cases and 30-50 % in 10 % (ASH-SAP table); it approaches its nadir
+  exponentially with a 24 h time constant (assumption: nadir within about 3 days).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from typing import Any
+
+import numpy as np
+from scipy.special import ndtr, ndtri
+
+from hemosim.models.heparin import REFERENCE_CRCL_ML_PER_MIN, UFH_TYPICAL, UfhParameters
+from hemosim.sim import rng
+
+__all__ = [
+    "HeparinPatients",
+    "sample_patients",
+    "HIT_INCIDENCE",
+    "HIT_RAPID_ONSET_FRACTION",
+    "HIT_FALL_TIME_CONSTANT_H",
+    "APTT_SENSITIVITY_LOG_SD",
+    "OMEGA2_CL",
+    "OMEGA2_V",
+    "RESISTANCE_U_PER_24H",
+]
+
+HIT_INCIDENCE = 0.026  # Martel 2005 Blood 106:2710 (UFH 2.6 %), FACTS §7.4
+HIT_RAPID_ONSET_FRACTION = 0.275  # 25-30 % of HIT (Warkentin; FACTS §7.4)
+HIT_TYPICAL_ONSET_DAYS = (5.0, 10.0)  # 4Ts timing, Lo 2006 (FACTS §7.4)
+HIT_LARGE_FALL_FRACTION = 0.9  # fall >= 50 % typical, 30-50 % in 10 % (ASH-SAP, FACTS §7.4)
+HIT_FALL_TIME_CONSTANT_H = 24.0  # assumption
+OMEGA2_CL = 0.122  # Jia 2015 Table 2
+OMEGA2_V = 0.105  # Jia 2015 Table 2
+#: Log-SD of the aPTT sensitivity, fitted by hemosim.calibration.heparin_fit (Spearman 0.68).
+APTT_SENSITIVITY_LOG_SD = 0.30
+RESISTANCE_U_PER_24H = 35000.0  # Levine 1994 entry criterion (FACTS §4.3)
+
+# Random streams (never renumber).
+_S_SEX, _S_AGE, _S_WEIGHT, _S_SCR, _S_APTT0, _S_PLT0 = 1, 2, 3, 4, 5, 6
+_S_ETA_CL, _S_ETA_V, _S_ETA_S = 7, 8, 9
+_S_HIT, _S_HIT_RAPID, _S_HIT_ONSET, _S_HIT_LARGE, _S_HIT_FALL = 10, 11, 12, 13, 14
+
+
+@dataclass
+class HeparinPatients:
+    """Covariates and individual parameters, one row per patient (float64 unless noted)."""
+
+    keys: np.ndarray  # uint64
+    female: np.ndarray  # bool
+    age_years: np.ndarray
+    weight_kg: np.ndarray
+    creatinine_mg_per_dl: np.ndarray
+    crcl_ml_per_min: np.ndarray
+    baseline_aptt_s: np.ndarray
+    baseline_platelets_10e9_per_l: np.ndarray
+    v_ml: np.ndarray
+    vmax_u_per_h: np.ndarray
+    km_u_per_ml: np.ndarray
+    cl_lin_ml_per_h: np.ndarray
+    aptt_sensitivity_per_iu_per_ml: np.ndarray
+    heparin_resistant: np.ndarray  # bool
+    hit: np.ndarray  # bool
+    hit_onset_h: np.ndarray  # inf when no HIT
+    hit_fall_fraction: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.keys)
+
+    def as_info(self) -> dict[str, Any]:
+        """Fresh per-patient arrays for ``info["patient"]`` (units in the names)."""
+        return {
+            "weight_kg": self.weight_kg.copy(),
+            "age_years": self.age_years.copy(),
+            "female": self.female.copy(),
+            "crcl_ml_per_min": self.crcl_ml_per_min.copy(),
+            "baseline_aptt_s": self.baseline_aptt_s.copy(),
+            "baseline_platelets_10e9_per_l": self.baseline_platelets_10e9_per_l.copy(),
+            "v_l": self.v_ml / 1000.0,
+            "vmax_u_per_h": self.vmax_u_per_h.copy(),
+            "km_u_per_ml": self.km_u_per_ml.copy(),
+            "cl_lin_l_per_h": self.cl_lin_ml_per_h / 1000.0,
+            "aptt_sensitivity_per_iu_per_ml": self.aptt_sensitivity_per_iu_per_ml.copy(),
+            "heparin_resistant": self.heparin_resistant.copy(),
+            "hit": self.hit.copy(),
+            "hit_onset_h": np.where(np.isfinite(self.hit_onset_h), self.hit_onset_h, -1.0),
+        }
+
+    def assign(self, mask: np.ndarray, other: "HeparinPatients") -> None:
+        """Overwrite the ``mask`` rows with ``other`` (one row per masked patient)."""
+        for f in fields(self):
+            getattr(self, f.name)[mask] = getattr(other, f.name)
+
+
+def _truncated_normal(keys: np.ndarray, stream: int, mean: np.ndarray | float, sd: float, lo: float, hi: float) -> np.ndarray:
+    """Inverse-CDF draw from N(mean, sd) truncated to [lo, hi]."""
+    a, b = ndtr((lo - np.asarray(mean)) / sd), ndtr((hi - np.asarray(mean)) / sd)
+    return mean + sd * ndtri(a + rng.uniform(keys, stream) * (b - a))
+
+
+def cockcroft_gault_ml_per_min(age_years, weight_kg, creatinine_mg_per_dl, female) -> np.ndarray:
+    """Cockcroft & Gault 1976: (140 - age) x weight / (72 x SCr), x 0.85 for women."""
+    crcl = (140.0 - np.asarray(age_years)) * np.asarray(weight_kg) / (72.0 * np.asarray(creatinine_mg_per_dl))
+    return crcl * np.where(female, 0.85, 1.0)
+
+
+def sample_patients(
+    keys: np.ndarray,
+    variability: bool = True,
+    hit_incidence: float = HIT_INCIDENCE,
+    params: UfhParameters = UFH_TYPICAL,
+    aptt_sensitivity_log_sd: float = APTT_SENSITIVITY_LOG_SD,
+) -> HeparinPatients:
+    """Draw one patient per key (``keys`` uint64, shape ``(n,)``).
+
+    ``variability=False`` gives every patient the typical PK and aPTT sensitivity for
+    its covariates (the covariates themselves still vary). ``hit_incidence`` is the
+    probability of a HIT course (0 switches HIT off).
+    """
+    keys = np.asarray(keys, dtype=np.uint64)
+    if not 0.0 <= hit_incidence <= 1.0:
+        raise ValueError(f"hit_incidence must lie in [0, 1], got {hit_incidence}")
+    female = rng.bernoulli(keys, _S_SEX, 0.5)
+    age = _truncated_normal(keys, _S_AGE, 62.0, 16.0, 18.0, 95.0)
+    weight = _truncated_normal(keys, _S_WEIGHT, np.where(female, 77.0, 89.0), 20.0, 40.0, 180.0)
+    scr = np.where(female, 0.8, 1.0) * np.exp(0.3 * rng.normal(keys, _S_SCR))
+    crcl = np.clip(cockcroft_gault_ml_per_min(age, weight, scr, female), 5.0, 200.0)
+    aptt0 = _truncated_normal(keys, _S_APTT0, 30.0, 2.5, 22.0, 40.0)
+    plt0 = _truncated_normal(keys, _S_PLT0, 250.0, 60.0, 150.0, 450.0)
+    if variability:
+        eta_cl = np.sqrt(OMEGA2_CL) * rng.normal(keys, _S_ETA_CL)
+        eta_v = np.sqrt(OMEGA2_V) * rng.normal(keys, _S_ETA_V)
+        eta_s = aptt_sensitivity_log_sd * rng.normal(keys, _S_ETA_S)
+    else:
+        eta_cl = eta_v = eta_s = np.zeros(len(keys))
+    v_ml = params.v_l_per_kg * 1000.0 * weight * np.exp(eta_v)
+    vmax = params.vmax_u_per_h_per_kg * weight * np.exp(eta_cl)
+    km = np.full(len(keys), params.km_u_per_ml)
+    cl = params.cl_lin_ml_per_h_per_kg * weight * (crcl / REFERENCE_CRCL_ML_PER_MIN) * np.exp(eta_cl)
+    sens = params.aptt_sensitivity_per_iu_per_ml * np.exp(eta_s)
+    # Levine 1994 criterion: steady-state need for aPTT 1.5 x control above 35,000 U/24 h.
+    c_needed = np.log(1.5 * params.aptt_control_s / aptt0).clip(min=0.0) / sens
+    rate_needed = vmax * c_needed / (km + c_needed) + cl * c_needed
+    resistant = rate_needed * 24.0 > RESISTANCE_U_PER_24H
+    # HIT course
+    hit = rng.uniform(keys, _S_HIT) < hit_incidence
+    rapid = rng.uniform(keys, _S_HIT_RAPID) < HIT_RAPID_ONSET_FRACTION
+    u_onset = rng.uniform(keys, _S_HIT_ONSET)
+    lo_d, hi_d = HIT_TYPICAL_ONSET_DAYS
+    onset = np.where(rapid, 24.0 * u_onset, 24.0 * (lo_d + (hi_d - lo_d) * u_onset))
+    onset = np.where(hit, onset, np.inf)
+    large = rng.uniform(keys, _S_HIT_LARGE) < HIT_LARGE_FALL_FRACTION
+    u_fall = rng.uniform(keys, _S_HIT_FALL)
+    fall = np.where(large, 0.5 + 0.45 * u_fall, 0.3 + 0.2 * u_fall)
+    fall = np.where(hit, fall, 0.0)
+    return HeparinPatients(
+        keys=keys.copy(),
+        female=female,
+        age_years=age,
+        weight_kg=weight,
+        creatinine_mg_per_dl=scr,
+        crcl_ml_per_min=crcl,
+        baseline_aptt_s=aptt0,
+        baseline_platelets_10e9_per_l=plt0,
+        v_ml=v_ml,
+        vmax_u_per_h=vmax,
+        km_u_per_ml=km,
+        cl_lin_ml_per_h=cl,
+        aptt_sensitivity_per_iu_per_ml=sens,
+        heparin_resistant=resistant,
+        hit=hit,
+        hit_onset_h=onset,
+        hit_fall_fraction=fall,
+    )
+
+
+def hit_platelets(baseline: np.ndarray, onset_h: np.ndarray, fall: np.ndarray, hours: np.ndarray | float) -> np.ndarray:
+    """True platelet count (x10^9/L) at ``hours`` after heparin start (HIT course)."""
+    dt = np.maximum(np.asarray(hours, dtype=np.float64) - onset_h, 0.0)
+    return baseline * (1.0 - fall * (-np.expm1(-dt / HIT_FALL_TIME_CONSTANT_H)))
