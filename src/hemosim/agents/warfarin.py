@@ -585,6 +585,9 @@ class _InrGuidedProtocol:
         env_day = _obs_day(arr)
         new = env_day == 0
         if n != self._n:
+            if not np.all(new) and self._n == 0:
+                i = int(np.flatnonzero(~new)[0])
+                raise ValueError(f"patient {i}: first observation has day {env_day[i]}, expected day 0 (episode start)")
             if not np.all(new):
                 raise ValueError(
                     f"batch size changed from {self._n} to {n} mid-episode; all patients must be at day 0"
