@@ -14,6 +14,7 @@ __version__ = "0.3.0"
 #: (env id, module, single-env class, vector-env class)
 _ENVS = [
     ("hemosim/WarfarinDosing-v0", "hemosim.envs.warfarin", "WarfarinDosingEnv", "WarfarinDosingVectorEnv"),
+    ("hemosim/HeparinInfusion-v0", "hemosim.envs.heparin", "HeparinInfusionEnv", "HeparinInfusionVectorEnv"),
 ]
 
 

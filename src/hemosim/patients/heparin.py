@@ -124,10 +124,16 @@ class HeparinPatients:
             getattr(self, f.name)[mask] = getattr(other, f.name)
 
 
-def _truncated_normal(keys: np.ndarray, stream: int, mean: np.ndarray | float, sd: float, lo: float, hi: float) -> np.ndarray:
-    """Inverse-CDF draw from N(mean, sd) truncated to [lo, hi]."""
+def _truncated_normal_from_u(u: np.ndarray, mean: np.ndarray | float, sd: float, lo: float, hi: float) -> np.ndarray:
+    """Inverse-CDF draw from N(mean, sd) truncated to [lo, hi] given uniforms ``u``."""
     a, b = ndtr((lo - np.asarray(mean)) / sd), ndtr((hi - np.asarray(mean)) / sd)
-    return mean + sd * ndtri(a + rng.uniform(keys, stream) * (b - a))
+    return mean + sd * ndtri(a + u * (b - a))
+
+
+_UNIFORM_STREAMS = (_S_SEX, _S_AGE, _S_WEIGHT, _S_APTT0, _S_PLT0, _S_HIT, _S_HIT_RAPID, _S_HIT_ONSET, _S_HIT_LARGE, _S_HIT_FALL)
+_NORMAL_STREAMS = (_S_SCR, _S_ETA_CL, _S_ETA_V, _S_ETA_S)
+#: all uniform streams drawn in one block: the plain ones, then the Box-Muller pairs of the normals
+_BLOCK_STREAMS = np.array(list(_UNIFORM_STREAMS) + [s for st in _NORMAL_STREAMS for s in rng.normal_streams(st)], dtype=np.int64)
 
 
 def cockcroft_gault_ml_per_min(age_years, weight_kg, creatinine_mg_per_dl, female) -> np.ndarray:
@@ -152,17 +158,24 @@ def sample_patients(
     keys = np.asarray(keys, dtype=np.uint64)
     if not 0.0 <= hit_incidence <= 1.0:
         raise ValueError(f"hit_incidence must lie in [0, 1], got {hit_incidence}")
-    female = rng.bernoulli(keys, _S_SEX, 0.5)
-    age = _truncated_normal(keys, _S_AGE, 62.0, 16.0, 18.0, 95.0)
-    weight = _truncated_normal(keys, _S_WEIGHT, np.where(female, 77.0, 89.0), 20.0, 40.0, 180.0)
-    scr = np.where(female, 0.8, 1.0) * np.exp(0.3 * rng.normal(keys, _S_SCR))
+    block = rng.uniform_block(keys, _BLOCK_STREAMS)
+    u = {st: block[:, j] for j, st in enumerate(_UNIFORM_STREAMS)}
+    nu = len(_UNIFORM_STREAMS)
+    z = {
+        st: rng.normal_from_uniforms(block[:, nu + 2 * j], block[:, nu + 2 * j + 1])
+        for j, st in enumerate(_NORMAL_STREAMS)
+    }
+    female = u[_S_SEX] < 0.5
+    age = _truncated_normal_from_u(u[_S_AGE], 62.0, 16.0, 18.0, 95.0)
+    weight = _truncated_normal_from_u(u[_S_WEIGHT], np.where(female, 77.0, 89.0), 20.0, 40.0, 180.0)
+    scr = np.where(female, 0.8, 1.0) * np.exp(0.3 * z[_S_SCR])
     crcl = np.clip(cockcroft_gault_ml_per_min(age, weight, scr, female), 5.0, 200.0)
-    aptt0 = _truncated_normal(keys, _S_APTT0, 30.0, 2.5, 22.0, 40.0)
-    plt0 = _truncated_normal(keys, _S_PLT0, 250.0, 60.0, 150.0, 450.0)
+    aptt0 = _truncated_normal_from_u(u[_S_APTT0], 30.0, 2.5, 22.0, 40.0)
+    plt0 = _truncated_normal_from_u(u[_S_PLT0], 250.0, 60.0, 150.0, 450.0)
     if variability:
-        eta_cl = np.sqrt(OMEGA2_CL) * rng.normal(keys, _S_ETA_CL)
-        eta_v = np.sqrt(OMEGA2_V) * rng.normal(keys, _S_ETA_V)
-        eta_s = aptt_sensitivity_log_sd * rng.normal(keys, _S_ETA_S)
+        eta_cl = np.sqrt(OMEGA2_CL) * z[_S_ETA_CL]
+        eta_v = np.sqrt(OMEGA2_V) * z[_S_ETA_V]
+        eta_s = aptt_sensitivity_log_sd * z[_S_ETA_S]
     else:
         eta_cl = eta_v = eta_s = np.zeros(len(keys))
     v_ml = params.v_l_per_kg * 1000.0 * weight * np.exp(eta_v)
@@ -175,14 +188,14 @@ def sample_patients(
     rate_needed = vmax * c_needed / (km + c_needed) + cl * c_needed
     resistant = rate_needed * 24.0 > RESISTANCE_U_PER_24H
     # HIT course
-    hit = rng.uniform(keys, _S_HIT) < hit_incidence
-    rapid = rng.uniform(keys, _S_HIT_RAPID) < HIT_RAPID_ONSET_FRACTION
-    u_onset = rng.uniform(keys, _S_HIT_ONSET)
+    hit = u[_S_HIT] < hit_incidence
+    rapid = u[_S_HIT_RAPID] < HIT_RAPID_ONSET_FRACTION
+    u_onset = u[_S_HIT_ONSET]
     lo_d, hi_d = HIT_TYPICAL_ONSET_DAYS
     onset = np.where(rapid, 24.0 * u_onset, 24.0 * (lo_d + (hi_d - lo_d) * u_onset))
     onset = np.where(hit, onset, np.inf)
-    large = rng.uniform(keys, _S_HIT_LARGE) < HIT_LARGE_FALL_FRACTION
-    u_fall = rng.uniform(keys, _S_HIT_FALL)
+    large = u[_S_HIT_LARGE] < HIT_LARGE_FALL_FRACTION
+    u_fall = u[_S_HIT_FALL]
     fall = np.where(large, 0.5 + 0.45 * u_fall, 0.3 + 0.2 * u_fall)
     fall = np.where(hit, fall, 0.0)
     return HeparinPatients(

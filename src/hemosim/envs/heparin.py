@@ -1,0 +1,398 @@
+"""``hemosim/HeparinInfusion-v0``: 5 days of intravenous unfractionated heparin titration.
+
+Description
+-----------
+A patient with venous or arterial thromboembolism (or unstable angina) starts an
+intravenous unfractionated heparin (UFH) infusion. Every 6 hours the clinician sees the
+aPTT (and a heparin level) and sets the infusion rate and an optional bolus; the goal
+is an aPTT of 46-70 s (1.5-2.3 x control; Raschke 1993 Ann Intern Med 119:874) reached
+quickly and held, avoiding sub-therapeutic anticoagulation (recurrent thrombosis: Hull
+1986, 1997) and excessive prolongation (bleeding: GUSTO-I, Granger 1996). The patient
+is the calibrated one-compartment UFH model with saturable + linear elimination
+(``hemosim.models.heparin``; de Swart 1982) and a log-linear aPTT response with a
+patient-specific baseline and sensitivity; populations come from
+``hemosim.patients.heparin``. In the ``hard`` tier a heparin-induced thrombocytopenia
+(HIT) course can start (Lo 2006 4Ts timing; Martel 2005 incidence).
+
+Action Space
+------------
+``Box(0, 1, (2,), float32)``:
+
+====  ==================  ========  =====================================================
+idx   meaning             unit      mapping
+====  ==================  ========  =====================================================
+0     infusion rate       U/h       ``rate_u_per_h = 2500 * a0``, held for the next 6 h
+1     bolus               U         ``bolus_u = a1 * 80 U/kg * weight`` at the start of
+                                    the step (1 -> 80 U/kg, 0.5 -> 40 U/kg, 0 -> none)
+====  ==================  ========  =====================================================
+
+Actions outside [0, 1] or non-finite raise ``ValueError``; nothing is clipped. An
+infusion "hold" of part of a step is expressed as the equivalent mean rate over the
+step (the nomogram baselines in ``hemosim.agents.heparin`` do this).
+
+Observation Space
+-----------------
+``Box(0, 1, (6,), float32)`` (the layout of hemosim 0.2):
+
+====  ==============================  ============  =====================================
+idx   meaning                         unit          normalisation
+====  ==============================  ============  =====================================
+0     measured aPTT                   s             (aPTT - 20) / 180, clipped to [0, 1]
+1     measured heparin level          anti-Xa IU/mL level / 1.0, clipped to [0, 1]
+2     body weight                     kg            (weight - 40) / 140, clipped
+3     renal function                  --            CrCl (mL/min) / 120, clipped
+4     measured platelet count         x10^9/L       count / 400, clipped
+5     hours on therapy                h             hours / 120
+====  ==============================  ============  =====================================
+
+Samples are drawn at the end of each 6-h step (the aPTT "6 h after any change" of the
+nomogram). Raw values are in ``info``: ``aptt`` (measured, s), ``aptt_true_s``,
+``anti_xa`` (measured IU/mL), ``heparin_u_per_ml`` (true level), ``rate_u_per_h``,
+``bolus_u`` (the last action), ``platelets`` (measured x10^9/L),
+``platelets_true_10e9_per_l``, ``therapeutic`` (true aPTT in 46-70 s), ``hit_active``,
+``hours``, the reward components and ``patient`` (covariates and individual
+parameters).
+
+Rewards
+-------
+Per 6-h step, on the true aPTT at the start and end of the step, linearly interpolated
+in between (Rosendaal 1993), as fractions of the step:
+
+* ``reward_in_range``: ``+1 x`` time with aPTT in 46-70 s (Raschke 1993 range);
+* ``reward_subtherapeutic``: ``-0.5 x`` time with aPTT < 45 s (< 1.5 x control:
+  recurrence 23 % vs 4-6 % when not therapeutic by 24 h, Hull 1997 Arch Intern Med);
+* ``reward_supratherapeutic``: ``-1 x`` time with aPTT > 100 s (bleeding proxy: > 70 s
+  went with more bleeding in GUSTO-I; 100 s is the top of the Nemati 2016 window);
+* ``reward_dangerous``: a further ``-2 x`` time with aPTT > 150 s;
+* ``reward_hit``: ``-1 x`` time after HIT onset in a step in which heparin was given
+  (thrombosis risk 5-10 % a day in untreated HIT, Cuker 2012).
+
+The per-step reward is their sum, in [-3.5, 1].
+
+Starting State
+--------------
+A heparin-naive inpatient: heparin level 0, the patient's own baseline aPTT and
+platelet count, measured once at time 0.
+
+Episode End
+-----------
+Truncated after 20 decisions (120 h). There is no early termination: no state of the
+simulated patient ends the episode, so ending early can never pay.
+
+Arguments
+---------
+``gym.make("hemosim/HeparinInfusion-v0", difficulty="medium", hit_incidence=None)``.
+Unknown arguments raise ``ValueError``.
+
+* ``difficulty="easy"``: covariates vary (weight, renal function, baseline aPTT) but the
+  PK and aPTT sensitivity are the typical values for them; exact laboratory values.
+* ``"medium"`` (default): between-patient variability of clearance, volume and aPTT
+  sensitivity (heparin resistance); assay error (aPTT CV 2.9 %, anti-Xa 5 %,
+  platelets 4 %).
+* ``"hard"``: as medium, plus HIT at the published UFH incidence (2.6 %).
+* ``hit_incidence``: overrides the tier's HIT probability (a float in [0, 1]).
+
+Vector Env
+----------
+``gym.make_vec("hemosim/HeparinInfusion-v0", num_envs=N,
+vectorization_mode="vector_entry_point")`` simulates the N patients in one compiled
+loop (``NEXT_STEP`` autoreset). Patient ``i`` of a vector env seeded ``s`` is the single
+env seeded ``s + i``.
+
+Version History
+---------------
+* v0 (hemosim 0.3): calibrated saturable + linear UFH model, continuous bolus action,
+  no early termination, native vector env. (hemosim 0.2's env of the same id used an
+  unfitted model and terminated episodes on aPTT > 150 s; results are not comparable.)
+
+References
+----------
+Raschke 1993 Ann Intern Med 119:874; de Swart 1982 Blood 60:1251; Hirsh 1976
+Circulation 53:691; Basu 1972 N Engl J Med 287:324; Levine 1994 Arch Intern Med 54:49;
+Jia 2015 J Transl Med 13:45; Hull 1997 Arch Intern Med 157:2562; Granger 1996
+Circulation 93:870; Lo 2006 J Thromb Haemost 4:759; Martel 2005 Blood 106:2710;
+Cuker 2012 Blood 120:4160; Rosendaal 1993 Thromb Haemost 69:236.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Mapping
+
+import numpy as np
+from gymnasium import spaces
+from numba import njit
+
+from hemosim.assays import (
+    ANTI_XA_ANALYTICAL_CV,
+    APTT_ANALYTICAL_CV,
+    APTT_REPORT_MAX_S,
+    PLATELET_ANALYTICAL_CV,
+    STREAM_ANTI_XA_NOISE,
+    STREAM_APTT_NOISE,
+    STREAM_PLATELET_NOISE,
+)
+from hemosim.models.heparin import concentration_after
+from hemosim.patients.heparin import HIT_FALL_TIME_CONSTANT_H, HIT_INCIDENCE, HeparinPatients, sample_patients
+from hemosim.sim import rng
+from hemosim.sim.batch import BatchedSimulator, validate_options
+from hemosim.sim.single import SingleEnv
+from hemosim.sim.vector import BatchedVectorEnv
+
+__all__ = [
+    "MAX_RATE_U_PER_H",
+    "BOLUS_U_PER_KG",
+    "STEP_HOURS",
+    "EPISODE_STEPS",
+    "THERAPEUTIC_APTT_S",
+    "HeparinSimulator",
+    "HeparinInfusionEnv",
+    "HeparinInfusionVectorEnv",
+    "dose_from_action",
+    "action_from_dose",
+]
+
+MAX_RATE_U_PER_H = 2500.0
+BOLUS_U_PER_KG = 80.0
+STEP_HOURS = 6.0
+EPISODE_STEPS = 20
+EPISODE_HOURS = STEP_HOURS * EPISODE_STEPS
+THERAPEUTIC_APTT_S = (46.0, 70.0)  # Raschke 1993: 1.5-2.3 x control
+SUBTHERAPEUTIC_APTT_S = 45.0  # 1.5 x control (30 s)
+SUPRA_APTT_S = 100.0
+DANGEROUS_APTT_S = 150.0
+W_IN_RANGE, W_SUB, W_SUPRA, W_DANGER, W_HIT = 1.0, 0.5, 1.0, 2.0, 1.0
+
+DIFFICULTIES = ("easy", "medium", "hard")
+_OPTIONS = {"difficulty": "medium", "hit_incidence": None}
+
+# state columns
+_C, _HOURS, _RATE, _BOLUS, _APTT, _APTT_M, _AXA_M, _PLT, _PLT_M = range(9)
+_R_IN, _R_SUB, _R_SUPRA, _R_DANGER, _R_HIT = range(9, 14)
+_NS = 14
+# parameter columns
+_V, _VMAX, _KM, _CL, _APTT0, _SENS, _PLT0, _ONSET, _FALL, _W, _RENAL = range(11)
+_NP = 11
+
+
+def dose_from_action(action: np.ndarray, weight_kg: np.ndarray | float) -> tuple[np.ndarray, np.ndarray]:
+    """Map actions ``(..., 2)`` in [0, 1] to ``(rate_u_per_h, bolus_u)`` (the one mapping)."""
+    a = np.asarray(action, dtype=np.float64)
+    return a[..., 0] * MAX_RATE_U_PER_H, a[..., 1] * BOLUS_U_PER_KG * np.asarray(weight_kg, dtype=np.float64)
+
+
+def action_from_dose(rate_u_per_h, bolus_u, weight_kg) -> np.ndarray:
+    """Inverse of :func:`dose_from_action` (float32 actions); raises if out of range."""
+    rate = np.asarray(rate_u_per_h, dtype=np.float64)
+    bolus_frac = np.asarray(bolus_u, dtype=np.float64) / (BOLUS_U_PER_KG * np.asarray(weight_kg, dtype=np.float64))
+    a = np.stack(np.broadcast_arrays(rate / MAX_RATE_U_PER_H, bolus_frac), axis=-1)
+    if np.any(~np.isfinite(a)) or np.any((a < 0) | (a > 1)):
+        raise ValueError(
+            f"rate {rate} U/h / bolus {bolus_u} U outside 0-{MAX_RATE_U_PER_H} U/h and 0-{BOLUS_U_PER_KG} U/kg"
+        )
+    return a.astype(np.float32)
+
+
+@njit(cache=True, inline="always")
+def _frac(v0: float, v1: float, lo: float, hi: float) -> float:
+    """Fraction of a step whose linear interpolant from v0 to v1 lies in [lo, hi]
+    (the exact Rosendaal crossing rule of ``hemosim.metrics``)."""
+    dv = v1 - v0
+    if abs(dv) < 1e-15:
+        return 1.0 if (v0 >= lo and v0 <= hi) else 0.0
+    t_lo = (lo - v0) / dv
+    t_hi = (hi - v0) / dv
+    t_in = min(max(min(t_lo, t_hi), 0.0), 1.0)
+    t_out = min(max(max(t_lo, t_hi), 0.0), 1.0)
+    return max(t_out - t_in, 0.0)
+
+
+@njit(cache=True, inline="always")
+def _lognormal(x: float, z: float, cv: float) -> float:
+    if cv == 0.0:
+        return x
+    s = math.sqrt(math.log1p(cv * cv))
+    return x * math.exp(s * z - 0.5 * s * s)
+
+
+@njit(cache=True)
+def _measure_row(i, state, params, noise, k, cv_aptt, cv_axa, cv_plt, obs):  # pragma: no cover - jitted
+    """Lab values at sample ``k`` of row ``i`` and the observation (see the env card)."""
+    aptt_m = min(_lognormal(state[i, _APTT], noise[i, 0, k], cv_aptt), APTT_REPORT_MAX_S)
+    axa_m = _lognormal(state[i, _C], noise[i, 1, k], cv_axa)
+    plt_m = _lognormal(state[i, _PLT], noise[i, 2, k], cv_plt)
+    state[i, _APTT_M] = aptt_m
+    state[i, _AXA_M] = axa_m
+    state[i, _PLT_M] = plt_m
+    obs[i, 0] = min(max((aptt_m - 20.0) / 180.0, 0.0), 1.0)
+    obs[i, 1] = min(max(axa_m, 0.0), 1.0)
+    obs[i, 2] = min(max((params[i, _W] - 40.0) / 140.0, 0.0), 1.0)
+    obs[i, 3] = params[i, _RENAL]
+    obs[i, 4] = min(max(plt_m / 400.0, 0.0), 1.0)
+    obs[i, 5] = min(max(state[i, _HOURS] / EPISODE_HOURS, 0.0), 1.0)
+
+
+@njit(cache=True)
+def _reset_rows(rows, state, params, noise, cv_aptt, cv_axa, cv_plt, obs):  # pragma: no cover - jitted
+    for j in range(rows.shape[0]):
+        i = rows[j]
+        for c in range(state.shape[1]):
+            state[i, c] = 0.0
+        state[i, _APTT] = params[i, _APTT0]
+        state[i, _PLT] = params[i, _PLT0]
+        _measure_row(i, state, params, noise, 0, cv_aptt, cv_axa, cv_plt, obs)
+
+
+@njit(cache=True)
+def _step(actions, state, params, noise, cv_aptt, cv_axa, cv_plt, obs, reward, truncated):  # pragma: no cover - jitted
+    n = state.shape[0]
+    dt = STEP_HOURS
+    for i in range(n):
+        rate = actions[i, 0] * MAX_RATE_U_PER_H
+        bolus = actions[i, 1] * BOLUS_U_PER_KG * params[i, _W]
+        v = params[i, _V]
+        c = concentration_after(state[i, _C] + bolus / v, rate / v, params[i, _VMAX] / v, params[i, _KM], params[i, _CL] / v, dt)
+        t0 = state[i, _HOURS]
+        t1 = t0 + dt
+        a0 = state[i, _APTT]
+        a1 = params[i, _APTT0] * math.exp(params[i, _SENS] * c)
+        r_in = W_IN_RANGE * _frac(a0, a1, THERAPEUTIC_APTT_S[0], THERAPEUTIC_APTT_S[1])
+        r_sub = -W_SUB * _frac(a0, a1, -math.inf, SUBTHERAPEUTIC_APTT_S)
+        r_supra = -W_SUPRA * _frac(a0, a1, SUPRA_APTT_S, math.inf)
+        r_danger = -W_DANGER * _frac(a0, a1, DANGEROUS_APTT_S, math.inf)
+        onset = params[i, _ONSET]
+        r_hit = 0.0
+        if onset < t1 and (rate > 0.0 or bolus > 0.0):
+            r_hit = -W_HIT * (t1 - max(onset, t0)) / dt
+        dth = max(t1 - onset, 0.0)
+        plt = params[i, _PLT0] * (1.0 - params[i, _FALL] * (-math.expm1(-dth / HIT_FALL_TIME_CONSTANT_H)))
+        state[i, _C] = c
+        state[i, _HOURS] = t1
+        state[i, _RATE] = rate
+        state[i, _BOLUS] = bolus
+        state[i, _APTT] = a1
+        state[i, _PLT] = plt
+        state[i, _R_IN] = r_in
+        state[i, _R_SUB] = r_sub
+        state[i, _R_SUPRA] = r_supra
+        state[i, _R_DANGER] = r_danger
+        state[i, _R_HIT] = r_hit
+        reward[i] = r_in + r_sub + r_supra + r_danger + r_hit
+        k = int(t1 / dt + 0.5)
+        truncated[i] = k >= EPISODE_STEPS
+        _measure_row(i, state, params, noise, min(k, EPISODE_STEPS), cv_aptt, cv_axa, cv_plt, obs)
+
+
+class HeparinSimulator(BatchedSimulator):
+    """Batched UFH titration: N patients, one rate/bolus decision every 6 h."""
+
+    observation_space = spaces.Box(0.0, 1.0, shape=(6,), dtype=np.float32)
+    action_space = spaces.Box(0.0, 1.0, shape=(2,), dtype=np.float32)
+
+    def __init__(self, num_patients: int, **options: Any) -> None:
+        super().__init__(num_patients)
+        opts = validate_options(options, _OPTIONS, "HeparinInfusion-v0")
+        if opts["difficulty"] not in DIFFICULTIES:
+            raise ValueError(f"unknown difficulty {opts['difficulty']!r}; allowed: {list(DIFFICULTIES)}")
+        hit = opts["hit_incidence"]
+        if hit is None:
+            hit = HIT_INCIDENCE if opts["difficulty"] == "hard" else 0.0
+        if isinstance(hit, bool) or not isinstance(hit, (int, float)) or not 0.0 <= float(hit) <= 1.0:
+            raise ValueError(f"hit_incidence must be a number in [0, 1] or None, got {hit!r}")
+        self.difficulty: str = opts["difficulty"]
+        self.hit_incidence = float(hit)
+        self.variability = self.difficulty != "easy"
+        noisy = self.difficulty != "easy"
+        self.cv_aptt = APTT_ANALYTICAL_CV if noisy else 0.0
+        self.cv_axa = ANTI_XA_ANALYTICAL_CV if noisy else 0.0
+        self.cv_plt = PLATELET_ANALYTICAL_CV if noisy else 0.0
+        n = self.num_patients
+        self.state = np.zeros((n, _NS))
+        self.params = np.ones((n, _NP))
+        self.noise = np.zeros((n, 3, EPISODE_STEPS + 1))
+        self._obs = np.zeros((n, 6), dtype=np.float32)
+        self._reward = np.zeros(n)
+        self._truncated = np.zeros(n, dtype=bool)
+        self.patients: HeparinPatients | None = None
+        self._patient_info: dict[str, np.ndarray] = {}
+        self._noise_streams = np.array([STREAM_APTT_NOISE, STREAM_ANTI_XA_NOISE, STREAM_PLATELET_NOISE])[None, :, None]
+        self._counters = np.arange(EPISODE_STEPS + 1)[None, None, :]
+
+    # -- episode start -------------------------------------------------------------------
+    def reset_patients(self, mask: np.ndarray, keys: np.ndarray, options: Mapping[str, Any] | None) -> None:
+        if options:
+            raise ValueError(f"HeparinInfusion-v0 reset takes no options, got {sorted(options)}")
+        new = sample_patients(keys, variability=self.variability, hit_incidence=self.hit_incidence)
+        if self.patients is None or mask.all():
+            if not mask.all():
+                raise ValueError("the first reset must reset every patient")
+            self.patients = new
+            self._patient_info = new.as_info()
+        else:
+            self.patients.assign(mask, new)
+            for name, values in new.as_info().items():
+                self._patient_info[name][mask] = values
+        p = self.params
+        p[mask, _V] = new.v_ml
+        p[mask, _VMAX] = new.vmax_u_per_h
+        p[mask, _KM] = new.km_u_per_ml
+        p[mask, _CL] = new.cl_lin_ml_per_h
+        p[mask, _APTT0] = new.baseline_aptt_s
+        p[mask, _SENS] = new.aptt_sensitivity_per_iu_per_ml
+        p[mask, _PLT0] = new.baseline_platelets_10e9_per_l
+        p[mask, _ONSET] = new.hit_onset_h
+        p[mask, _FALL] = new.hit_fall_fraction
+        p[mask, _W] = new.weight_kg
+        p[mask, _RENAL] = np.clip(new.crcl_ml_per_min / 120.0, 0.0, 1.0)
+        if self.cv_aptt > 0 or self.cv_axa > 0 or self.cv_plt > 0:
+            self.noise[mask] = rng.normal(np.asarray(keys, dtype=np.uint64)[:, None, None], self._noise_streams, self._counters)
+        rows = np.flatnonzero(mask)
+        _reset_rows(rows, self.state, self.params, self.noise, self.cv_aptt, self.cv_axa, self.cv_plt, self._obs)
+
+    # -- one 6-h step --------------------------------------------------------------------
+    def advance(self, actions: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        _step(actions, self.state, self.params, self.noise,
+              self.cv_aptt, self.cv_axa, self.cv_plt, self._obs, self._reward, self._truncated)
+        return self._reward.copy(), np.zeros(self.num_patients, dtype=bool), self._truncated.copy()
+
+    # -- what is seen --------------------------------------------------------------------
+    def observation(self) -> np.ndarray:
+        return self._obs.copy()
+
+    def info(self) -> dict[str, Any]:
+        """Per-step info (views of the state: the env faces copy them)."""
+        s = self.state
+        aptt = s[:, _APTT]
+        hours = s[:, _HOURS]
+        return {
+            "aptt": s[:, _APTT_M],
+            "aptt_true_s": aptt,
+            "anti_xa": s[:, _AXA_M],
+            "heparin_u_per_ml": s[:, _C],
+            "rate_u_per_h": s[:, _RATE],
+            "bolus_u": s[:, _BOLUS],
+            "platelets": s[:, _PLT_M],
+            "platelets_true_10e9_per_l": s[:, _PLT],
+            "therapeutic": (aptt >= THERAPEUTIC_APTT_S[0]) & (aptt <= THERAPEUTIC_APTT_S[1]),
+            "hit_active": self.params[:, _ONSET] < hours,
+            "hours": hours,
+            "reward_in_range": s[:, _R_IN],
+            "reward_subtherapeutic": s[:, _R_SUB],
+            "reward_supratherapeutic": s[:, _R_SUPRA],
+            "reward_dangerous": s[:, _R_DANGER],
+            "reward_hit": s[:, _R_HIT],
+        }
+
+    def static_info(self) -> dict[str, Any]:
+        """The patient's covariates and individual parameters (change only at reset)."""
+        return {"patient": self._patient_info}
+
+
+class HeparinInfusionEnv(SingleEnv):
+    __doc__ = __doc__
+    simulator_cls = HeparinSimulator
+
+
+class HeparinInfusionVectorEnv(BatchedVectorEnv):
+    __doc__ = __doc__
+    simulator_cls = HeparinSimulator
