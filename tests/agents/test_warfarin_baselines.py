@@ -487,3 +487,23 @@ def test_held_out_protocol_ranking():
     const = ttr(ConstantDosePolicy(best_dose), 100000)
     assert pg >= fixed
     assert min(pg, fixed) > max(rand, const) + 0.05
+
+
+@needs_env
+def test_vector_autoreset_starts_a_new_episode():
+    import hemosim  # noqa: F401
+
+    n = 4
+    env = gym.make_vec("hemosim/WarfarinDosing-v0", num_envs=n, vectorization_mode="vector_entry_point")
+    obs, info = env.reset(seed=100000)
+    agent = IWPCPharmacogeneticBaseline()
+    first = agent.predict(obs, info)
+    for _ in range(90):
+        obs, _, _, trunc, info = env.step(agent.predict(obs, info))
+    assert np.all(trunc)
+    obs, _, _, _, info = env.step(agent.predict(obs, info))  # NEXT_STEP autoreset: day 0 of new patients
+    assert np.all(np.rint(obs[:, 7] * 90) == 0)
+    restarted = agent.predict(obs, info)
+    fresh = IWPCPharmacogeneticBaseline().predict(obs, info)
+    np.testing.assert_array_equal(restarted, fresh)
+    assert not np.array_equal(first, restarted)  # new patients (next seed chain), new doses

@@ -22,8 +22,11 @@ Initiation (therapy days 1-7): INR checks on therapy days 3, 5 and 8, the schedu
 Kovacs outpatient 10-mg nomogram (Kovacs MJ et al., Ann Intern Med 2003;138:714 and
 Pathophysiol Haemost Thromb 2002;32:131; FACTS §2.3, VERIFIED). The Kovacs dose-by-INR table
 was NOT found (FACTS §2.3), so at the day-3 and day-5 checks this module only acts on INR
-above range (> 3.0) with the high-side rows of Table A below, and otherwise keeps the planned
-doses. That restriction is our choice, not a published rule.
+above range (> 3.0), or on any INR after a hold, with the rows of Table A below (the recheck
+it asks for is capped at the next Kovacs day), and otherwise keeps the planned doses. That
+restriction is our choice, not a published rule. (Sensitivity on held-out seeds, medium tier:
+letting Table A act on every check from day 3 moved the 12-week TTR by -0.6 points for the
+fixed-dose and +1.0 for the IWPC pharmacogenetic protocol.)
 
 Maintenance (therapy day >= 8): Table A of FACTS §2.3, the Intermountain maintenance protocol
 (Anderson JL et al., Circulation 2007;116:2563, online supplement Appendix B, as coded in ReiL
@@ -420,7 +423,7 @@ def eu_pact_control_initiation_doses_mg(age_years: ArrayLike) -> np.ndarray:
 
 
 def round_dose_mg(dose_mg: ArrayLike, step_mg: float = 0.5) -> np.ndarray:
-    """Round to the nearest tablet step (half away from zero is not needed: doses are >= 0)."""
+    """Round non-negative doses (mg) to the nearest multiple of ``step_mg`` (halves round up)."""
     return np.floor(np.asarray(dose_mg, dtype=np.float64) / step_mg + 0.5) * step_mg
 
 
