@@ -1,0 +1,239 @@
+"""The ``hemosim`` command.
+
+``hemosim`` (or ``hemosim evaluate``): evaluate every warfarin baseline, a random policy
+and every constant dose on the 1,000 held-out patients (seeds 100000-100999) in the
+native vector env; print a table, write a JSON result and a PNG figure.
+
+``hemosim benchmark``: single-env steps/s and vector patient-steps/s per environment at
+N = 1, 64, 1024, 4096, plus the model benchmarks that modules provide.
+
+``hemosim calibrate NAME``: run a calibration / in-silico trial script (``--list``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+
+__all__ = ["main"]
+
+#: Published comparators printed beside the simulated TTRs.
+PUBLISHED_TTR = {
+    "EU-PACT genotype-guided (Pirmohamed 2013 NEJM 369:2294), weeks 0-12": 67.4,
+    "EU-PACT standard dosing (Pirmohamed 2013 NEJM 369:2294), weeks 0-12": 60.3,
+    "COAG genotype-guided (Kimmel 2013 NEJM 369:2283), days 4-28": 45.2,
+    "COAG clinical algorithm (Kimmel 2013 NEJM 369:2283), days 4-28": 45.4,
+}
+
+CALIBRATIONS = {
+    "doac-trials": ("hemosim.calibration.doac_trials", "RE-LY, ROCKET AF and ARISTOTLE in silico"),
+    "heparin": ("hemosim.calibration.heparin_fit", "UFH model fit and residual table"),
+    "raschke": ("hemosim.calibration.raschke_trial", "Raschke 1993 trial in silico"),
+    "cascade-table": ("hemosim.models.clotting", "rebuild the fast PT/aPTT table (pass --rebuild)"),
+}
+
+
+def _warfarin_policies() -> dict[str, Callable[[], Any]]:
+    from gymnasium import spaces
+
+    from hemosim.agents.policies import RandomPolicy
+    from hemosim.agents.warfarin import (
+        Gage2008Baseline,
+        IWPCClinicalBaseline,
+        IWPCPharmacogeneticBaseline,
+        WarfarinClinicalBaseline,
+    )
+
+    box = spaces.Box(0.0, 1.0, shape=(1,), dtype=np.float32)
+    return {
+        "Fixed-dose initiation + Intermountain titration": lambda: WarfarinClinicalBaseline(seed=0),
+        "IWPC pharmacogenetic + titration": lambda: IWPCPharmacogeneticBaseline(seed=0),
+        "IWPC clinical + titration": lambda: IWPCClinicalBaseline(seed=0),
+        "Gage 2008 + titration": lambda: Gage2008Baseline(seed=0),
+        "Random dose (uniform 0-15 mg)": lambda: RandomPolicy(box, seed=0),
+    }
+
+
+def _evaluate(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from hemosim.agents.policies import ConstantDosePolicy
+    from hemosim.evaluation import rollout_warfarin, summarise_warfarin
+    from hemosim.reproducibility import HELD_OUT_SEEDS
+
+    seeds = list(HELD_OUT_SEEDS)[: args.patients]
+    policies = _warfarin_policies()
+    constant_doses = np.arange(0.0, 15.0 + 1e-9, args.constant_step_mg)
+    total = 90 * (len(policies) + len(constant_doses))
+    results: dict[str, Any] = {}
+    rollouts = {}
+    t0 = time.perf_counter()
+    with tqdm(total=total, desc="evaluating warfarin policies", unit="day", disable=args.no_progress) as bar:
+        for name, make in policies.items():
+            r = rollout_warfarin(make, seeds, difficulty=args.difficulty, progress=bar.update)
+            results[name] = summarise_warfarin(r)
+            rollouts[name] = r
+        constant = {}
+        for dose in constant_doses:
+            r = rollout_warfarin(lambda d=dose: ConstantDosePolicy(float(d)), seeds, difficulty=args.difficulty,
+                                 progress=bar.update)
+            constant[float(dose)] = (summarise_warfarin(r), r)
+    best_dose = max(constant, key=lambda d: constant[d][0]["ttr_percent"]["mean"])
+    best_name = f"Best constant dose ({best_dose:g} mg/day)"
+    results[best_name] = constant[best_dose][0]
+    rollouts[best_name] = constant[best_dose][1]
+    elapsed = time.perf_counter() - t0
+    _print_table(results, args)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    payload = {
+        "command": "hemosim evaluate " + " ".join(sys.argv[2:] if len(sys.argv) > 1 and sys.argv[1] == "evaluate" else sys.argv[1:]),
+        "environment": "hemosim/WarfarinDosing-v0",
+        "difficulty": args.difficulty,
+        "seeds": [seeds[0], seeds[-1]],
+        "ttr_definition": "Rosendaal (linear interpolation) on the daily true INR, days 0-90 (and 0-84 = 12 weeks)",
+        "policies": results,
+        "constant_dose_ttr_percent": {f"{d:g}": constant[d][0]["ttr_percent"]["mean"] for d in constant},
+        "published_ttr_percent": PUBLISHED_TTR,
+        "elapsed_s": elapsed,
+    }
+    json_path = out / "warfarin_evaluation.json"
+    json_path.write_text(json.dumps(payload, indent=2))
+    print(f"\nwrote {json_path}")
+    if not args.no_plot:
+        png = out / "warfarin_evaluation.png"
+        _plot(results, rollouts, png)
+        print(f"wrote {png}")
+    return 0
+
+
+def _print_table(results: dict[str, Any], args: argparse.Namespace) -> None:
+    n = next(iter(results.values()))["n_patients"]
+    print(f"\nhemosim/WarfarinDosing-v0, difficulty={args.difficulty}, {n} held-out patients (seeds 100000-{100000 + n - 1})")
+    print("TTR: Rosendaal on the daily true INR; protocols act only on their scheduled INR checks.\n")
+    head = f"{'policy':50s} {'TTR % (95% CI)':>20s} {'TTR 12 wk %':>12s} {'% days >4':>10s} {'% days <1.5':>12s}"
+    print(head)
+    print("-" * len(head))
+    for name, s in results.items():
+        m, (lo, hi) = s["ttr_percent"]["mean"], s["ttr_percent"]["ci95"]
+        print(f"{name:50s} {m:6.1f} ({lo:4.1f}-{hi:4.1f}) {s['ttr_12_weeks_percent']['mean']:12.1f} "
+              f"{s['percent_days_inr_above_4']:10.1f} {s['percent_days_inr_below_1_5']:12.1f}")
+    print("\nPublished 12-week TTR for comparison:")
+    for name, v in PUBLISHED_TTR.items():
+        print(f"  {v:5.1f} %  {name}")
+    print("\nMean maintenance dose (mg/day, last 28 days) by genotype group:")
+    groups = list(next(iter(results.values()))["maintenance_dose_by_genotype"])
+    names = [k for k in results if "Random" not in k and "constant" not in k]
+    print(f"{'group':22s} {'n':>5s} " + " ".join(f"{k[:18]:>18s}" for k in names))
+    for g in groups:
+        cells = [results[k]["maintenance_dose_by_genotype"][g] for k in names]
+        vals = " ".join(f"{(c['mean_dose_mg_per_day'] if c['mean_dose_mg_per_day'] is not None else float('nan')):18.2f}" for c in cells)
+        print(f"{g:22s} {cells[0]['n']:5d} {vals}")
+
+
+def _plot(results: dict[str, Any], rollouts: dict[str, Any], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(14, 5))
+    names = list(results)
+    means = [results[k]["ttr_percent"]["mean"] for k in names]
+    errs = np.array([[results[k]["ttr_percent"]["mean"] - results[k]["ttr_percent"]["ci95"][0],
+                      results[k]["ttr_percent"]["ci95"][1] - results[k]["ttr_percent"]["mean"]] for k in names]).T
+    ax1.barh(range(len(names)), means, xerr=errs, color="tab:blue", alpha=0.8)
+    ax1.set_yticks(range(len(names)), [k[:40] for k in names], fontsize=8)
+    ax1.invert_yaxis()
+    ax1.axvline(67.4, color="tab:green", ls="--", lw=1, label="EU-PACT genotype-guided 67.4 %")
+    ax1.axvline(60.3, color="tab:orange", ls="--", lw=1, label="EU-PACT standard 60.3 %")
+    ax1.set_xlabel("TTR % (Rosendaal), mean and 95 % CI")
+    ax1.legend(fontsize=7, loc="lower right")
+    days = np.arange(91)
+    for k in names:
+        r = rollouts[k]
+        med = np.median(r.inr, axis=0)
+        ax2.plot(days, med, label=k[:40], lw=1.2)
+    ax2.axhspan(2.0, 3.0, color="tab:green", alpha=0.1)
+    ax2.set_xlabel("day")
+    ax2.set_ylabel("median true INR")
+    ax2.set_ylim(0.8, 6)
+    ax2.legend(fontsize=7)
+    fig.suptitle("hemosim/WarfarinDosing-v0: held-out patients 100000-100999")
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def _benchmark(args: argparse.Namespace) -> int:
+    from hemosim.benchmark import run_benchmarks
+
+    run_benchmarks(seconds=args.seconds, sizes=args.sizes, quick=args.quick, env_ids=args.env)
+    return 0
+
+
+def _calibrate(args: argparse.Namespace) -> int:
+    if args.list or not args.name:
+        for name, (module, what) in CALIBRATIONS.items():
+            print(f"{name:15s} {what}  ({module})")
+        return 0
+    if args.name not in CALIBRATIONS:
+        print(f"unknown calibration {args.name!r}; allowed: {sorted(CALIBRATIONS)}", file=sys.stderr)
+        return 2
+    module = importlib.import_module(CALIBRATIONS[args.name][0])
+    return int(module.main(args.rest) or 0)
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="hemosim", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = p.add_subparsers(dest="command")
+    ev = sub.add_parser("evaluate", help="evaluate the warfarin baselines on held-out patients (default)")
+    _evaluate_args(ev)
+    bm = sub.add_parser("benchmark", help="steps/s of every environment and model")
+    bm.add_argument("--seconds", type=float, default=2.0, help="timing budget per measurement (s)")
+    bm.add_argument("--sizes", type=int, nargs="+", default=[1, 64, 1024, 4096], help="vector sizes")
+    bm.add_argument("--env", nargs="*", default=None, help="env ids (default: all registered)")
+    bm.add_argument("--quick", action="store_true", help="tiny budget (smoke test)")
+    cal = sub.add_parser("calibrate", help="run a calibration or in-silico trial")
+    cal.add_argument("name", nargs="?", help="calibration name (see --list)")
+    cal.add_argument("rest", nargs=argparse.REMAINDER, help="arguments passed to the calibration")
+    cal.add_argument("--list", action="store_true")
+    return p
+
+
+def _evaluate_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--patients", type=int, default=1000, help="held-out patients (<= 1000)")
+    p.add_argument("--difficulty", default="medium", choices=["easy", "medium", "hard"])
+    p.add_argument("--out", default="results", help="output directory for JSON and PNG")
+    p.add_argument("--constant-step-mg", type=float, default=0.5, help="grid of constant doses searched")
+    p.add_argument("--no-plot", action="store_true")
+    p.add_argument("--no-progress", action="store_true")
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if not argv or argv[0].startswith("-") and argv[0] not in ("-h", "--help"):
+        argv = ["evaluate", *argv]
+    args = _parser().parse_args(argv)
+    if args.command == "evaluate":
+        if not 1 <= args.patients <= 1000:
+            print(f"--patients must be in 1..1000 (the held-out pool), got {args.patients}", file=sys.stderr)
+            return 2
+        return _evaluate(args)
+    if args.command == "benchmark":
+        return _benchmark(args)
+    if args.command == "calibrate":
+        return _calibrate(args)
+    _parser().print_help()
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())
