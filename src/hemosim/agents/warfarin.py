@@ -62,8 +62,11 @@ dose chosen from it is therapy day ``d + 1`` (day 1 = first dose) and an INR "on
 Initial doses of the agents
 ---------------------------
 - :class:`WarfarinClinicalBaseline`: EU-PACT control arm, 10/5/5 mg on days 1-3 if age <= 75 y,
-  else 5/5/5 mg (anticoagulant-trials.eu EU-PACT page, FACTS §2.3, VERIFIED); then 5 mg/day
-  (our choice: EU-PACT left days 4-5 to local practice) and the titration above.
+  else 5/5/5 mg (anticoagulant-trials.eu EU-PACT page; Pirmohamed's EU-PACT trial slides,
+  studylib.net/doc/5750912; Nat Rev Cardiol 2021 PMC8364496 Table 3; VERIFIED); then 5 mg/day
+  (our choice: EU-PACT left days 4-5 to local practice after a day-4 INR, and from day 6 "INR
+  checked, dose adjusted according to INR - local clinical practice", same slides) and the
+  titration above. EU-PACT's own visit days after day 4 were not found, hence Kovacs's days.
 - :class:`IWPCPharmacogeneticBaseline`: IWPC 2009 pharmacogenetic dose, by default with the
   EU-PACT loading regimen on days 1-3 (the genotype arm of EU-PACT loaded; PMC5014593 abstract:
   "EU-PACT ... initiated therapy on the basis of loading doses"). EU-PACT used a modified IWPC
