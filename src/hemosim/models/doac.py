@@ -1,0 +1,766 @@
+"""DOAC exposure and clinical events in atrial fibrillation, batched over patients.
+
+Pure physiology / epidemiology (no gymnasium). Time base: the PK runs in hours inside a
+day, the clinical model in days. Concentrations in ng/mL (= ug/L), doses in mg,
+clearances in L/h, creatinine clearance (Cockcroft-Gault) in mL/min.
+The model card with every equation, parameter, source and the fitting procedure is
+``docs/models/doac.md``; the in-silico trials are ``hemosim.calibration.doac_trials``.
+
+Exposure (one compartment, first-order absorption, exact between doses)
+-----------------------------------------------------------------------
+Per drug ``d`` and patient ``i`` (apparent, oral values; F folded into CL/F and V/F)::
+
+    CL_i(t) = CL_d * m_cl,i * (1 - fe_d + fe_d * CrCl_i(t) / CrCl_ref) / AUCfactor_i,d
+    V_i     = V_d * m_v,i,      k = CL_i / V_i,      t1/2 = ln 2 / k
+    d gut/dt = -ka gut,   d A/dt = ka gut - k A,   C = A / V
+
+``fe_d`` is the renal fraction of clearance (EHRA 2021 Table 4: dabigatran 0.80,
+apixaban 0.27, rivaroxaban 0.35), so exposure and half-life rise as CrCl falls. Doses are
+given at 0 h and 12 h (bid) or 0 h (od); each dose is taken with the patient's adherence
+probability. The day's mean concentration ``C_avg`` (exact integral) drives the hazards
+through ``c_rel = C_avg / C_ref,d`` where ``C_ref,d`` is the typical patient's steady-state
+average at the standard dose (a derived quantity).
+
+Hazards (per day; first-order competing risks, at most one event per patient-day)
+---------------------------------------------------------------------------------
+::
+
+    h_isch  = Friberg2012[CHA2DS2-VASc]/365 * s_stroke,pop * S
+    S       = (1 - w (1 - R_in M_s(TTR))) / (1 + sum_d c_rel,d / EC50_d)
+    h_mb    = Pisters2010[HAS-BLED]/365 * s_bleed,pop / R_wb * B * WRF_mb
+    B       = (1 + w (R_wb M_b(TTR) - 1)) * exp(sum_d beta_d c_rel,d)
+    M_s(TTR)= TTR + (1-TTR)(f_low RR_s,low + (1-f_low) RR_s,high)      (Nelson 2015)
+    M_b(TTR)= TTR + (1-TTR)(f_low RR_b,low + (1-f_low) RR_b,high)
+    h_mi    = MI rate/365 * (1 + (HR_dabi - 1) min(c_rel,dabi, 1))
+    h_death = Gompertz(age, sex) * AF excess(sex) * WRF_death  (+ case fatality of events)
+
+``w`` in [0, 1] is the warfarin effect (first-order onset/offset); ``R_in`` makes warfarin at
+the reference TTR reduce stroke by Hart 2007's 64 %. Major bleeds split into intracranial
+(part of which is haemorrhagic stroke, counted also as stroke/SE, as in the trials),
+gastrointestinal and other, with shares from RE-LY's warfarin arm and, on DOACs,
+Ruff 2014's ratios. Parameters fitted to the trials are only those of
+:class:`FittedParameters` (see ``hemosim.calibration.doac_trials --fit``).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field, fields
+from typing import Any
+
+import numpy as np
+
+from hemosim.scores import (
+    CHA2DS2VASC_ISCHAEMIC_STROKE_PCT_PER_YEAR,
+    HASBLED_MAJOR_BLEEDING_PCT_PER_YEAR,
+    SCR_ABNORMAL_RENAL_MG_PER_DL,
+)
+from hemosim.sim import rng
+
+__all__ = [
+    "DRUG_NAMES",
+    "APIXABAN",
+    "RIVAROXABAN",
+    "DABIGATRAN",
+    "WARFARIN",
+    "NO_ANTICOAGULANT",
+    "STANDARD",
+    "REDUCED",
+    "HOLD",
+    "ENDPOINTS",
+    "DrugPK",
+    "PK_PARAMETERS",
+    "EventParameters",
+    "EVENT_PARAMETERS",
+    "FittedParameters",
+    "FITTED_PARAMETERS",
+    "clearance_l_per_h",
+    "half_life_h",
+    "steady_state_profile",
+    "reference_average_concentration_ng_per_ml",
+    "DoacState",
+    "initial_state",
+    "advance_days",
+    "simulate",
+    "SimulationResult",
+    "benchmark_year",
+    "parameter_table",
+]
+
+# Drug codes (the first part of the DOACManagement action, plus the comparator and "off").
+APIXABAN, RIVAROXABAN, DABIGATRAN, WARFARIN, NO_ANTICOAGULANT = 0, 1, 2, 3, 4
+DRUG_NAMES: tuple[str, ...] = ("apixaban", "rivaroxaban", "dabigatran", "warfarin", "none")
+# Dose levels (the second part of the action).
+STANDARD, REDUCED, HOLD = 0, 1, 2
+
+#: Endpoints recorded per patient (first occurrence day, event counts, compensators).
+ENDPOINTS: tuple[str, ...] = (
+    "stroke_se",  # ischaemic stroke / systemic embolism or haemorrhagic stroke (trial primary endpoint)
+    "ischaemic_stroke_se",
+    "major_bleeding",  # ISTH major bleeding, including intracranial
+    "ich",
+    "gi_bleeding",
+    "mi",
+    "death",
+    "haemorrhagic_stroke",
+    "aki",
+)
+_E = {name: i for i, name in enumerate(ENDPOINTS)}
+
+HOURS_PER_DAY = 24.0
+DAYS_PER_YEAR = 365.25
+NG_PER_ML_PER_MG_PER_L = 1000.0
+
+
+def _p(value, unit: str, source: str):
+    return field(default=value, metadata={"unit": unit, "source": source})
+
+
+# ----------------------------------------------------------------------------- PK
+@dataclass(frozen=True)
+class DrugPK:
+    """Typical apparent (oral) one-compartment PK of one DOAC in AF."""
+
+    dose_standard_mg: float = _p(0.0, "mg", "label")
+    dose_reduced_mg: float = _p(0.0, "mg", "label")
+    doses_per_day: int = _p(2, "1/day", "label")
+    cl_f_l_per_h: float = _p(0.0, "L/h", "")
+    v_f_l: float = _p(0.0, "L", "")
+    ka_per_h: float = _p(0.0, "1/h", "")
+    renal_fraction: float = _p(0.0, "1", "EHRA 2021 (Steffel, Europace 23:1612) Table 4")
+    crcl_ref_ml_per_min: float = _p(
+        70.0, "mL/min", "typical trial patient: ROCKET AF median CrCl 67 mL/min; 80 % of RE-LY > 50 (Scientifica 2014 Table 1)"
+    )
+    omega_cl: float = _p(
+        0.35, "SD of log", "between-patient CV of DOAC levels 25-81 % (Toorop 2022 JTH 20:92; FACTS §6.3); dabigatran CL CV ~50 % after renal adjustment (Chin 2014)"
+    )
+    omega_v: float = _p(0.20, "SD of log", "assumption: smaller than CL variability (peak CV 25-69 % vs trough 48-81 %, Toorop 2022)")
+
+    def dose_mg(self, level: int) -> float:
+        if level == STANDARD:
+            return self.dose_standard_mg
+        if level == REDUCED:
+            return self.dose_reduced_mg
+        return 0.0
+
+
+_PK_FIT_NOTE = (
+    "chosen so the typical patient (CrCl 70 mL/min) lies near the geometric middle of the EHRA 2021 "
+    "Table 11 AF peak/trough ranges with Tmax ~3 h (Table 4); checked in tests/models/test_doac.py"
+)
+
+_LABEL = "EU SmPC AF dosing (FACTS §6.3)"
+
+
+@dataclass(frozen=True)
+class ApixabanPK(DrugPK):
+    """Apixaban 5 / 2.5 mg bid."""
+
+    dose_standard_mg: float = _p(5.0, "mg", _LABEL)
+    dose_reduced_mg: float = _p(2.5, "mg", _LABEL)
+    doses_per_day: int = _p(2, "1/day", _LABEL)
+    cl_f_l_per_h: float = _p(3.3, "L/h", _PK_FIT_NOTE)
+    v_f_l: float = _p(50.0, "L", _PK_FIT_NOTE + "; t1/2 10.5 h vs 12 h in EHRA Table 4")
+    ka_per_h: float = _p(0.6, "1/h", _PK_FIT_NOTE + " (Tmax 3 h)")
+    renal_fraction: float = _p(0.27, "1", "EHRA 2021 Table 4: 27 % renal clearance of absorbed dose")
+
+
+@dataclass(frozen=True)
+class RivaroxabanPK(DrugPK):
+    """Rivaroxaban 20 / 15 mg od (with food)."""
+
+    dose_standard_mg: float = _p(20.0, "mg", _LABEL)
+    dose_reduced_mg: float = _p(15.0, "mg", _LABEL)
+    doses_per_day: int = _p(1, "1/day", _LABEL)
+    cl_f_l_per_h: float = _p(6.4, "L/h", _PK_FIT_NOTE)
+    v_f_l: float = _p(75.0, "L", _PK_FIT_NOTE + "; t1/2 8.1 h vs 8.3 h at CrCl > 80 (CJASN 2016 Table 1)")
+    ka_per_h: float = _p(1.0, "1/h", _PK_FIT_NOTE + " (Tmax 2-4 h)")
+    renal_fraction: float = _p(0.35, "1", "EHRA 2021 Table 4: 35 % renal clearance of absorbed dose")
+
+
+@dataclass(frozen=True)
+class DabigatranPK(DrugPK):
+    """Dabigatran etexilate 150 / 110 mg bid (bioavailability 3-7 % folded into CL/F, V/F)."""
+
+    dose_standard_mg: float = _p(150.0, "mg", _LABEL)
+    dose_reduced_mg: float = _p(110.0, "mg", _LABEL)
+    doses_per_day: int = _p(2, "1/day", _LABEL)
+    cl_f_l_per_h: float = _p(100.0, "L/h", _PK_FIT_NOTE)
+    v_f_l: float = _p(1600.0, "L", _PK_FIT_NOTE + "; t1/2 11.1 h vs 12-17 h in EHRA Table 4")
+    ka_per_h: float = _p(0.7, "1/h", _PK_FIT_NOTE + " (Tmax 3 h)")
+    renal_fraction: float = _p(0.80, "1", "EHRA 2021 Table 4: 80 % renal clearance of absorbed dose")
+
+
+PK_APIXABAN = ApixabanPK()
+PK_RIVAROXABAN = RivaroxabanPK()
+PK_DABIGATRAN = DabigatranPK()
+#: PK of the three DOACs, indexed by drug code.
+PK_PARAMETERS: tuple[DrugPK, ...] = (PK_APIXABAN, PK_RIVAROXABAN, PK_DABIGATRAN)
+
+def clearance_l_per_h(pk: DrugPK, crcl_ml_per_min, cl_multiplier=1.0, auc_factor=1.0) -> np.ndarray:
+    """Apparent clearance [L/h]: non-renal part plus a renal part proportional to CrCl."""
+    crcl = np.asarray(crcl_ml_per_min, dtype=np.float64)
+    if np.any(~np.isfinite(crcl)) or np.any(crcl < 0):
+        raise ValueError(f"crcl_ml_per_min must be finite and >= 0, got {crcl.ravel()[:3].tolist()}")
+    renal = pk.renal_fraction * crcl / pk.crcl_ref_ml_per_min
+    return pk.cl_f_l_per_h * np.asarray(cl_multiplier) * (1.0 - pk.renal_fraction + renal) / np.asarray(auc_factor)
+
+
+def half_life_h(pk: DrugPK, crcl_ml_per_min, cl_multiplier=1.0, v_multiplier=1.0) -> np.ndarray:
+    """Elimination half-life [h] = ln 2 V / CL at the given creatinine clearance."""
+    cl = clearance_l_per_h(pk, crcl_ml_per_min, cl_multiplier)
+    return np.log(2.0) * pk.v_f_l * np.asarray(v_multiplier) / cl
+
+
+def reference_average_concentration_ng_per_ml(pk: DrugPK) -> float:
+    """Typical steady-state average concentration at the standard dose and CrCl_ref [ng/mL]."""
+    daily_mg = pk.dose_standard_mg * pk.doses_per_day
+    return daily_mg / (pk.cl_f_l_per_h * HOURS_PER_DAY) * NG_PER_ML_PER_MG_PER_L
+
+
+def steady_state_profile(
+    pk: DrugPK, dose_mg: float, crcl_ml_per_min: float, cl_multiplier: float = 1.0, v_multiplier: float = 1.0,
+    n_grid: int = 2401,
+) -> dict[str, float]:
+    """Closed-form steady state of repeated dosing: peak, trough [ng/mL], tmax [h], t1/2 [h]."""
+    if dose_mg <= 0 or not np.isfinite(dose_mg):
+        raise ValueError(f"dose_mg must be positive and finite, got {dose_mg!r}")
+    tau = HOURS_PER_DAY / pk.doses_per_day
+    cl = float(clearance_l_per_h(pk, crcl_ml_per_min, cl_multiplier))
+    v = pk.v_f_l * v_multiplier
+    k, ka = cl / v, pk.ka_per_h
+    t = np.linspace(0.0, tau, n_grid)
+    c = dose_mg * ka / (v * (ka - k)) * (
+        np.exp(-k * t) / (1.0 - np.exp(-k * tau)) - np.exp(-ka * t) / (1.0 - np.exp(-ka * tau))
+    ) * NG_PER_ML_PER_MG_PER_L
+    return {
+        "peak_ng_per_ml": float(c.max()),
+        "trough_ng_per_ml": float(c[-1]),
+        "tmax_h": float(t[int(np.argmax(c))]),
+        "half_life_h": float(np.log(2.0) / k),
+        "average_ng_per_ml": float(dose_mg / (cl * tau) * NG_PER_ML_PER_MG_PER_L),
+    }
+
+
+# ------------------------------------------------------------------- event model
+@dataclass(frozen=True)
+class EventParameters:
+    """Literature constants of the clinical-event model (none is fitted to the trials)."""
+
+    warfarin_stroke_rr_vs_none: float = _p(
+        0.36, "1", "Hart, Pearce, Aguilar 2007 Ann Intern Med 146:857: adjusted-dose warfarin reduced stroke 64 % vs control"
+    )
+    warfarin_reference_ttr: float = _p(
+        0.60, "1", "assumption: typical TTR of the warfarin-vs-control trials pooled by Hart 2007 (not reported there)"
+    )
+    stroke_rr_inr_below_range: float = _p(7.6, "1", "Nelson 2015 Int J Clin Pharm 37:53: ischaemic stroke RR 7.6 in INR < 2 periods vs 2-3")
+    stroke_rr_inr_above_range: float = _p(1.0, "1", "assumption: INR > 3 not protective-deficient (Nelson 2015 reports no excess)")
+    bleed_rr_inr_below_range: float = _p(2.6, "1", "Nelson 2015: major bleeding RR 2.6 in INR < 2 periods vs 2-3")
+    bleed_rr_inr_above_range: float = _p(1.5, "1", "Nelson 2015: major bleeding RR 1.5 in INR > 3 periods vs 2-3")
+    fraction_out_of_range_below: float = _p(
+        19.0 / 33.0, "1", "CoagClinic NVAF cohort (PMC4451756): INR < 2 for 19 % and > 3 for 14 % of time (FACTS §6.4)"
+    )
+    warfarin_bleed_rr_vs_none: float = _p(
+        2.0, "1", "UNCONFIRMED: warfarin roughly doubles major/intracranial bleeding vs no antithrombotic (Hart 2007); used only off anticoagulation"
+    )
+    warfarin_effect_half_life_days: float = _p(
+        2.5, "day", "assumption: prothrombin (factor II) half-life ~60 h sets INR onset/offset"
+    )
+    ich_share_of_major_bleeding: float = _p(
+        87.0 / 397.0, "1", "RE-LY warfarin arm, 87 ICH of 397 major bleeds (Connolly 2009; FACTS §6.1)"
+    )
+    gi_share_of_major_bleeding: float = _p(
+        1.02 / 3.36, "1", "RE-LY warfarin arm, major GI 1.02 of major 3.36 %/yr (FACTS §6.1 [S2])"
+    )
+    doac_ich_share_ratio: float = _p(
+        0.49 / 0.86, "1", "Ruff 2014 Lancet 383:955: haemorrhagic stroke RR 0.49 (FACTS §6.1 [S17]) over major bleeding RR 0.86 (UNCONFIRMED)"
+    )
+    doac_gi_share_ratio: float = _p(
+        1.25 / 0.86, "1", "Ruff 2014: GI bleeding RR 1.25 (FACTS §6.1 [S17]) over major bleeding RR 0.86 (UNCONFIRMED)"
+    )
+    haemorrhagic_stroke_share_of_ich: float = _p(
+        (0.38 + 0.10 + 0.12) / (0.74 + 0.30 + 0.23), "1", "RE-LY, all arms: haemorrhagic stroke 0.38/0.10/0.12 vs ICH 0.74/0.30/0.23 %/yr (FACTS §6.1)"
+    )
+    ischaemic_stroke_case_fatality_off: float = _p(0.15, "1", "Hylek 2003 NEJM 349:1019: 30-day mortality 15 % with INR < 1.5 (FACTS §6.4)")
+    ischaemic_stroke_fatality_or_anticoagulated: float = _p(
+        0.64, "1", "Fang 2012 Stroke 43:1795: warfarin vs none, 30-day death after ischaemic stroke OR 0.64 (applied to DOACs too: assumption)"
+    )
+    ich_case_fatality_off: float = _p(
+        0.404, "1", "van Asch 2010 Lancet Neurol 9:167: 1-month case fatality of ICH 40.4 % (UNCONFIRMED)"
+    )
+    ich_fatality_or_anticoagulated: float = _p(1.62, "1", "Fang 2012: warfarin vs none, 30-day death after ICH OR 1.62 (FACTS §6.4)")
+    extracranial_bleed_case_fatality: float = _p(
+        0.03, "1", "assumption (UNCONFIRMED): fatal bleeding 0.2-0.5 %/yr in ROCKET AF, mostly intracranial"
+    )
+    mi_case_fatality: float = _p(0.10, "1", "assumption (UNCONFIRMED): 30-day mortality of acute MI in the elderly ~10 %")
+    mi_rate_pct_per_year: float = _p(
+        0.64, "%/yr", "RE-LY warfarin arm, re-adjudicated MI (Hohnloser 2012 Circulation 125:669; FACTS §6.1); RE-LY MI is therefore not a validation target"
+    )
+    mi_hr_dabigatran: float = _p(1.28, "1", "Hohnloser 2012: MI HR 1.29 (D110) / 1.27 (D150) vs warfarin")
+    hold_days_after_ich: int = _p(56, "day", "Pennlert 2017 Stroke 48:314: resumption 7-8 weeks after ICH balances risks (UNCONFIRMED)")
+    hold_days_after_extracranial_bleed: int = _p(7, "day", "Qureshi 2014 Am J Cardiol 113:662: resumption ~7 days after GI bleeding (UNCONFIRMED)")
+    hold_days_after_ischaemic_stroke: int = _p(6, "day", "EHRA 2021 practical guide '1-3-6-12 day' rule, moderate stroke")
+    gompertz_mortality_at_65_male: float = _p(
+        0.0155, "1/yr", "approximate US period life table 2010, age 65 (UNCONFIRMED)"
+    )
+    gompertz_mortality_at_65_female: float = _p(
+        0.0105, "1/yr", "approximate US period life table 2010, age 65 (UNCONFIRMED)"
+    )
+    gompertz_slope_per_year: float = _p(0.09, "1/yr", "Gompertz law, mortality doubling ~7.7 y at 65-85 (life tables; UNCONFIRMED)")
+    af_mortality_or_male: float = _p(1.5, "1", "Benjamin 1998 Circulation 98:946 (Framingham): AF OR for death 1.5 in men")
+    af_mortality_or_female: float = _p(1.9, "1", "Benjamin 1998: AF OR for death 1.9 in women")
+    wrf_threshold_fraction: float = _p(0.80, "1", "worsening renal function = > 20 % fall in CrCl (AHJ 2018;198:169, RE-LY; FACTS §6.5)")
+    wrf_death_hr: float = _p(2.17, "1", "AHJ 2018;198:169 (RE-LY): WRF HR for death 2.17")
+    wrf_major_bleeding_hr: float = _p(1.43, "1", "AHJ 2018;198:169 (RE-LY): WRF HR for major bleeding 1.43")
+    crcl_slope_warfarin_ml_per_min_per_year: float = _p(
+        -3.68 / 2.5, "mL/min/yr", "Boehm 2015 JACC 65:2481: -3.68 mL/min over ~30 months on warfarin"
+    )
+    crcl_slope_doac_ml_per_min_per_year: float = _p(
+        -2.5 / 2.5, "mL/min/yr", "Boehm 2015: -2.57 (D110) / -2.46 (D150) mL/min over ~30 months (applied to all DOACs and to no OAC)"
+    )
+    aki_rate_per_year: float = _p(0.02, "1/yr", "assumption (UNCONFIRMED): hospital AKI in elderly anticoagulated AF ~2 %/yr")
+    aki_duration_days: int = _p(14, "day", "assumption: KDIGO AKI resolves within 7-14 days when it recovers")
+    aki_crcl_factor: float = _p(0.5, "1", "assumption: KDIGO stage 1-2 AKI, creatinine 1.5-2.9 x baseline")
+    crcl_floor_ml_per_min: float = _p(5.0, "mL/min", "numerical floor (end-stage kidney disease)")
+    verapamil_dabigatran_auc_factor: float = _p(1.5, "1", "EU Pradaxa SmPC: verapamil raises dabigatran AUC ~50 % (FACTS §6.3)")
+
+
+EVENT_PARAMETERS = EventParameters()
+
+
+@dataclass(frozen=True)
+class FittedParameters:
+    """The only parameters fitted to the trials (``python -m hemosim.calibration.doac_trials --fit``).
+
+    Targets: each trial's warfarin-arm stroke/SE and major-bleeding rates (the scales)
+    and each drug's DOAC-arm stroke/SE and major-bleeding rates (EC50 and beta; the two
+    dabigatran arms are fitted jointly through their pooled events, so the 110 vs 150 mg
+    split is a model result).
+    """
+
+    stroke_scale_rely: float = _p(1.0, "1", "fitted: RE-LY warfarin stroke/SE 1.69 %/yr")
+    stroke_scale_rocket: float = _p(1.0, "1", "fitted: ROCKET AF warfarin stroke/SE 2.2 /100 pt-yr (on treatment)")
+    stroke_scale_aristotle: float = _p(1.0, "1", "fitted: ARISTOTLE warfarin stroke/SE 1.60 %/yr")
+    bleed_scale_rely: float = _p(1.0, "1", "fitted: RE-LY warfarin major bleeding 3.36 %/yr")
+    bleed_scale_rocket: float = _p(1.0, "1", "fitted: ROCKET AF warfarin major bleeding 3.4 /100 pt-yr")
+    bleed_scale_aristotle: float = _p(1.0, "1", "fitted: ARISTOTLE warfarin major bleeding 3.09 %/yr")
+    ec50_rel_apixaban: float = _p(0.3, "1 (C/C_ref)", "fitted: ARISTOTLE apixaban stroke/SE 1.27 %/yr")
+    ec50_rel_rivaroxaban: float = _p(0.3, "1 (C/C_ref)", "fitted: ROCKET AF rivaroxaban stroke/SE 1.7 /100 pt-yr")
+    ec50_rel_dabigatran: float = _p(0.3, "1 (C/C_ref)", "fitted: RE-LY D110 + D150 pooled stroke/SE events")
+    bleed_beta_apixaban: float = _p(0.5, "1/(C/C_ref)", "fitted: ARISTOTLE apixaban major bleeding 2.13 %/yr")
+    bleed_beta_rivaroxaban: float = _p(0.5, "1/(C/C_ref)", "fitted: ROCKET AF rivaroxaban major bleeding 3.6 /100 pt-yr")
+    bleed_beta_dabigatran: float = _p(0.5, "1/(C/C_ref)", "fitted: RE-LY D110 + D150 pooled major bleeds")
+
+    def stroke_scale(self, population: str) -> float:
+        return self._scale("stroke", population)
+
+    def bleed_scale(self, population: str) -> float:
+        return self._scale("bleed", population)
+
+    def _scale(self, kind: str, population: str) -> float:
+        names = ("rely", "rocket", "aristotle")
+        if population in names:
+            return float(getattr(self, f"{kind}_scale_{population}"))
+        # Any other population (general practice): geometric mean of the three trials.
+        return float(np.exp(np.mean([np.log(getattr(self, f"{kind}_scale_{n}")) for n in names])))
+
+    def ec50(self) -> np.ndarray:
+        return np.array([self.ec50_rel_apixaban, self.ec50_rel_rivaroxaban, self.ec50_rel_dabigatran])
+
+    def beta(self) -> np.ndarray:
+        return np.array([self.bleed_beta_apixaban, self.bleed_beta_rivaroxaban, self.bleed_beta_dabigatran])
+
+
+# Values written by ``python -m hemosim.calibration.doac_trials --fit`` (see docs/models/doac.md).
+FITTED_PARAMETERS = FittedParameters()
+
+
+def parameter_table() -> list[dict[str, Any]]:
+    """Every parameter with value, unit and source (for the model card and the metadata test)."""
+    rows: list[dict[str, Any]] = []
+    for obj, prefix in ((EVENT_PARAMETERS, "event"), (FITTED_PARAMETERS, "fitted")):
+        for f in fields(obj):
+            rows.append({"name": f"{prefix}.{f.name}", "value": getattr(obj, f.name), "unit": f.metadata.get("unit"),
+                         "source": f.metadata.get("source")})
+    for name, pk in zip(DRUG_NAMES[:3], PK_PARAMETERS):
+        for f in fields(pk):
+            rows.append({"name": f"pk.{name}.{f.name}", "value": getattr(pk, f.name), "unit": f.metadata.get("unit"),
+                         "source": f.metadata.get("source")})
+    return rows
+
+
+# ------------------------------------------------------------------- batched state
+@dataclass
+class DoacState:
+    """Per-patient state (arrays with the patient on axis 0)."""
+
+    day: np.ndarray  # int64, days since the patient's start
+    alive: np.ndarray
+    gut_mg: np.ndarray  # (N, 3) per DOAC
+    central_mg: np.ndarray  # (N, 3)
+    c_avg_ng_per_ml: np.ndarray  # (N, 3) previous day's mean concentration
+    c_trough_ng_per_ml: np.ndarray  # (N, 3) concentration at the end of the previous day
+    warfarin_effect: np.ndarray  # w in [0, 1]
+    crcl_trend_ml_per_min: np.ndarray  # CrCl without acute kidney injury
+    crcl_baseline_ml_per_min: np.ndarray
+    aki_days_left: np.ndarray
+    hold_days_left: np.ndarray
+    cumulative_stop_hazard: np.ndarray
+    stopped: np.ndarray
+    prior_stroke: np.ndarray
+    bleeding_history: np.ndarray
+    vascular_disease: np.ndarray
+    first_day: np.ndarray  # (N, K) int64, -1 if never
+    event_count: np.ndarray  # (N, K) int64
+    compensator: np.ndarray  # (N, K) expected first events (integrated hazard while at risk)
+    days_followed: np.ndarray  # days alive under observation
+
+    def crcl_ml_per_min(self, eparams: EventParameters = EVENT_PARAMETERS) -> np.ndarray:
+        return self.crcl_trend_ml_per_min * np.where(self.aki_days_left > 0, eparams.aki_crcl_factor, 1.0)
+
+
+def initial_state(cohort) -> DoacState:
+    """Start state of the patients of an :class:`hemosim.patients.af.AFCohort`."""
+    n = len(cohort)
+    k = len(ENDPOINTS)
+    return DoacState(
+        day=np.zeros(n, dtype=np.int64),
+        alive=np.ones(n, dtype=bool),
+        gut_mg=np.zeros((n, 3)),
+        central_mg=np.zeros((n, 3)),
+        c_avg_ng_per_ml=np.zeros((n, 3)),
+        c_trough_ng_per_ml=np.zeros((n, 3)),
+        warfarin_effect=np.zeros(n),
+        crcl_trend_ml_per_min=cohort.crcl_ml_per_min.astype(np.float64).copy(),
+        crcl_baseline_ml_per_min=cohort.crcl_ml_per_min.astype(np.float64).copy(),
+        aki_days_left=np.zeros(n, dtype=np.int64),
+        hold_days_left=np.zeros(n, dtype=np.int64),
+        cumulative_stop_hazard=np.zeros(n),
+        stopped=np.zeros(n, dtype=bool),
+        prior_stroke=cohort.prior_stroke.astype(bool).copy(),
+        bleeding_history=cohort.bleeding_history.astype(bool).copy(),
+        vascular_disease=cohort.vascular_disease.astype(bool).copy(),
+        first_day=np.full((n, k), -1, dtype=np.int64),
+        event_count=np.zeros((n, k), dtype=np.int64),
+        compensator=np.zeros((n, k)),
+        days_followed=np.zeros(n, dtype=np.int64),
+    )
+
+
+# Random streams of the daily model (the cohort uses its own, see patients/af.py).
+_S_DOSE = 101
+_S_EVENT = 102
+_S_EVENT_TYPE = 103
+_S_EVENT_SUBTYPE = 104
+_S_FATAL = 105
+
+_FRIBERG = CHA2DS2VASC_ISCHAEMIC_STROKE_PCT_PER_YEAR / 100.0
+_PISTERS = HASBLED_MAJOR_BLEEDING_PCT_PER_YEAR / 100.0
+
+
+def _as_drug_array(x, n: int, name: str, allowed: range) -> np.ndarray:
+    arr = np.asarray(x)
+    if arr.dtype.kind not in "iu":
+        raise ValueError(f"{name} must be integer codes in {list(allowed)}, got dtype {arr.dtype}")
+    arr = np.broadcast_to(arr.astype(np.int64), (n,))
+    if np.any((arr < allowed.start) | (arr >= allowed.stop)):
+        bad = arr[(arr < allowed.start) | (arr >= allowed.stop)]
+        raise ValueError(f"{name} must be in {list(allowed)}, got {bad[:3].tolist()}")
+    return arr
+
+
+def _warfarin_multiplier(ttr: np.ndarray, rr_low: float, rr_high: float, f_low: float) -> np.ndarray:
+    return ttr + (1.0 - ttr) * (f_low * rr_low + (1.0 - f_low) * rr_high)
+
+
+def advance_days(
+    state: DoacState,
+    cohort,
+    drug,
+    dose_level,
+    n_days: int,
+    *,
+    fitted: FittedParameters = FITTED_PARAMETERS,
+    eparams: EventParameters = EVENT_PARAMETERS,
+    pk_params: tuple[DrugPK, ...] = PK_PARAMETERS,
+    persistence_hazard_per_day: np.ndarray | None = None,
+) -> None:
+    """Advance every patient ``n_days`` days in place under ``drug`` / ``dose_level`` codes.
+
+    ``drug``: codes 0-4 (apixaban, rivaroxaban, dabigatran, warfarin, none), scalar or (N,).
+    ``dose_level``: 0 standard, 1 reduced, 2 hold. Warfarin ignores the dose level except
+    hold (its quality is the patient's TTR). ``persistence_hazard_per_day``: optional (5,)
+    daily discontinuation hazard per drug code (0 = persistent).
+    """
+    n = len(cohort)
+    if not isinstance(n_days, (int, np.integer)) or n_days < 1:
+        raise ValueError(f"n_days must be a positive integer, got {n_days!r}")
+    drug = _as_drug_array(drug, n, "drug", range(0, 5))
+    level = _as_drug_array(dose_level, n, "dose_level", range(0, 3))
+    ep = eparams
+    keys = cohort.keys
+    doses_std = np.array([pk.dose_standard_mg for pk in pk_params])
+    doses_red = np.array([pk.dose_reduced_mg for pk in pk_params])
+    per_day = np.array([pk.doses_per_day for pk in pk_params])
+    cl_ref = np.array([pk.cl_f_l_per_h for pk in pk_params])
+    fe = np.array([pk.renal_fraction for pk in pk_params])
+    crcl_ref = np.array([pk.crcl_ref_ml_per_min for pk in pk_params])
+    v = np.array([pk.v_f_l for pk in pk_params])[None, :] * cohort.pk_v_multiplier
+    ka = np.array([pk.ka_per_h for pk in pk_params])[None, :]
+    c_ref = np.array([reference_average_concentration_ng_per_ml(pk) for pk in pk_params])
+    cl_fixed = cl_ref[None, :] * cohort.pk_cl_multiplier / cohort.pk_auc_factor
+    ec50 = fitted.ec50()
+    beta = fitted.beta()
+    pop = cohort.population
+    stroke_scale = fitted.stroke_scale(pop)
+    bleed_scale = fitted.bleed_scale(pop)
+    r_wb = ep.warfarin_bleed_rr_vs_none
+    f_low = ep.fraction_out_of_range_below
+    m_s_ref = float(_warfarin_multiplier(np.asarray(ep.warfarin_reference_ttr), ep.stroke_rr_inr_below_range,
+                                         ep.stroke_rr_inr_above_range, f_low))
+    r_in = ep.warfarin_stroke_rr_vs_none / m_s_ref
+    stroke_w_full = r_in * _warfarin_multiplier(cohort.ttr, ep.stroke_rr_inr_below_range, ep.stroke_rr_inr_above_range, f_low)
+    bleed_w_full = r_wb * _warfarin_multiplier(cohort.ttr, ep.bleed_rr_inr_below_range, ep.bleed_rr_inr_above_range, f_low)
+    w_decay = np.exp(-np.log(2.0) / ep.warfarin_effect_half_life_days)
+    female = cohort.female.astype(bool)
+    gompertz65 = np.where(female, ep.gompertz_mortality_at_65_female, ep.gompertz_mortality_at_65_male)
+    af_excess = np.where(female, ep.af_mortality_or_female, ep.af_mortality_or_male)
+    static_cha = (cohort.chf.astype(np.int64) + cohort.hypertension + cohort.diabetes + female)
+    static_hb = (cohort.uncontrolled_hypertension.astype(np.int64) + cohort.liver_disease + cohort.antiplatelet
+                 + cohort.alcohol)
+    slope_dev = cohort.crcl_slope_deviation_ml_per_min_per_year
+    doac_idx = np.clip(drug, 0, 2)
+    is_doac = drug <= DABIGATRAN
+    is_warf = drug == WARFARIN
+    dose_mg = np.where(level == STANDARD, doses_std[doac_idx], doses_red[doac_idx]) * (is_doac & (level != HOLD))
+    bid = per_day[doac_idx] == 2
+    want_warf = is_warf & (level != HOLD)
+    slope_mean = np.where(is_warf, ep.crcl_slope_warfarin_ml_per_min_per_year, ep.crcl_slope_doac_ml_per_min_per_year)
+    slope_per_day = (slope_mean + slope_dev) / DAYS_PER_YEAR
+    stop_h = np.zeros(n) if persistence_hazard_per_day is None else np.asarray(persistence_hazard_per_day)[drug]
+    p_aki_day = ep.aki_rate_per_year / DAYS_PER_YEAR
+    mi_day = ep.mi_rate_pct_per_year / 100.0 / DAYS_PER_YEAR
+    ich_w, gi_w = ep.ich_share_of_major_bleeding, ep.gi_share_of_major_bleeding
+    hs_share = ep.haemorrhagic_stroke_share_of_ich
+    cols = np.arange(3)[None, :]
+    onehot = (cols == doac_idx[:, None]) & is_doac[:, None]
+
+    counters = state.day[:, None] + np.arange(n_days)[None, :]
+    u_event_all = rng.uniform(keys[:, None], _S_EVENT, counters)
+    u_am_all = rng.uniform(keys[:, None], _S_DOSE, 2 * counters)
+    u_pm_all = rng.uniform(keys[:, None], _S_DOSE, 2 * counters + 1)
+    half = 12.0
+
+    for j in range(n_days):
+        alive = state.alive
+        day = state.day
+        age = cohort.age_y + day / DAYS_PER_YEAR
+        crcl = state.crcl_ml_per_min(ep)
+        active = alive & ~state.stopped & (state.hold_days_left <= 0)
+        # ---- doses and exact one-compartment PK over two 12-h intervals
+        adherence = cohort.adherence
+        take_am = (u_am_all[:, j] < adherence) & active
+        take_pm = (u_pm_all[:, j] < adherence) & active & bid
+        cl = cl_fixed * (1.0 - fe + fe * crcl[:, None] / crcl_ref)
+        k = np.minimum(cl / v, 0.9 * ka)
+        ek, eka = np.exp(-k * half), np.exp(-ka * half)
+        coef = ka / (ka - k)
+        gut = state.gut_mg + onehot * (dose_mg * take_am)[:, None]
+        cen = state.central_mg
+        auc = cen * (1.0 - ek) / k + gut * coef * ((1.0 - ek) / k - (1.0 - eka) / ka)
+        cen = cen * ek + gut * coef * (ek - eka)
+        gut = gut * eka + onehot * (dose_mg * take_pm)[:, None]
+        auc = auc + cen * (1.0 - ek) / k + gut * coef * ((1.0 - ek) / k - (1.0 - eka) / ka)
+        cen = cen * ek + gut * coef * (ek - eka)
+        gut = gut * eka
+        state.gut_mg, state.central_mg = gut, cen
+        c_avg = auc / (HOURS_PER_DAY * v) * NG_PER_ML_PER_MG_PER_L
+        state.c_avg_ng_per_ml = c_avg
+        state.c_trough_ng_per_ml = cen / v * NG_PER_ML_PER_MG_PER_L
+        c_rel = c_avg / c_ref
+        # ---- warfarin effect (first-order onset / offset)
+        target_w = (want_warf & active).astype(np.float64)
+        state.warfarin_effect = target_w + (state.warfarin_effect - target_w) * w_decay
+        w = state.warfarin_effect
+        # ---- hazards
+        age75 = age >= 75.0
+        cha = static_cha + 2 * age75 + ((age >= 65.0) & ~age75) + 2 * state.prior_stroke + state.vascular_disease
+        scr = (140.0 - np.minimum(age, 139.0)) * cohort.weight_kg / (72.0 * crcl) * np.where(female, 0.85, 1.0)
+        hb = (static_hb + (scr >= SCR_ABNORMAL_RENAL_MG_PER_DL) + state.prior_stroke + state.bleeding_history
+              + (age > 65.0))
+        doac_load = (c_rel / ec50).sum(axis=1)
+        s_fac = (1.0 - w * (1.0 - stroke_w_full)) / (1.0 + doac_load)
+        h_isch = _FRIBERG[np.minimum(cha, 9)] / DAYS_PER_YEAR * stroke_scale * s_fac
+        wrf = crcl < ep.wrf_threshold_fraction * state.crcl_baseline_ml_per_min
+        b_fac = (1.0 + w * (bleed_w_full - 1.0)) * np.exp((beta * c_rel).sum(axis=1))
+        h_mb = (_PISTERS[np.minimum(hb, 5)] / DAYS_PER_YEAR * bleed_scale / r_wb * b_fac
+                * np.where(wrf, ep.wrf_major_bleeding_hr, 1.0))
+        h_mi = mi_day * (1.0 + (ep.mi_hr_dabigatran - 1.0) * np.minimum(c_rel[:, DABIGATRAN], 1.0))
+        h_death = (gompertz65 * np.exp(ep.gompertz_slope_per_year * (age - 65.0)) * af_excess / DAYS_PER_YEAR
+                   * np.where(wrf, ep.wrf_death_hr, 1.0))
+        h_aki = np.where(state.aki_days_left > 0, 0.0, p_aki_day)
+        doac_weight = np.clip(c_rel.sum(axis=1), 0.0, 1.0) * (1.0 - w)
+        p_ich = ich_w * (1.0 - doac_weight + doac_weight * ep.doac_ich_share_ratio)
+        p_gi = gi_w * (1.0 - doac_weight + doac_weight * ep.doac_gi_share_ratio)
+        hazards = np.stack([h_isch, h_mb, h_mi, h_death, h_aki], axis=1)
+        total = hazards.sum(axis=1)
+        # ---- compensators (expected first events) and follow-up
+        at_risk = alive[:, None] & (state.first_day < 0)
+        comp = np.zeros((n, len(ENDPOINTS)))
+        comp[:, _E["stroke_se"]] = h_isch + h_mb * p_ich * hs_share
+        comp[:, _E["ischaemic_stroke_se"]] = h_isch
+        comp[:, _E["major_bleeding"]] = h_mb
+        comp[:, _E["ich"]] = h_mb * p_ich
+        comp[:, _E["gi_bleeding"]] = h_mb * p_gi
+        comp[:, _E["mi"]] = h_mi
+        comp[:, _E["haemorrhagic_stroke"]] = h_mb * p_ich * hs_share
+        comp[:, _E["aki"]] = h_aki
+        comp[:, _E["death"]] = h_death  # background part; fatal events are added when they happen
+        state.compensator += comp * at_risk
+        state.days_followed += alive
+        # ---- events
+        event = alive & (u_event_all[:, j] < -np.expm1(-total))
+        if np.any(event):
+            _apply_events(state, cohort, np.flatnonzero(event), hazards, total, p_ich, p_gi, w, c_rel, ep, day)
+        # ---- renal course, holds, persistence
+        state.crcl_trend_ml_per_min = np.maximum(state.crcl_trend_ml_per_min + slope_per_day, ep.crcl_floor_ml_per_min)
+        state.aki_days_left = np.maximum(state.aki_days_left - 1, 0)
+        state.hold_days_left = np.maximum(state.hold_days_left - 1, 0)
+        state.cumulative_stop_hazard += stop_h * alive
+        state.stopped |= state.cumulative_stop_hazard > cohort.persistence_threshold
+        state.day = day + 1
+
+
+def _record(state: DoacState, idx: np.ndarray, endpoint: str, day: np.ndarray) -> None:
+    e = _E[endpoint]
+    state.event_count[idx, e] += 1
+    first = state.first_day[idx, e] < 0
+    state.first_day[idx[first], e] = day[idx[first]]
+
+
+def _apply_events(state, cohort, idx, hazards, total, p_ich, p_gi, w, c_rel, ep: EventParameters, day) -> None:
+    keys = cohort.keys[idx]
+    d = day[idx]
+    u_type = rng.uniform(keys, _S_EVENT_TYPE, d) * total[idx]
+    cum = np.cumsum(hazards[idx], axis=1)
+    etype = np.minimum((u_type[:, None] >= cum).sum(axis=1), hazards.shape[1] - 1)
+    u_sub = rng.uniform(keys, _S_EVENT_SUBTYPE, d)
+    u_fat = rng.uniform(keys, _S_FATAL, d)
+    anticoag = (w[idx] > 0.5) | (c_rel[idx].sum(axis=1) > 0.2)
+
+    def odds_to_p(p0, odds_ratio):
+        o = p0 / (1.0 - p0) * odds_ratio
+        return o / (1.0 + o)
+
+    died = np.zeros(idx.shape[0], dtype=bool)
+    # ischaemic stroke / systemic embolism
+    m = etype == 0
+    if np.any(m):
+        ii = idx[m]
+        _record(state, ii, "ischaemic_stroke_se", day)
+        _record(state, ii, "stroke_se", day)
+        cf = np.where(anticoag[m], odds_to_p(ep.ischaemic_stroke_case_fatality_off, ep.ischaemic_stroke_fatality_or_anticoagulated),
+                      ep.ischaemic_stroke_case_fatality_off)
+        died[m] = u_fat[m] < cf
+        state.prior_stroke[ii] = True
+        state.hold_days_left[ii] = np.maximum(state.hold_days_left[ii], ep.hold_days_after_ischaemic_stroke)
+    # major bleeding, split into ICH (part haemorrhagic stroke), GI, other
+    m = etype == 1
+    if np.any(m):
+        ii = idx[m]
+        _record(state, ii, "major_bleeding", day)
+        pi, pg = p_ich[ii], p_gi[ii]
+        u = u_sub[m]
+        ich = u < pi
+        hs = u < pi * ep.haemorrhagic_stroke_share_of_ich
+        gi = (u >= pi) & (u < pi + pg)
+        if np.any(ich):
+            _record(state, ii[ich], "ich", day)
+        if np.any(hs):
+            _record(state, ii[hs], "haemorrhagic_stroke", day)
+            _record(state, ii[hs], "stroke_se", day)
+            state.prior_stroke[ii[hs]] = True
+        if np.any(gi):
+            _record(state, ii[gi], "gi_bleeding", day)
+        cf = np.where(ich, np.where(anticoag[m], odds_to_p(ep.ich_case_fatality_off, ep.ich_fatality_or_anticoagulated),
+                                    ep.ich_case_fatality_off), ep.extracranial_bleed_case_fatality)
+        died[m] = u_fat[m] < cf
+        state.bleeding_history[ii] = True
+        hold = np.where(ich, ep.hold_days_after_ich, ep.hold_days_after_extracranial_bleed)
+        state.hold_days_left[ii] = np.maximum(state.hold_days_left[ii], hold)
+    # myocardial infarction
+    m = etype == 2
+    if np.any(m):
+        ii = idx[m]
+        _record(state, ii, "mi", day)
+        died[m] = u_fat[m] < ep.mi_case_fatality
+        state.vascular_disease[ii] = True
+    # background death
+    m = etype == 3
+    died |= m
+    # acute kidney injury
+    m = etype == 4
+    if np.any(m):
+        ii = idx[m]
+        _record(state, ii, "aki", day)
+        state.aki_days_left[ii] = ep.aki_duration_days
+    dead = idx[died]
+    if dead.size:
+        _record(state, dead, "death", day)
+        state.alive[dead] = False
+
+
+# --------------------------------------------------------------------- simulation
+@dataclass
+class SimulationResult:
+    """Outcome of :func:`simulate` (per-patient arrays)."""
+
+    state: DoacState
+    n_days: int
+
+    @property
+    def patient_years(self) -> float:
+        return float(self.state.days_followed.sum() / DAYS_PER_YEAR)
+
+    def first_events(self, endpoint: str) -> int:
+        return int((self.state.first_day[:, _E[endpoint]] >= 0).sum())
+
+    def expected_first_events(self, endpoint: str) -> float:
+        return float(self.state.compensator[:, _E[endpoint]].sum())
+
+    def rate_per_100py(self, endpoint: str, expected: bool = False) -> float:
+        events = self.expected_first_events(endpoint) if expected else self.first_events(endpoint)
+        return 100.0 * events / self.patient_years
+
+
+def simulate(
+    cohort,
+    drug,
+    dose_level,
+    n_days: int,
+    *,
+    fitted: FittedParameters = FITTED_PARAMETERS,
+    eparams: EventParameters = EVENT_PARAMETERS,
+    persistence_hazard_per_day: np.ndarray | None = None,
+    chunk_days: int = 61,
+) -> SimulationResult:
+    """Simulate ``n_days`` days of every patient of ``cohort`` on a fixed regimen."""
+    state = initial_state(cohort)
+    remaining = int(n_days)
+    while remaining > 0:
+        step = min(chunk_days, remaining)
+        advance_days(state, cohort, drug, dose_level, step, fitted=fitted, eparams=eparams,
+                     persistence_hazard_per_day=persistence_hazard_per_day)
+        remaining -= step
+    return SimulationResult(state=state, n_days=int(n_days))
+
+
+def benchmark_year(num_patients: int = 4096) -> float:
+    """Seconds to simulate one year (365 daily steps) of ``num_patients`` patients on apixaban."""
+    from hemosim.patients.af import sample_cohort
+
+    cohort = sample_cohort(rng.patient_key(np.uint64(2026), np.arange(num_patients)), "general_practice")
+    simulate(cohort, APIXABAN, STANDARD, 5)  # warm-up
+    t0 = time.perf_counter()
+    simulate(cohort, APIXABAN, STANDARD, 365)
+    return time.perf_counter() - t0

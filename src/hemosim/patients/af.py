@@ -1,0 +1,375 @@
+"""Atrial-fibrillation virtual cohorts: trial presets (RE-LY, ROCKET AF, ARISTOTLE) and general practice.
+
+Every patient is a pure function of its key (``hemosim.sim.rng``): covariates are drawn from
+independent named streams, so a patient never depends on the batch it is drawn in. Items of
+the baseline tables are drawn independently at their published prevalence; each trial's
+inclusion rule is applied by redrawing (up to 32 attempts, each a fresh counter of the same
+streams). Creatinine clearance is Cockcroft-Gault from age, weight, sex and a log-normal
+serum creatinine whose median was set so the share of patients with CrCl < 50 mL/min
+matches the trial (checked in tests). Baseline-table sources are named per field; values
+recalled from the primary papers but not seen in a source during this work are marked
+UNCONFIRMED.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields
+from typing import Any
+
+import numpy as np
+from scipy.special import ndtr, ndtri
+
+from hemosim.models.doac import DABIGATRAN, EVENT_PARAMETERS, PK_PARAMETERS
+from hemosim.scores import cha2ds2_vasc, chads2, cockcroft_gault_ml_per_min, has_bled
+from hemosim.sim import rng
+
+__all__ = ["AFPreset", "AF_PRESETS", "AFCohort", "sample_cohort", "beta_parameters_from_mean_sd"]
+
+_S_AGE, _S_FEMALE, _S_WEIGHT, _S_SCR = 201, 202, 203, 204
+_S_CHF, _S_HTN, _S_UHTN, _S_DM, _S_STROKE, _S_VASC = 205, 206, 207, 208, 209, 210
+_S_BLEED, _S_LIVER, _S_ASA, _S_ALCOHOL, _S_VERAPAMIL = 211, 212, 213, 214, 215
+_S_TTR, _S_ADHERENCE, _S_SLOPE, _S_PERSIST = 216, 217, 218, 219
+_S_ETA_CL, _S_ETA_V = 230, 240  # + drug code
+_MAX_ATTEMPTS = 32
+
+
+def _pp(value, source: str):
+    return field(default=value, metadata={"source": source})
+
+
+@dataclass(frozen=True)
+class AFPreset:
+    """A named AF population; each field carries its source."""
+
+    name: str = _pp("", "preset name")
+    age_mean_y: float = _pp(71.5, "")
+    age_sd_y: float = _pp(8.7, "")
+    age_range_y: tuple[float, float] = _pp((40.0, 95.0), "plausible adult AF range (choice)")
+    female_fraction: float = _pp(0.36, "")
+    weight_median_kg: float = _pp(82.0, "")
+    weight_log_sd: float = _pp(0.22, "")
+    scr_median_male_mg_per_dl: float = _pp(1.10, "set so the share with CrCl < 50 mL/min matches the trial (test)")
+    scr_female_ratio: float = _pp(0.80, "assumption: women's serum creatinine ~20 % lower at equal renal function")
+    scr_log_sd: float = _pp(0.25, "assumption: spread of SCr in elderly AF cohorts")
+    chf: float = _pp(0.32, "")
+    hypertension: float = _pp(0.79, "")
+    uncontrolled_hypertension: float = _pp(0.05, "assumption (UNCONFIRMED): SBP > 160 mmHg at baseline")
+    diabetes: float = _pp(0.23, "")
+    prior_stroke: float = _pp(0.20, "")
+    vascular_disease: float = _pp(0.20, "")
+    bleeding_history: float = _pp(0.065, "")
+    liver_disease: float = _pp(0.012, "")
+    antiplatelet: float = _pp(0.40, "")
+    alcohol: float = _pp(0.02, "assumption (UNCONFIRMED): >= 8 units/week")
+    verapamil: float = _pp(0.0, "not reported in the baseline tables; 0 (choice)")
+    inclusion: str = _pp("chads2>=1", "trial inclusion rule")
+    crcl_min_ml_per_min: float = _pp(30.0, "trial exclusion")
+    ttr_mean: float = _pp(0.64, "")
+    ttr_sd: float = _pp(0.213, "Singer 2013 JAHA (ROCKET AF) individual TTR SD 21.3 %, used for all presets (assumption)")
+    adherence_beta_a: float = _pp(
+        19.0, "assumption: trial pill-count adherence high; Beta(19, 1), mean 0.95, 98.6 % take > 80 % of doses"
+    )
+    persistence_1y: tuple[float, float, float, float] = _pp(
+        (1.0, 1.0, 1.0, 1.0), "trials analysed on treatment: no discontinuation (apixaban, rivaroxaban, dabigatran, warfarin)"
+    )
+    crcl_slope_sd_ml_per_min_per_year: float = _pp(
+        5.0, "assumption: between-patient SD of the CrCl slope; simulated 1.8-y WRF (> 20 % fall) share reported against 24.2 % (AHJ 2018)"
+    )
+
+    def __post_init__(self) -> None:
+        for f in ("female_fraction", "chf", "hypertension", "uncontrolled_hypertension", "diabetes", "prior_stroke",
+                  "vascular_disease", "bleeding_history", "liver_disease", "antiplatelet", "alcohol", "verapamil"):
+            v = getattr(self, f)
+            if not 0.0 <= v <= 1.0:
+                raise ValueError(f"{f} must be a fraction in [0, 1], got {v!r}")
+        if self.inclusion not in ("chads2>=1", "chads2>=2", "risk_factor", "none"):
+            raise ValueError(f"unknown inclusion rule {self.inclusion!r}")
+        if not (0.0 < self.ttr_mean < 1.0 and 0.0 < self.ttr_sd < np.sqrt(self.ttr_mean * (1 - self.ttr_mean))):
+            raise ValueError(f"ttr_mean/ttr_sd must define a beta distribution, got {self.ttr_mean}, {self.ttr_sd}")
+
+    def persistence_hazard_per_day(self) -> np.ndarray:
+        """Daily discontinuation hazard per drug code (0-4; 'none' never discontinues)."""
+        p = np.asarray(self.persistence_1y + (1.0,), dtype=np.float64)
+        return -np.log(p) / 365.25
+
+
+_RELY = "Connolly 2009 NEJM 361:1139 (RE-LY)"
+_ROCKET = "ROCKET AF overall population, Cheng/Hankey table (PMC4265383 Table 3, n = 14,171)"
+_ARIS = "Granger 2011 NEJM 365:981 (ARISTOTLE)"
+_SCI = "Scientifica 2014:901586 Table 1 (RE-LY / ROCKET / ARISTOTLE baseline)"
+
+AF_PRESETS: dict[str, AFPreset] = {
+    "rely": AFPreset(
+        name="rely",
+        age_mean_y=71.5, age_sd_y=8.7,
+        female_fraction=0.366,
+        weight_median_kg=81.0, weight_log_sd=0.22,
+        scr_median_male_mg_per_dl=1.14,
+        chf=0.32, hypertension=0.79, diabetes=0.23, prior_stroke=0.20, vascular_disease=0.20,
+        bleeding_history=0.065, liver_disease=0.012, antiplatelet=0.40,
+        inclusion="risk_factor", crcl_min_ml_per_min=30.0, ttr_mean=0.64,
+    ),
+    "rocket": AFPreset(
+        name="rocket",
+        age_mean_y=72.0, age_sd_y=9.6,
+        female_fraction=0.396,
+        weight_median_kg=80.0, weight_log_sd=0.22,
+        scr_median_male_mg_per_dl=1.13,
+        chf=0.625, hypertension=0.905, diabetes=0.40, prior_stroke=0.548, vascular_disease=0.22,
+        bleeding_history=0.05, liver_disease=0.01, antiplatelet=0.366,
+        inclusion="chads2>=2", crcl_min_ml_per_min=30.0, ttr_mean=0.552,
+    ),
+    "aristotle": AFPreset(
+        name="aristotle",
+        age_mean_y=69.5, age_sd_y=9.5,
+        female_fraction=0.353,
+        weight_median_kg=84.0, weight_log_sd=0.23,
+        scr_median_male_mg_per_dl=1.13,
+        chf=0.354, hypertension=0.874, diabetes=0.25, prior_stroke=0.194, vascular_disease=0.18,
+        bleeding_history=0.167, liver_disease=0.01, antiplatelet=0.31,
+        inclusion="risk_factor", crcl_min_ml_per_min=25.0, ttr_mean=0.622,
+    ),
+    "general_practice": AFPreset(
+        name="general_practice",
+        age_mean_y=74.5, age_sd_y=9.0,
+        female_fraction=0.426,
+        weight_median_kg=79.0, weight_log_sd=0.22,
+        scr_median_male_mg_per_dl=1.10,
+        chf=0.077, hypertension=0.60, diabetes=0.176, prior_stroke=0.127, vascular_disease=0.214,
+        bleeding_history=0.031, liver_disease=0.01, antiplatelet=0.10,
+        inclusion="none", crcl_min_ml_per_min=15.0, ttr_mean=0.67,
+        adherence_beta_a=8.0,
+        persistence_1y=(0.670, 0.647, 0.591, 0.887),
+    ),
+}
+
+#: Where each preset's numbers come from (fields left at the class default inherit its source).
+PRESET_SOURCES: dict[str, dict[str, str]] = {
+    "rely": {
+        "age": "mean 71 (Scientifica 2014 Table 1); SD 8.7 UNCONFIRMED (Connolly 2009 Table 1)",
+        "female": "36.6 %: RE-LY D150 arm, 36.7 % / 35.5 % of non-bleeders / bleeders (PMC10529708 Table 1)",
+        "weight": "median 81 kg, UNCONFIRMED (Connolly 2009 Table 1 mean 82.6 kg)",
+        "crcl": "CrCl 30-50: 19.4 %, > 50: 80.6 % (Scientifica 2014 Table 1); < 30 excluded",
+        "hypertension, diabetes, aspirin": "79 %, 23 %, 40 % (US Pradaxa PI, RE-LY paragraph [S3])",
+        "chf": "32 % UNCONFIRMED (Connolly 2009 Table 1)",
+        "prior stroke": "20.0 % (Scientifica 2014 Table 1)",
+        "vascular disease": "prior MI 16.6 % (Scientifica 2014) plus peripheral disease: 20 % (assumption)",
+        "bleeding history, liver disease": "6.5 %, 1.2 % (PMC10529708 Table 1, D150 arm)",
+        "ttr": "mean 64 % (US Pradaxa PI [S3])",
+        "inclusion": "prior stroke/TIA/SE, HF / LVEF < 40 %, age >= 75, or age 65-74 with diabetes, hypertension or CAD",
+    },
+    "rocket": {
+        "age": "median 73 (IQR 65-78) [PMC4265383 Table 3]; normal mean 72, SD 9.6 = IQR/1.35",
+        "female": "39.6 % [PMC4265383]",
+        "weight": "BMI median 28.2 [PMC4265383] -> ~80 kg at 1.68 m (derived)",
+        "crcl": "CrCl 30-50: 20.8 % (Scientifica 2014); < 30 excluded",
+        "chf, hypertension, prior stroke, aspirin": "62.5 %, 90.5 %, 54.8 %, 36.6 % [PMC4265383]",
+        "diabetes": "40 % UNCONFIRMED (Patel 2011 Table 1)",
+        "vascular disease": "prior MI 17.3 % (Scientifica 2014) plus peripheral disease: 22 % (assumption)",
+        "ttr": "mean 55.2 %, SD 21.3 % (Singer 2013 JAHA [S10])",
+        "inclusion": "CHADS2 >= 2 (Patel 2011)",
+        "check": "CHADS2 mean 3.5 (SD 0.9) and HAS-BLED mean 2.8 [PMC4265383] are reported as residuals",
+    },
+    "aristotle": {
+        "age": "30 % < 65, 39 % 65-75, 31 % >= 75, 13 % >= 80 (Halvorsen 2014 EHJ, pubmed 24561548): normal 69.5 +- 9.5",
+        "female, chf, hypertension, diabetes, aspirin": "35.3 %, 35.4 %, 87.4 %, 25.0 %, 31 % UNCONFIRMED (Granger 2011 Table 1)",
+        "weight": "median 84 kg (IQR ~72-98): ARISTOTLE interruption sub-study (PMC4263979 Table 2)",
+        "crcl": "CrCl 30-50: 15.2 %, > 50: 83.4 % (Scientifica 2014); < 25 excluded (Granger 2011)",
+        "prior stroke": "19.4 % (Scientifica 2014)",
+        "vascular disease": "prior MI 14.2 % (Scientifica 2014) plus peripheral disease: 18 % (assumption)",
+        "bleeding history": "prior clinically relevant or spontaneous bleeding 22-25 % in PMC4263979; 16.7 % used (UNCONFIRMED, Granger 2011)",
+        "ttr": "mean 62.2 % UNCONFIRMED (FACTS §6.1)",
+        "inclusion": "at least one of age >= 75, prior stroke/TIA/SE, HF, diabetes, treated hypertension",
+    },
+    "general_practice": {
+        "age, female, chf, prior stroke, vascular disease, bleeding history, diabetes": (
+            "UK primary-care AF cohort, BJGP Table 1 (n = 3,574): median age 75 (69-81), female 42.6 %, CHF 7.7 %, "
+            "prior stroke/TIA/SE 12.7 %, vascular disease 21.4 %, bleeding history 3.1 %, diabetes 17.6 %, CKD >= 3 25.6 %"
+        ),
+        "weight": "BMI median 28.1 (same table) -> ~79 kg (derived)",
+        "hypertension, aspirin": "60 %, 10 % (assumption, UNCONFIRMED)",
+        "ttr": "mean 67 % (CoagClinic NVAF cohort, FACTS §6.4 [S46])",
+        "adherence": "Beta(8, 1): 83.2 % with > 80 % of doses vs PDC > 80 % of 83.5-84.1 % for DOACs (THIN UK, FACTS §6.5 [S53])",
+        "persistence": "1-year persistence apixaban 67.0 %, rivaroxaban 64.7 %, dabigatran 59.1 %, warfarin 88.7 % (THIN UK [S53])",
+    },
+}
+
+
+@dataclass
+class AFCohort:
+    """Covariates of ``N`` AF patients (arrays of shape ``(N,)``; PK multipliers ``(N, 3)``)."""
+
+    keys: np.ndarray
+    population: str
+    age_y: np.ndarray
+    female: np.ndarray
+    weight_kg: np.ndarray
+    scr_mg_per_dl: np.ndarray
+    crcl_ml_per_min: np.ndarray
+    chf: np.ndarray
+    hypertension: np.ndarray
+    uncontrolled_hypertension: np.ndarray
+    diabetes: np.ndarray
+    prior_stroke: np.ndarray
+    vascular_disease: np.ndarray
+    bleeding_history: np.ndarray
+    liver_disease: np.ndarray
+    antiplatelet: np.ndarray
+    alcohol: np.ndarray
+    verapamil: np.ndarray
+    ttr: np.ndarray
+    adherence: np.ndarray
+    crcl_slope_deviation_ml_per_min_per_year: np.ndarray
+    persistence_threshold: np.ndarray
+    pk_cl_multiplier: np.ndarray
+    pk_v_multiplier: np.ndarray
+    pk_auc_factor: np.ndarray
+
+    def __len__(self) -> int:
+        return int(self.keys.shape[0])
+
+    def cha2ds2_vasc(self) -> np.ndarray:
+        return cha2ds2_vasc(self.chf, self.hypertension, self.age_y, self.diabetes, self.prior_stroke,
+                            self.vascular_disease, self.female)
+
+    def chads2(self) -> np.ndarray:
+        return chads2(self.chf, self.hypertension, self.age_y, self.diabetes, self.prior_stroke)
+
+    def has_bled(self) -> np.ndarray:
+        """HAS-BLED without the labile-INR item (TTR acts separately in the warfarin model)."""
+        return has_bled(self.uncontrolled_hypertension, self.scr_mg_per_dl >= 200.0 / 88.4, self.liver_disease,
+                        self.prior_stroke, self.bleeding_history, np.zeros(len(self), dtype=bool), self.age_y,
+                        self.antiplatelet, self.alcohol)
+
+    def subset(self, index: np.ndarray) -> "AFCohort":
+        kw: dict[str, Any] = {}
+        for f in fields(self):
+            v = getattr(self, f.name)
+            kw[f.name] = v if isinstance(v, str) else v[index]
+        return AFCohort(**kw)
+
+
+def beta_parameters_from_mean_sd(mean: float, sd: float) -> tuple[float, float]:
+    """Beta(a, b) with the given mean and standard deviation."""
+    k = mean * (1.0 - mean) / sd**2 - 1.0
+    if k <= 0:
+        raise ValueError(f"no beta distribution has mean {mean} and SD {sd}")
+    return mean * k, (1.0 - mean) * k
+
+
+def _beta_ppf(u: np.ndarray, a: float, b: float) -> np.ndarray:
+    from scipy.special import betaincinv
+
+    return betaincinv(a, b, u)
+
+
+def _trunc_normal(u: np.ndarray, mean: float, sd: float, lo: float, hi: float) -> np.ndarray:
+    a, b = ndtr((lo - mean) / sd), ndtr((hi - mean) / sd)
+    return mean + sd * ndtri(a + u * (b - a))
+
+
+def _draw(keys: np.ndarray, p: AFPreset, attempt: int) -> dict[str, np.ndarray]:
+    c = attempt
+
+    def bern(stream: int, prob: float) -> np.ndarray:
+        return rng.uniform(keys, stream, c) < prob
+
+    age = _trunc_normal(rng.uniform(keys, _S_AGE, c), p.age_mean_y, p.age_sd_y, *p.age_range_y)
+    female = bern(_S_FEMALE, p.female_fraction)
+    weight = p.weight_median_kg * np.where(female, 0.85, 1.0) / (1.0 - 0.15 * p.female_fraction) * np.exp(
+        p.weight_log_sd * np.clip(rng.normal(keys, _S_WEIGHT, c), -3.0, 3.0))
+    weight = np.clip(weight, 35.0, 200.0)
+    scr = p.scr_median_male_mg_per_dl * np.where(female, p.scr_female_ratio, 1.0) * np.exp(
+        p.scr_log_sd * np.clip(rng.normal(keys, _S_SCR, c), -3.0, 3.0))
+    d = {
+        "age_y": age,
+        "female": female,
+        "weight_kg": weight,
+        "scr_mg_per_dl": scr,
+        "crcl_ml_per_min": cockcroft_gault_ml_per_min(age, weight, scr, female),
+        "chf": bern(_S_CHF, p.chf),
+        "hypertension": bern(_S_HTN, p.hypertension),
+        "diabetes": bern(_S_DM, p.diabetes),
+        "prior_stroke": bern(_S_STROKE, p.prior_stroke),
+        "vascular_disease": bern(_S_VASC, p.vascular_disease),
+    }
+    d["uncontrolled_hypertension"] = bern(_S_UHTN, p.uncontrolled_hypertension) & d["hypertension"] if p.hypertension > 0 else bern(_S_UHTN, 0.0)
+    return d
+
+
+def _eligible(d: dict[str, np.ndarray], p: AFPreset) -> np.ndarray:
+    ok = d["crcl_ml_per_min"] >= p.crcl_min_ml_per_min
+    c2 = chads2(d["chf"], d["hypertension"], d["age_y"], d["diabetes"], d["prior_stroke"])
+    if p.inclusion == "chads2>=2":
+        ok &= c2 >= 2
+    elif p.inclusion == "chads2>=1":
+        ok &= c2 >= 1
+    elif p.inclusion == "risk_factor":
+        ok &= (c2 >= 1) | ((d["age_y"] >= 65.0) & d["vascular_disease"])
+    return ok
+
+
+def sample_cohort(keys: np.ndarray, preset: str | AFPreset = "general_practice") -> AFCohort:
+    """Draw one AF patient per key (uint64 array from ``rng.patient_key``) from a preset."""
+    if isinstance(preset, str):
+        if preset not in AF_PRESETS:
+            raise ValueError(f"unknown AF preset {preset!r}; allowed: {sorted(AF_PRESETS)}")
+        preset = AF_PRESETS[preset]
+    keys = np.atleast_1d(np.asarray(keys))
+    if keys.dtype != np.uint64:
+        raise ValueError(f"keys must be a uint64 array (hemosim.sim.rng.patient_key), got dtype {keys.dtype}")
+    n = keys.shape[0]
+    p = preset
+    chosen = _draw(keys, p, 0)
+    done = _eligible(chosen, p)
+    for attempt in range(1, _MAX_ATTEMPTS):
+        if done.all():
+            break
+        todo = np.flatnonzero(~done)
+        cand = _draw(keys[todo], p, attempt)
+        ok = _eligible(cand, p)
+        take = todo[ok]
+        for name in chosen:
+            chosen[name][take] = cand[name][ok]
+        done[take] = True
+    ta, tb = beta_parameters_from_mean_sd(p.ttr_mean, p.ttr_sd)
+    ttr = _beta_ppf(rng.uniform(keys, _S_TTR), ta, tb)
+    adherence = _beta_ppf(rng.uniform(keys, _S_ADHERENCE), p.adherence_beta_a, 1.0)
+    eta_cl = np.stack([rng.normal(keys, _S_ETA_CL + j) for j in range(3)], axis=1)
+    eta_v = np.stack([rng.normal(keys, _S_ETA_V + j) for j in range(3)], axis=1)
+    om_cl = np.array([pk.omega_cl for pk in PK_PARAMETERS])
+    om_v = np.array([pk.omega_v for pk in PK_PARAMETERS])
+    verapamil = rng.uniform(keys, _S_VERAPAMIL) < p.verapamil
+    auc = np.ones((n, 3))
+    auc[:, DABIGATRAN] = np.where(verapamil, EVENT_PARAMETERS.verapamil_dabigatran_auc_factor, 1.0)
+
+    def bern(stream: int, prob: float) -> np.ndarray:
+        return rng.uniform(keys, stream) < prob
+
+    return AFCohort(
+        keys=keys.copy(),
+        population=p.name,
+        age_y=chosen["age_y"],
+        female=chosen["female"],
+        weight_kg=chosen["weight_kg"],
+        scr_mg_per_dl=chosen["scr_mg_per_dl"],
+        crcl_ml_per_min=chosen["crcl_ml_per_min"],
+        chf=chosen["chf"],
+        hypertension=chosen["hypertension"],
+        uncontrolled_hypertension=chosen["uncontrolled_hypertension"],
+        diabetes=chosen["diabetes"],
+        prior_stroke=chosen["prior_stroke"],
+        vascular_disease=chosen["vascular_disease"],
+        bleeding_history=bern(_S_BLEED, p.bleeding_history),
+        liver_disease=bern(_S_LIVER, p.liver_disease),
+        antiplatelet=bern(_S_ASA, p.antiplatelet),
+        alcohol=bern(_S_ALCOHOL, p.alcohol),
+        verapamil=verapamil,
+        ttr=np.clip(ttr, 0.0, 1.0),
+        adherence=np.clip(adherence, 0.0, 1.0),
+        crcl_slope_deviation_ml_per_min_per_year=p.crcl_slope_sd_ml_per_min_per_year * rng.normal(keys, _S_SLOPE),
+        persistence_threshold=-np.log(rng.uniform(keys, _S_PERSIST)),
+        pk_cl_multiplier=np.exp(om_cl[None, :] * np.clip(eta_cl, -3.0, 3.0)),
+        pk_v_multiplier=np.exp(om_v[None, :] * np.clip(eta_v, -3.0, 3.0)),
+        pk_auc_factor=auc,
+    )
