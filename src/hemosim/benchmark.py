@@ -1,0 +1,109 @@
+"""Throughput of every registered environment and of the models that offer a benchmark.
+
+* single env: ``gym.make(env_id)`` steps/s with its default wrappers, resets included,
+  actions pre-sampled so the policy costs nothing;
+* vector env: ``gym.make_vec(..., vectorization_mode="vector_entry_point")``
+  patient-steps/s (``num_envs`` x steps/s), autoresets included;
+* model benchmarks: callables listed in :data:`MODEL_BENCHMARKS` (module, function)
+  returning a dict of named figures; skipped if the module is absent.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import platform
+import time
+from typing import Iterable
+
+import gymnasium as gym
+import numpy as np
+
+import hemosim
+
+__all__ = ["single_env_steps_per_s", "vector_patient_steps_per_s", "run_benchmarks", "MODEL_BENCHMARKS"]
+
+MODEL_BENCHMARKS = [
+    ("hemosim.models.doac", "benchmark_year", "DOAC model: one simulated year, 4,096 patients (s)"),
+    ("hemosim.models.cascade", "benchmark", "Hockin-Mann cascade"),
+]
+
+
+def _actions(space: gym.Space, n: int, seed: int = 0) -> list:
+    space.seed(seed)
+    return [space.sample() for _ in range(n)]
+
+
+def single_env_steps_per_s(env_id: str, seconds: float = 2.0) -> float:
+    env = gym.make(env_id)
+    env.reset(seed=0)
+    actions = _actions(env.action_space, 1024)
+    for a in actions[:64]:  # warm-up (compilation, caches)
+        _, _, te, tr, _ = env.step(a)
+        if te or tr:
+            env.reset()
+    steps, t0 = 0, time.perf_counter()
+    while True:
+        for a in actions:
+            _, _, te, tr, _ = env.step(a)
+            if te or tr:
+                env.reset()
+        steps += len(actions)
+        if time.perf_counter() - t0 >= seconds:
+            break
+    return steps / (time.perf_counter() - t0)
+
+
+def vector_patient_steps_per_s(env_id: str, num_envs: int, seconds: float = 2.0) -> float:
+    venv = gym.make_vec(env_id, num_envs=num_envs, vectorization_mode="vector_entry_point")
+    venv.reset(seed=0)
+    actions = _actions(venv.action_space, 16)
+    for a in actions[:2]:
+        venv.step(a)
+    steps, t0 = 0, time.perf_counter()
+    while True:
+        for a in actions:
+            venv.step(a)
+        steps += len(actions)
+        if time.perf_counter() - t0 >= seconds:
+            break
+    rate = steps * num_envs / (time.perf_counter() - t0)
+    venv.close()
+    return rate
+
+
+def run_benchmarks(
+    seconds: float = 2.0,
+    sizes: Iterable[int] = (1, 64, 1024, 4096),
+    quick: bool = False,
+    env_ids: Iterable[str] | None = None,
+) -> dict:
+    if quick:
+        seconds, sizes = 0.05, [1, 8]
+    sizes = list(sizes)
+    ids = sorted(e for e in gym.registry if e.startswith("hemosim/")) if not env_ids else list(env_ids)
+    print(f"hemosim {hemosim.__version__} benchmark on {platform.processor() or platform.machine()}, "
+          f"{os.cpu_count()} cores, Python {platform.python_version()}, numpy {np.__version__}")
+    header = "| environment | single env steps/s | " + " | ".join(f"vector N={n} patient-steps/s" for n in sizes) + " |"
+    print(header)
+    print("|" + "---|" * (2 + len(sizes)))
+    results: dict = {}
+    for env_id in ids:
+        single = single_env_steps_per_s(env_id, seconds)
+        vec = {n: vector_patient_steps_per_s(env_id, n, seconds) for n in sizes}
+        results[env_id] = {"single_steps_per_s": single, "vector_patient_steps_per_s": vec}
+        print(f"| `{env_id}` | {single:,.0f} | " + " | ".join(f"{vec[n]:,.0f}" for n in sizes) + " |", flush=True)
+    for module_name, func, label in MODEL_BENCHMARKS:
+        try:
+            module = importlib.import_module(module_name)
+            fn = getattr(module, func)
+        except (ImportError, AttributeError):
+            continue
+        try:
+            value = fn(num_patients=64) if (quick and func == "benchmark_year") else fn()
+        except Exception as exc:  # a model benchmark failing must not hide the others
+            print(f"{label}: failed ({type(exc).__name__}: {exc})")
+            continue
+        results[label] = value
+        print(f"{label}: {value}")
+    return results
