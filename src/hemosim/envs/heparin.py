@@ -132,8 +132,14 @@ from hemosim.assays import (
     STREAM_APTT_NOISE,
     STREAM_PLATELET_NOISE,
 )
-from hemosim.models.heparin import concentration_after
-from hemosim.patients.heparin import HIT_FALL_TIME_CONSTANT_H, HIT_INCIDENCE, HeparinPatients, sample_patients
+from hemosim.models.heparin import UFH_TYPICAL, UfhParameters, concentration_after
+from hemosim.patients.heparin import (
+    APTT_SENSITIVITY_LOG_SD,
+    HIT_FALL_TIME_CONSTANT_H,
+    HIT_INCIDENCE,
+    HeparinPatients,
+    sample_patients,
+)
 from hemosim.sim import rng
 from hemosim.sim.batch import BatchedSimulator, validate_options
 from hemosim.sim.single import SingleEnv
@@ -288,6 +294,10 @@ class HeparinSimulator(BatchedSimulator):
 
     observation_space = spaces.Box(0.0, 1.0, shape=(6,), dtype=np.float32)
     action_space = spaces.Box(0.0, 1.0, shape=(2,), dtype=np.float32)
+    #: model parameters and aPTT-sensitivity spread (class attributes so that the
+    #: calibration harness can evaluate candidate values in a subclass)
+    ufh_params: UfhParameters = UFH_TYPICAL
+    aptt_sensitivity_log_sd: float = APTT_SENSITIVITY_LOG_SD
 
     def __init__(self, num_patients: int, **options: Any) -> None:
         super().__init__(num_patients)
@@ -322,7 +332,13 @@ class HeparinSimulator(BatchedSimulator):
     def reset_patients(self, mask: np.ndarray, keys: np.ndarray, options: Mapping[str, Any] | None) -> None:
         if options:
             raise ValueError(f"HeparinInfusion-v0 reset takes no options, got {sorted(options)}")
-        new = sample_patients(keys, variability=self.variability, hit_incidence=self.hit_incidence)
+        new = sample_patients(
+            keys,
+            variability=self.variability,
+            hit_incidence=self.hit_incidence,
+            params=self.ufh_params,
+            aptt_sensitivity_log_sd=self.aptt_sensitivity_log_sd,
+        )
         if self.patients is None or mask.all():
             if not mask.all():
                 raise ValueError("the first reset must reset every patient")

@@ -87,31 +87,31 @@ class UfhParameters:
     """Typical UFH PK/PD parameters (a typical adult; variability lives in patients)."""
 
     v_l_per_kg: float = _f(
-        0.0542506,
+        0.0439621,
         "L/kg",
         "fitted (hemosim.calibration.heparin_fit) to the dose-dependent bolus half-lives "
         "(Swiss label reg. 46240; Hirsh 1976), the US label Vd 0.07 L/kg (PI §12.3) and "
         "the 18 U/kg/h steady state; FACTS §4.2",
     )
     vmax_u_per_h_per_kg: float = _f(
-        76.9179,
+        62.2262,
         "U/h/kg",
         "fitted (heparin_fit); saturable route of de Swart 1982 Blood 60:1251 (no published "
         "Vmax exists, FACTS §4.2)",
     )
     km_u_per_ml: float = _f(
-        1.15206,
+        1.32127,
         "IU/mL (anti-Xa)",
         "fitted (heparin_fit); saturable route of de Swart 1982 (no published Km, FACTS §4.2)",
     )
     cl_lin_ml_per_h_per_kg: float = _f(
-        2.74919,
+        5.21068,
         "mL/h/kg at CrCl 100 mL/min",
         "fitted (heparin_fit) with the Jia 2015 J Transl Med 13:45 Table 2 clearance at "
         "saturating levels (1.18 L/h) as a target; linear route of de Swart 1982",
     )
     aptt_sensitivity_per_iu_per_ml: float = _f(
-        1.31553,
+        1.32859,
         "1/(IU/mL)",
         "fitted (heparin_fit): anti-Xa 0.3-0.7 IU/mL <-> aPTT 1.5-2.5 x control (Basu 1972; "
         "FACTS §4.3), log-linear form of Rosborough (FACTS §4.3)",

@@ -65,7 +65,7 @@ HIT_FALL_TIME_CONSTANT_H = 24.0  # assumption
 OMEGA2_CL = 0.122  # Jia 2015 Table 2
 OMEGA2_V = 0.105  # Jia 2015 Table 2
 #: Log-SD of the aPTT sensitivity, fitted by hemosim.calibration.heparin_fit (Spearman 0.68).
-APTT_SENSITIVITY_LOG_SD = 0.30
+APTT_SENSITIVITY_LOG_SD = 0.1075
 RESISTANCE_U_PER_24H = 35000.0  # Levine 1994 entry criterion (FACTS §4.3)
 
 # Random streams (never renumber).
