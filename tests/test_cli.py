@@ -1,0 +1,63 @@
+"""Smoke tests of every CLI command, and the regression of the published results file."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from hemosim.cli import main
+
+RESULTS = Path(__file__).resolve().parents[1] / "results" / "warfarin_evaluation.json"
+
+
+def test_evaluate_writes_json_and_png(tmp_path, capsys):
+    assert main(["--patients", "40", "--out", str(tmp_path), "--no-progress", "--constant-step-mg", "5"]) == 0
+    out = capsys.readouterr().out
+    assert "IWPC pharmacogenetic" in out and "Best constant dose" in out
+    payload = json.loads((tmp_path / "warfarin_evaluation.json").read_text())
+    assert payload["seeds"] == [100000, 100039]
+    assert (tmp_path / "warfarin_evaluation.png").stat().st_size > 10_000
+
+
+def test_evaluate_rejects_patients_outside_the_held_out_pool(capsys):
+    assert main(["--patients", "1001", "--no-plot"]) == 2
+    assert "held-out" in capsys.readouterr().err
+
+
+def test_benchmark_quick_runs(capsys):
+    assert main(["benchmark", "--quick", "--env", "hemosim/WarfarinDosing-v0"]) == 0
+    assert "hemosim/WarfarinDosing-v0" in capsys.readouterr().out
+
+
+def test_calibrate_list(capsys):
+    assert main(["calibrate", "--list"]) == 0
+    assert "doac-trials" in capsys.readouterr().out
+
+
+@pytest.mark.slow
+def test_committed_results_regenerate(tmp_path):
+    """results/warfarin_evaluation.json (quoted in the README) is what `hemosim` produces."""
+    committed = json.loads(RESULTS.read_text())
+    assert main(["--out", str(tmp_path), "--no-plot", "--no-progress"]) == 0
+    fresh = json.loads((tmp_path / "warfarin_evaluation.json").read_text())
+    assert fresh["policies"].keys() == committed["policies"].keys()
+    for name, summary in committed["policies"].items():
+        np.testing.assert_allclose(fresh["policies"][name]["ttr_percent"]["mean"], summary["ttr_percent"]["mean"],
+                                   atol=0.05, err_msg=name)
+        np.testing.assert_allclose(fresh["policies"][name]["percent_days_inr_above_4"],
+                                   summary["percent_days_inr_above_4"], atol=0.05, err_msg=name)
+
+
+def test_protocols_beat_random_and_constants_in_committed_results():
+    """Must-show of the foundation issue, on the committed held-out evaluation."""
+    policies = json.loads(RESULTS.read_text())["policies"]
+    ttr = {k: v["ttr_percent"]["mean"] for k, v in policies.items()}
+    pg = ttr["IWPC pharmacogenetic + titration"]
+    fixed = ttr["Fixed-dose initiation + Intermountain titration"]
+    random = ttr["Random dose (uniform 0-15 mg)"]
+    best_constant = next(v for k, v in ttr.items() if k.startswith("Best constant"))
+    assert pg >= fixed
+    assert min(pg, fixed) > random + 10 and min(pg, fixed) > best_constant + 5
