@@ -1,0 +1,215 @@
+"""UFH model: exact solution vs solve_ivp, closed forms, invariants, population, assays."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from scipy.integrate import solve_ivp
+
+from hemosim import assays
+from hemosim.models.heparin import (
+    UFH_TYPICAL,
+    UfhParameters,
+    advance_concentration,
+    aptt_from_concentration,
+    bolus_half_life_h,
+    clearance_terms,
+    steady_state_concentration,
+)
+from hemosim.patients import heparin as pop
+from hemosim.sim.rng import patient_key
+
+
+def _reference(c0, rate, v, vmax, km, cl, dt, bolus=0.0):
+    def rhs(_t, y):
+        c = y[0]
+        return [rate / v - (vmax / v) * c / (km + c) - (cl / v) * c]
+
+    sol = solve_ivp(rhs, (0.0, dt), [c0 + bolus / v], method="DOP853", rtol=1e-10, atol=1e-14)
+    return sol.y[0, -1]
+
+
+def test_every_parameter_has_unit_and_source():
+    for f in dataclasses.fields(UfhParameters):
+        assert f.metadata.get("unit"), f.name
+        assert f.metadata.get("source"), f.name
+
+
+CASES = [
+    # c0, rate U/h, bolus U, dt h
+    (0.0, 18 * 80, 80 * 80, 6.0),  # Raschke start
+    (0.5, 0.0, 0.0, 6.0),  # infusion stopped: pure elimination
+    (0.2, 2500.0, 0.0, 6.0),  # rising towards a high steady state
+    (0.0, 0.0, 25 * 80, 6.0),  # low bolus
+    (3.0, 500.0, 0.0, 0.25),  # short interval, saturated
+    (0.3, 1440.0, 0.0, 72.0),  # long interval: at steady state
+]
+
+
+@pytest.mark.parametrize("c0,rate,bolus,dt", CASES)
+def test_exact_solution_matches_solve_ivp(c0, rate, bolus, dt):
+    v, vmax, cl = clearance_terms(80.0)
+    km = UFH_TYPICAL.km_u_per_ml
+    got = advance_concentration(c0, rate, v, vmax, km, cl, dt, bolus)[0]
+    ref = _reference(c0, rate, v, vmax, km, cl, dt, bolus)
+    assert got == pytest.approx(ref, rel=1e-8, abs=1e-13)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    c0=st.floats(0.0, 5.0),
+    rate=st.floats(0.0, 3000.0),
+    weight=st.floats(40.0, 180.0),
+    renal=st.floats(0.05, 2.0),
+    dt=st.floats(0.01, 24.0),
+)
+def test_exact_solution_property(c0, rate, weight, renal, dt):
+    v, vmax, cl = clearance_terms(weight, renal)
+    km = UFH_TYPICAL.km_u_per_ml
+    got = advance_concentration(c0, rate, v, vmax, km, cl, dt)[0]
+    ref = _reference(c0, rate, v, vmax, km, cl, dt)
+    assert got >= 0.0
+    assert got == pytest.approx(ref, rel=1e-7, abs=1e-12)
+    # monotone in the rate
+    higher = advance_concentration(c0, rate + 100.0, v, vmax, km, cl, dt)[0]
+    assert higher > got
+
+
+def test_batch_equals_one_by_one():
+    rng = np.random.default_rng(0)
+    n = 50
+    w = rng.uniform(40, 150, n)
+    v, vmax, cl = clearance_terms(w, rng.uniform(0.1, 1.5, n))
+    c0 = rng.uniform(0, 2, n)
+    rate = rng.uniform(0, 2500, n)
+    batch = advance_concentration(c0, rate, v, vmax, UFH_TYPICAL.km_u_per_ml, cl, 6.0)
+    one = [advance_concentration(c0[i], rate[i], v[i], vmax[i], UFH_TYPICAL.km_u_per_ml, cl[i], 6.0)[0] for i in range(n)]
+    np.testing.assert_array_equal(batch, one)
+
+
+def test_steady_state_is_a_fixed_point_and_the_long_run_limit():
+    v, vmax, cl = clearance_terms(70.0)
+    km = UFH_TYPICAL.km_u_per_ml
+    css = steady_state_concentration(18 * 70, vmax, km, cl)
+    rhs = 18 * 70 - vmax * css / (km + css) - cl * css
+    assert abs(rhs) < 1e-9
+    far = advance_concentration(0.0, 18 * 70, v, vmax, km, cl, 500.0)[0]
+    assert far == pytest.approx(css, rel=1e-10)
+    assert advance_concentration(css, 18 * 70, v, vmax, km, cl, 6.0)[0] == pytest.approx(css, rel=1e-12)
+
+
+def test_closed_form_half_life_matches_numerical_half_life():
+    v, vmax, cl = clearance_terms(70.0)
+    km = UFH_TYPICAL.km_u_per_ml
+    for dose in (25.0, 100.0, 400.0):
+        c0 = dose * 70 / v
+
+        def event(_t, y):
+            return y[0] - 0.5 * c0
+
+        event.terminal = True
+        sol = solve_ivp(lambda t, y: [-(vmax / v) * y[0] / (km + y[0]) - (cl / v) * y[0]], (0, 50), [c0],
+                        events=event, rtol=1e-11, atol=1e-14)
+        assert bolus_half_life_h(dose, 70.0) == pytest.approx(sol.t_events[0][0], rel=1e-7)
+
+
+def test_half_life_grows_with_dose_and_falls_with_renal_function():
+    t = bolus_half_life_h(np.array([10.0, 25.0, 50.0, 100.0, 200.0, 400.0]))
+    assert np.all(np.diff(t) > 0)
+    assert bolus_half_life_h(100.0, renal_factor=0.1) > bolus_half_life_h(100.0, renal_factor=1.0)
+
+
+def test_aptt_log_linear_hand_case():
+    # 30 s x exp(1.2 x 0.5) = 30 x 1.8221188 = 54.66 s
+    assert aptt_from_concentration(0.5, 30.0, 1.2) == pytest.approx(54.663564, rel=1e-7)
+    assert aptt_from_concentration(0.0, 27.0, 2.0) == 27.0
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"c0_u_per_ml": -0.1},
+        {"rate_u_per_h": np.nan},
+        {"bolus_u": -5.0},
+        {"v_ml": 0.0},
+        {"cl_lin_ml_per_h": 0.0},
+    ],
+)
+def test_bad_input_raises(kwargs):
+    v, vmax, cl = clearance_terms(70.0)
+    args = dict(c0_u_per_ml=0.1, rate_u_per_h=1000.0, v_ml=v, vmax_u_per_h=vmax, km_u_per_ml=1.0, cl_lin_ml_per_h=cl, dt_h=6.0)
+    args.update(kwargs)
+    with pytest.raises(ValueError):
+        advance_concentration(**args)
+
+
+# -- population ------------------------------------------------------------------------------
+def test_patient_does_not_depend_on_batch():
+    keys = patient_key(np.arange(40, dtype=np.uint64), 0)
+    batch = pop.sample_patients(keys, hit_incidence=0.5)
+    for i in (0, 7, 39):
+        alone = pop.sample_patients(keys[i : i + 1], hit_incidence=0.5)
+        for f in dataclasses.fields(batch):
+            np.testing.assert_array_equal(getattr(batch, f.name)[i : i + 1], getattr(alone, f.name))
+
+
+def test_population_ranges_and_hit_incidence():
+    keys = patient_key(np.arange(40000, dtype=np.uint64), 0)
+    p = pop.sample_patients(keys)
+    assert p.weight_kg.min() >= 40 and p.weight_kg.max() <= 180
+    assert p.crcl_ml_per_min.min() >= 5 and p.crcl_ml_per_min.max() <= 200
+    assert 22 <= p.baseline_aptt_s.min() and p.baseline_aptt_s.max() <= 40
+    assert abs(np.median(p.baseline_aptt_s) - 30.0) < 0.2
+    # HIT incidence 2.6 % (Martel 2005): binomial SE at n = 40,000 is 0.08 %
+    assert abs(p.hit.mean() - 0.026) < 0.004
+    onset = p.hit_onset_h[p.hit]
+    rapid = onset < 24.0
+    assert abs(rapid.mean() - 0.275) < 0.08
+    assert np.all((onset[~rapid] >= 120.0) & (onset[~rapid] <= 240.0))  # day 5-10
+    fall = p.hit_fall_fraction[p.hit]
+    assert np.all((fall >= 0.3) & (fall <= 0.95))
+    assert (fall >= 0.5).mean() > 0.8
+    # typical PK: no variability switch
+    t = pop.sample_patients(keys[:100], variability=False)
+    np.testing.assert_allclose(t.v_ml, UFH_TYPICAL.v_l_per_kg * 1000 * t.weight_kg)
+    assert 0.0 < p.heparin_resistant.mean() < 0.5
+
+
+def test_cockcroft_gault_hand_case():
+    # (140 - 60) x 80 / (72 x 1.0) = 88.89 mL/min; x 0.85 for a woman = 75.56
+    assert pop.cockcroft_gault_ml_per_min(60, 80, 1.0, False) == pytest.approx(88.888889, rel=1e-6)
+    assert pop.cockcroft_gault_ml_per_min(60, 80, 1.0, True) == pytest.approx(75.555556, rel=1e-6)
+
+
+def test_hit_platelet_course_hand_case():
+    # onset 10 h, fall 60 %, tau 24 h: at 34 h, 250 x (1 - 0.6 x (1 - e^-1)) = 155.18
+    got = pop.hit_platelets(np.array([250.0]), np.array([10.0]), np.array([0.6]), 34.0)
+    assert got[0] == pytest.approx(250 * (1 - 0.6 * (1 - np.exp(-1))), rel=1e-12)
+    assert pop.hit_platelets(np.array([250.0]), np.array([10.0]), np.array([0.6]), 5.0)[0] == 250.0
+
+
+def test_bad_hit_incidence():
+    with pytest.raises(ValueError, match="hit_incidence"):
+        pop.sample_patients(patient_key(np.arange(3, dtype=np.uint64), 0), hit_incidence=1.5)
+
+
+# -- assays ----------------------------------------------------------------------------------
+def test_assays_exact_when_cv_zero_and_aptt_reporting_limit():
+    keys = patient_key(np.arange(5, dtype=np.uint64), 0)
+    x = np.array([30.0, 60.0, 150.0, 250.0, 500.0])
+    np.testing.assert_array_equal(assays.measure_aptt(x, keys, 0, 0.0), np.minimum(x, assays.APTT_REPORT_MAX_S))
+    np.testing.assert_array_equal(assays.measure_anti_xa(x / 100, keys, 0, 0.0), x / 100)
+
+
+def test_assay_noise_is_mean_unbiased_with_the_stated_cv():
+    keys = patient_key(np.arange(200000, dtype=np.uint64), 3)
+    m = assays.measure_anti_xa(np.full(200000, 0.5), keys, 1, 0.05)
+    assert m.mean() == pytest.approx(0.5, rel=2e-3)
+    assert m.std() / m.mean() == pytest.approx(0.05, rel=0.03)
+    # counter changes the draw; same counter repeats it
+    np.testing.assert_array_equal(m[:10], assays.measure_anti_xa(np.full(10, 0.5), keys[:10], 1, 0.05))
+    assert not np.array_equal(m[:10], assays.measure_anti_xa(np.full(10, 0.5), keys[:10], 2, 0.05))
