@@ -41,8 +41,8 @@ _M2 = np.uint64(0x94D049BB133111EB)
 _S30 = np.uint64(30)
 _S27 = np.uint64(27)
 _S31 = np.uint64(31)
-_S11 = np.uint64(11)
-_TWO_POW_M53 = 1.0 / 9007199254740992.0  # 2**-53
+_S12 = np.uint64(12)
+_TWO_POW_M52 = 1.0 / 4503599627370496.0  # 2**-52
 
 
 def _as_u64(x: np.ndarray | int) -> np.ndarray:
@@ -63,11 +63,16 @@ def _mix(z: np.ndarray) -> np.ndarray:
 
 
 def hash_u64(*parts: np.ndarray | int) -> np.ndarray:
-    """Hash integer arrays (broadcast together) into one uint64 array."""
+    """Hash integer arrays (broadcast together) into one uint64 array.
+
+    Order matters: the running hash is multiplied by an odd constant before each part is
+    folded in, so ``hash_u64(a, b) != hash_u64(b, a)`` (a symmetric hash would make
+    training seed 0's 100,000th patient equal held-out seed 100,000's first).
+    """
     with np.errstate(over="ignore"):
         h = _mix(np.atleast_1d(_as_u64(parts[0])))
         for p in parts[1:]:
-            h = _mix(h ^ _mix(np.atleast_1d(_as_u64(p))))
+            h = _mix((h * _M2) ^ _mix(np.atleast_1d(_as_u64(p))))
     return h
 
 
@@ -79,7 +84,8 @@ def patient_key(root_seed: np.ndarray | int, episode: np.ndarray | int) -> np.nd
 def uniform(key: np.ndarray, stream: int, counter: np.ndarray | int = 0) -> np.ndarray:
     """Uniform draws in the open interval (0, 1), one per broadcast element."""
     bits = hash_u64(key, stream, counter)
-    return ((bits >> _S11).astype(np.float64) + 0.5) * _TWO_POW_M53
+    # 52 random bits + 1/2: the largest value, 1 - 2**-53, is exact, so u < 1 always.
+    return ((bits >> _S12).astype(np.float64) + 0.5) * _TWO_POW_M52
 
 
 def normal(key: np.ndarray, stream: int, counter: np.ndarray | int = 0) -> np.ndarray:
