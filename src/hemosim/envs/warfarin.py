@@ -106,6 +106,7 @@ from typing import Any, Mapping
 
 import numpy as np
 from gymnasium import spaces
+from numba import njit
 
 from hemosim.assays import INR_ANALYTICAL_CV, measure_inr
 from hemosim.models.warfarin import HAMBERG_2007, WarfarinModel
@@ -149,18 +150,33 @@ _S_MISSED_P, _S_MISSED_DAY, _S_AMIO_START, _S_AMIO_DAY, _S_VITK = 201, 202, 203,
 _OPTIONS = {"difficulty": "medium", "population": "iwpc", "variability": None}
 
 
-def warfarin_reward_parts(inr: np.ndarray, in_range: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
-    """Reward components (N, 4): in range, low (< 1.5), high (> 4), severe (> 6).
+@njit(cache=True)
+def _score_day(inr, low, high, parts, in_range, reward):  # pragma: no cover - compiled
+    for n in range(inr.shape[0]):
+        x = inr[n]
+        ok = low[n] <= x <= high[n]
+        in_range[n] = ok
+        parts[n, 0] = REWARD_IN_RANGE if ok else 0.0
+        parts[n, 1] = -PENALTY_LOW if x < LOW_INR else 0.0
+        parts[n, 2] = -PENALTY_HIGH if x > HIGH_INR else 0.0
+        parts[n, 3] = -PENALTY_SEVERE if x > SEVERE_INR else 0.0
+        reward[n] = parts[n, 0] + parts[n, 1] + parts[n, 2] + parts[n, 3]
 
-    See the env card (Rewards) for the values and their sources.
+
+def warfarin_reward(
+    inr: np.ndarray, low: np.ndarray, high: np.ndarray, parts: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Daily reward, its components (N, 4) and the in-range flag, from the true INR.
+
+    Components: in range (+1), INR < 1.5 (-0.5), INR > 4 (-1), INR > 6 (a further -2);
+    see the env card (Rewards) for their sources.
     """
-    out = np.empty((inr.shape[0], 4)) if out is None else out
-    out[:, 0] = in_range
-    out[:, 0] *= REWARD_IN_RANGE
-    np.multiply(inr < LOW_INR, -PENALTY_LOW, out=out[:, 1])
-    np.multiply(inr > HIGH_INR, -PENALTY_HIGH, out=out[:, 2])
-    np.multiply(inr > SEVERE_INR, -PENALTY_SEVERE, out=out[:, 3])
-    return out
+    n = inr.shape[0]
+    parts = np.empty((n, 4)) if parts is None else parts
+    in_range = np.empty(n, dtype=bool)
+    reward = np.empty(n)
+    _score_day(inr, low, high, parts, in_range, reward)
+    return reward, parts, in_range
 
 
 def dose_mg_from_action(action: np.ndarray) -> np.ndarray:
@@ -263,7 +279,7 @@ class WarfarinSimulator(BatchedSimulator):
 
     # -- one day -------------------------------------------------------------------------
     def advance(self, actions: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        dose = dose_mg_from_action(actions[:, 0])
+        dose = actions[:, 0].astype(np.float64) * MAX_DOSE_MG  # dose_mg_from_action, inlined
         self.dose_mg[:] = dose
         keys = self.patients.keys
         if self.hard:
@@ -277,8 +293,7 @@ class WarfarinSimulator(BatchedSimulator):
         inr = self.model.inr()
         self.inr_true = inr
         self.inr_measured = measure_inr(inr, keys, self.day, self.inr_cv)
-        self.therapeutic = (inr >= self.target_low) & (inr <= self.target_high)
-        reward = warfarin_reward_parts(inr, self.therapeutic, out=self.reward_parts).sum(axis=1)
+        reward, _, self.therapeutic = warfarin_reward(inr, self.target_low, self.target_high, self.reward_parts)
         terminated = np.zeros(self.num_patients, dtype=bool)
         truncated = self.day >= EPISODE_DAYS
         return reward, terminated, truncated

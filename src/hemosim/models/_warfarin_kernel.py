@@ -19,6 +19,15 @@ def _one_minus_effect(c: float, ec50_g: float, gamma: float) -> float:
 
 
 @njit(cache=True)
+def inr_of(chain, inr_base, inr_max, inr_lambda, out):
+    """INR = BASE + INRmax (1 - A6 A7)^lambda for every patient, written into ``out``."""
+    for n in range(chain.shape[0]):
+        x = 1.0 - chain[n, 5] * chain[n, 6]
+        out[n] = inr_base[n] + (inr_max[n] * x**inr_lambda[n] if x > 0.0 else 0.0)
+    return out
+
+
+@njit(cache=True)
 def advance_days(pk, chain, depot_dose, pk_prop, step_index, c1_decay, c1_p, c1_w, c2, inv_v1, ec50_g, gamma):
     """Advance every patient ``depot_dose.shape[1]`` days in place.
 

@@ -373,7 +373,8 @@ class WarfarinModel:
         return self.pk_mg[:, 3] * self.inv_v_r
 
     def inr(self) -> np.ndarray:
-        return inr_from_chains(self.chain[:, 5], self.chain[:, 6], self.inr_base, self.inr_max, self.inr_lambda)
+        """INR of every patient (a new array)."""
+        return _kernel().inr_of(self.chain, self.inr_base, self.inr_max, self.inr_lambda, np.empty(self.n))
 
 
 def _kernel():

@@ -19,9 +19,10 @@ def scalar_info(batched: dict[str, Any], row: int = 0) -> dict[str, Any]:
     for key, value in batched.items():
         if isinstance(value, dict):
             out[key] = scalar_info(value, row)
+        elif value.ndim == 1:
+            out[key] = value.item(row)  # a Python scalar (or the object itself)
         else:
-            item = value[row]
-            out[key] = item.item() if isinstance(item, np.generic) else item
+            out[key] = value[row].copy()
     return out
 
 
