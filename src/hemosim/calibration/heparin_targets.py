@@ -36,7 +36,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["Target", "PK_TARGETS", "PD_TARGETS", "CORRELATION_TARGET", "RASCHKE_TARGETS", "ALL_TARGETS"]
+__all__ = ["Target", "PK_TARGETS", "PD_TARGETS", "VARIABILITY_TARGET", "CORRELATION_TARGET", "RASCHKE_TARGETS", "ALL_TARGETS"]
 
 
 @dataclass(frozen=True)
@@ -86,6 +86,11 @@ PD_TARGETS: tuple[Target, ...] = (
            "Sheffield 1996 Thromb Haemost 75:734 (FACTS §4.3)", at=0.7),
 )
 
+VARIABILITY_TARGET = Target(
+    "SD of the half-life after 70 U/kg", "half_life_sd", 15.0, "min", 0.10,
+    "Hirsh 1976 Circulation 53:691: 63 +/- 15 min, 20 VTE patients (FACTS §4.2)", dose_u_per_kg=70.0,
+)
+
 CORRELATION_TARGET = Target(
     "Spearman r(aPTT, anti-Xa) on therapy", "spearman", 0.68, "--", 0.05,
     "PMC6009553 (Swiss study), 95 % CI 0.60-0.75 (FACTS §4.3, §8.1)",
@@ -98,4 +103,4 @@ RASCHKE_TARGETS: tuple[Target, ...] = (
            "Raschke 1993 Ann Intern Med 119:874 abstract: 37/48 (FACTS §4.5)", role="validation"),
 )
 
-ALL_TARGETS = PK_TARGETS + PD_TARGETS + (CORRELATION_TARGET,) + RASCHKE_TARGETS
+ALL_TARGETS = PK_TARGETS + PD_TARGETS + (VARIABILITY_TARGET, CORRELATION_TARGET) + RASCHKE_TARGETS

@@ -137,6 +137,7 @@ from hemosim.patients.heparin import (
     APTT_SENSITIVITY_LOG_SD,
     HIT_FALL_TIME_CONSTANT_H,
     HIT_INCIDENCE,
+    PK_VARIABILITY_SCALE,
     HeparinPatients,
     sample_patients,
 )
@@ -298,6 +299,7 @@ class HeparinSimulator(BatchedSimulator):
     #: calibration harness can evaluate candidate values in a subclass)
     ufh_params: UfhParameters = UFH_TYPICAL
     aptt_sensitivity_log_sd: float = APTT_SENSITIVITY_LOG_SD
+    pk_variability_scale: float = PK_VARIABILITY_SCALE
 
     def __init__(self, num_patients: int, **options: Any) -> None:
         super().__init__(num_patients)
@@ -338,6 +340,7 @@ class HeparinSimulator(BatchedSimulator):
             hit_incidence=self.hit_incidence,
             params=self.ufh_params,
             aptt_sensitivity_log_sd=self.aptt_sensitivity_log_sd,
+            pk_variability_scale=self.pk_variability_scale,
         )
         if self.patients is None or mask.all():
             if not mask.all():

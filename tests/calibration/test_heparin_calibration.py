@@ -1,0 +1,130 @@
+"""UFH calibration against published targets (each test names its source).
+
+The stored parameters must be what the fitting script produces (so the numbers in
+``hemosim.models.heparin`` are reproducible), and the published targets of issue #4
+are checked, including the ones the model misses (asserted as documented residuals).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+
+from hemosim.calibration import heparin_fit, raschke_trial
+from hemosim.calibration.heparin_targets import ALL_TARGETS, PK_TARGETS
+from hemosim.models.heparin import UFH_TYPICAL, bolus_half_life_h, clearance_terms, steady_state_concentration
+from hemosim.patients.heparin import APTT_SENSITIVITY_LOG_SD, PK_VARIABILITY_SCALE
+
+
+def test_every_target_names_a_source_and_a_role():
+    for t in ALL_TARGETS:
+        assert t.source and t.role in ("fitted", "validation"), t.name
+
+
+def test_stored_parameters_are_the_fit_result():
+    p = heparin_fit.fit_sensitivity(heparin_fit.fit_pk(UFH_TYPICAL, starts=20))
+    for f in ("v_l_per_kg", "vmax_u_per_h_per_kg", "km_u_per_ml", "cl_lin_ml_per_h_per_kg", "aptt_sensitivity_per_iu_per_ml"):
+        assert getattr(UFH_TYPICAL, f) == pytest.approx(getattr(p, f), rel=2e-3), f
+
+
+def test_stored_variability_is_the_lattice_optimum_and_near_its_targets():
+    # Hirsh 1976: half-life 63 +/- 15 min after 70 U/kg; PMC6009553: Spearman r = 0.68 (CI 0.60-0.75)
+    scale, sd, _ = heparin_fit.fit_variability(
+        UFH_TYPICAL,
+        scales=np.round(PK_VARIABILITY_SCALE + np.array([-0.05, 0.0, 0.05]), 2),
+        log_sds=np.round(APTT_SENSITIVITY_LOG_SD + np.array([0.0, 0.05]), 2),
+    )
+    assert scale == pytest.approx(PK_VARIABILITY_SCALE) and sd == pytest.approx(APTT_SENSITIVITY_LOG_SD)
+    assert abs(heparin_fit.half_life_sd_min(UFH_TYPICAL, PK_VARIABILITY_SCALE) - 15.0) < 2 * heparin_fit.HALF_LIFE_SD_SE_MIN
+    r = heparin_fit.simulated_spearman(UFH_TYPICAL, APTT_SENSITIVITY_LOG_SD, PK_VARIABILITY_SCALE)
+    assert 0.60 <= r <= 0.75
+
+
+@pytest.mark.parametrize("dose,published_min", [(100.0, 60.0), (400.0, 150.0)])
+def test_bolus_half_life_within_20_percent_swiss_label(dose, published_min):
+    # Swiss product information reg. 46240 "Kinetik": 1 h at 100 IU/kg, 2.5 h at 400 IU/kg (FACTS §4.2)
+    t = bolus_half_life_h(dose, 70.0) * 60
+    assert abs(t / published_min - 1) < 0.20
+
+
+def test_bolus_half_life_70_u_per_kg_within_hirsh_1976_sd():
+    # Hirsh 1976 Circulation 53:691: 63 +/- 15 min after 70 U/kg in VTE patients
+    assert abs(bolus_half_life_h(70.0, 70.0) * 60 - 63.0) < 15.0
+
+
+def test_bolus_half_life_25_u_per_kg_is_the_documented_miss():
+    # Hirsh ACCP (tertiary quote): ~30 min at 25 U/kg. A one-compartment saturable + linear
+    # model cannot also hold 18 U/kg/h inside anti-Xa 0.3-0.7 (docs/models/heparin.md);
+    # the residual is reported, and must not grow beyond +60 %.
+    t = bolus_half_life_h(25.0, 70.0) * 60
+    assert 30.0 < t < 48.0
+    assert t < bolus_half_life_h(70.0, 70.0) * 60
+
+
+def test_steady_state_at_18_u_per_kg_h_in_anti_xa_range():
+    # Univ. Michigan nomogram / Raschke 1993: 18 U/kg/h aims at anti-Xa 0.3-0.7 IU/mL (FACTS §4.1, §4.3)
+    v, vmax, cl = clearance_terms(70.0)
+    css = steady_state_concentration(18 * 70, vmax, UFH_TYPICAL.km_u_per_ml, cl)
+    assert 0.3 <= css <= 0.7
+
+
+def test_volume_about_plasma_volume():
+    # plasma volume ~0.04 L/kg; US PI §12.3 Vd 0.07 L/kg (FACTS §4.2)
+    assert 0.035 <= UFH_TYPICAL.v_l_per_kg <= 0.07
+
+
+def test_anti_xa_range_maps_onto_aptt_1_5_to_2_5_x_control():
+    # Basu 1972; FACTS §4.3: 0.3-0.7 IU/mL <-> 1.5-2.5 x control
+    s = UFH_TYPICAL.aptt_sensitivity_per_iu_per_ml
+    assert np.exp(0.3 * s) == pytest.approx(1.5, rel=0.05)
+    assert np.exp(0.7 * s) == pytest.approx(2.5, rel=0.05)
+
+
+def test_residual_table_lists_every_target():
+    text, rows = heparin_fit.residual_table(UFH_TYPICAL, APTT_SENSITIVITY_LOG_SD, PK_VARIABILITY_SCALE, validation_patients=0)
+    assert len(rows) == len(PK_TARGETS) + 8
+    for r in rows:
+        assert r["target"].name in text
+        assert np.isfinite(r["residual"])
+
+
+def _wilson(k: int, n: int, z: float = 1.96) -> tuple[float, float]:
+    p = k / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z / (1 + z * z / n) * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
+    return centre - half, centre + half
+
+
+@pytest.mark.slow
+def test_raschke_trial_reproduced_on_held_out_patients():
+    # Raschke 1993 Ann Intern Med 119:874: 60/62 (97 %) vs 37/48 (77 %) above 1.5 x control by 24 h
+    _, res = raschke_trial.trial_table(1000, 100000)
+    wb, sc = res["weight_based"], res["standard_care"]
+    lo_wb, hi_wb = _wilson(60, 62)
+    lo_sc, hi_sc = _wilson(37, 48)
+    assert lo_wb <= wb["share_above_24h"] <= hi_wb
+    assert lo_sc <= sc["share_above_24h"] <= hi_sc
+    assert wb["share_above_24h"] - sc["share_above_24h"] > 0.15
+    assert wb["mean_h_to_threshold"] < sc["mean_h_to_threshold"]
+    assert wb["mean_h_to_range"] < sc["mean_h_to_range"]
+
+
+@pytest.mark.slow
+def test_raschke_ttr_beats_random_and_every_constant_rate():
+    _, res = raschke_trial.ttr_table(1000, 100000, rate_grid=np.round(np.arange(0.0, 1.0001, 0.05), 2))
+    raschke = res["Raschke weight-based nomogram"]["ttr"]
+    others = {k: v["ttr"] for k, v in res.items() if k.startswith("constant") or k.startswith("uniformly")}
+    assert raschke > max(others.values()) + 0.2
+    assert all(v["first_step_end"] == 0 and not v["terminated_any"] for v in res.values())
+
+
+def test_trial_cli_smoke(capsys):
+    assert raschke_trial.main(["--patients", "20", "--skip-ttr"]) == 0
+    assert "Raschke 1993 in silico" in capsys.readouterr().out
+
+
+def test_fit_cli_stored_smoke(capsys):
+    assert heparin_fit.main(["--stored", "--validation-patients", "0"]) == 0
+    assert "half-life 400 U/kg" in capsys.readouterr().out
