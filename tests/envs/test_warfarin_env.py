@@ -445,3 +445,48 @@ def test_next_episode_is_not_another_seeds_first_patient():
     _, second = env.reset()
     _, other = gym.make(ENV_ID).reset(seed=1)
     assert second["patient"] != other["patient"]
+
+
+def test_hard_tier_vitamin_k_ar1_is_stationary_with_the_stated_rho():
+    """log EC50 noise: AR(1), rho = VITAMIN_K_RHO, stationary SD = VITAMIN_K_LOG_SD (env card, hard tier)."""
+    from hemosim.envs.warfarin import VITAMIN_K_LOG_SD, VITAMIN_K_RHO
+
+    n = 2000
+    sim = WarfarinSimulator(n, difficulty="hard")
+    sim.reset_patients(np.ones(n, dtype=bool), patient_key(np.arange(n) + 300_000, 0), None)
+    z = np.zeros((n, EPISODE_DAYS + 1))
+    z[:, 0] = sim.vitamin_k_z
+    action = np.full((n, 1), 0.3)
+    for day in range(1, EPISODE_DAYS + 1):
+        sim.advance(action)
+        z[:, day] = sim.vitamin_k_z
+    for day in (0, 45, 90):
+        assert abs(z[:, day].std() / VITAMIN_K_LOG_SD - 1.0) < 0.08, day  # SE of an SD on 2,000: 1.6 %
+    lag1 = np.corrcoef(z[:, :-1].ravel(), z[:, 1:].ravel())[0, 1]
+    assert abs(lag1 - VITAMIN_K_RHO) < 0.02
+    # EC50 seen by the model follows the noise: typical EC50 x exp(z)
+    np.testing.assert_allclose(
+        sim.model.ec50_pow_gamma, (sim.ec50_typical * np.exp(z[:, -1])) ** sim.model.gamma, rtol=1e-12
+    )
+
+
+def test_hard_tier_autoreset_starts_a_fresh_patient():
+    """After day 90 the vector env resets the patient: mid-course amiodarone and its lower CL do not carry over."""
+    from hemosim.patients.warfarin import sample_patients
+
+    n = 300
+    env = _vec(n, "hard")
+    env.reset(seed=HELD_OUT)
+    action = np.full((n, 1), 0.3, dtype=np.float32)
+    for _ in range(EPISODE_DAYS):
+        _, _, _, _, info = env.step(action)
+    switched = info["on_amiodarone"] & ~info["patient"]["amiodarone"]
+    assert switched.any()
+    obs, reward, _, _, info = env.step(action)  # the autoreset step
+    np.testing.assert_array_equal(reward, 0.0)
+    np.testing.assert_array_equal(info["day"], 0)
+    sim = env.unwrapped.sim
+    fresh = sample_patients(patient_key(np.arange(HELD_OUT, HELD_OUT + n), 1), "iwpc")
+    np.testing.assert_array_equal(info["on_amiodarone"], fresh.amiodarone)
+    np.testing.assert_allclose(sim.model.params.cl_s_l_per_h, fresh.model_parameters().cl_s_l_per_h, rtol=1e-14)
+    np.testing.assert_array_equal(info["inr"], 1.0)
