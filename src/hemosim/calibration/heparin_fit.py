@@ -130,8 +130,8 @@ def half_life_sd_min(params: UfhParameters, pk_scale: float, seeds: tuple[int, i
     return float(np.std(t * 60.0))
 
 
-HALF_LIFE_SD_SE_MIN = 15.0 / np.sqrt(2 * 19)  # SE of an SD from n = 20
-SPEARMAN_SE = (0.75 - 0.60) / (2 * 1.96)
+HALF_LIFE_SD_SE_MIN = VARIABILITY_TARGET.tolerance * VARIABILITY_TARGET.value  # ~15 / sqrt(2 x 19), n = 20
+SPEARMAN_SE = CORRELATION_TARGET.tolerance * CORRELATION_TARGET.value  # ~(0.75 - 0.60) / (2 x 1.96)
 
 
 def fit_variability(

@@ -87,12 +87,12 @@ PD_TARGETS: tuple[Target, ...] = (
 )
 
 VARIABILITY_TARGET = Target(
-    "SD of the half-life after 70 U/kg", "half_life_sd", 15.0, "min", 0.10,
+    "SD of the half-life after 70 U/kg", "half_life_sd", 15.0, "min", 0.16,
     "Hirsh 1976 Circulation 53:691: 63 +/- 15 min, 20 VTE patients (FACTS §4.2)", dose_u_per_kg=70.0,
 )
 
 CORRELATION_TARGET = Target(
-    "Spearman r(aPTT, anti-Xa) on therapy", "spearman", 0.68, "--", 0.05,
+    "Spearman r(aPTT, anti-Xa) on therapy", "spearman", 0.68, "--", 0.056,
     "PMC6009553 (Swiss study), 95 % CI 0.60-0.75 (FACTS §4.3, §8.1)",
 )
 

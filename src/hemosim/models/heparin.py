@@ -50,7 +50,12 @@ Calibration
 -----------
 :data:`UFH_TYPICAL` holds the values fitted by ``python -m hemosim.calibration.heparin_fit``
 to the published targets in ``hemosim.calibration.heparin_targets``; the fit and its
-residual table are reproducible with that one command and tested. Time base: hours.
+residual table are reproducible with that one command and tested. Known miss: the
+30 min half-life after 25 U/kg (a tertiary quote) comes out at 44 min, because a
+memoryless one-compartment model cannot have a 30-min half-life while falling through
+0.3-0.6 IU/mL *and* hold 18 U/kg/h at a steady state of >= 0.3 IU/mL (the same
+concentrations would need two different clearances); see docs/models/heparin.md.
+Time base: hours.
 """
 
 from __future__ import annotations
@@ -89,9 +94,9 @@ class UfhParameters:
     v_l_per_kg: float = _f(
         0.0439621,
         "L/kg",
-        "fitted (hemosim.calibration.heparin_fit) to the dose-dependent bolus half-lives "
-        "(Swiss label reg. 46240; Hirsh 1976), the US label Vd 0.07 L/kg (PI §12.3) and "
-        "the 18 U/kg/h steady state; FACTS §4.2",
+        "fitted (hemosim.calibration.heparin_fit, PK stage) to the dose-dependent bolus "
+        "half-lives (Swiss label reg. 46240; Hirsh 1976; Hirsh ACCP), the US label Vd 0.07 "
+        "L/kg (PI §12.3), Jia 2015, Perry 1974 and the 18 U/kg/h steady state; FACTS §4.2",
     )
     vmax_u_per_h_per_kg: float = _f(
         62.2262,
@@ -107,14 +112,16 @@ class UfhParameters:
     cl_lin_ml_per_h_per_kg: float = _f(
         5.21068,
         "mL/h/kg at CrCl 100 mL/min",
-        "fitted (heparin_fit) with the Jia 2015 J Transl Med 13:45 Table 2 clearance at "
-        "saturating levels (1.18 L/h) as a target; linear route of de Swart 1982",
+        "fitted (heparin_fit, PK stage; the renal share is set mainly by Perry 1974's "
+        "anephric/normal half-life ratio and Jia 2015's clearance at saturating levels); "
+        "linear route of de Swart 1982",
     )
     aptt_sensitivity_per_iu_per_ml: float = _f(
         1.32859,
         "1/(IU/mL)",
-        "fitted (heparin_fit): anti-Xa 0.3-0.7 IU/mL <-> aPTT 1.5-2.5 x control (Basu 1972; "
-        "FACTS §4.3), log-linear form of Rosborough (FACTS §4.3)",
+        "fitted (heparin_fit, PD stage): anti-Xa 0.3-0.7 IU/mL <-> aPTT 1.5-2.5 x control "
+        "(Basu 1972) and Sheffield 1996 reagent ratios (FACTS §4.3); log-linear form of "
+        "Rosborough (FACTS §4.3)",
     )
     aptt_control_s: float = _f(
         30.0,
