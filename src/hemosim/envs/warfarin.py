@@ -69,12 +69,15 @@ variability=None)``. Unknown arguments raise ``ValueError``.
 * ``"medium"`` (default): Hamberg 2007 between-patient variability; exact daily INR.
 * ``"hard"``: as medium, plus (1) INR assay error, log-normal CV 4 % (CoaguChek XS,
   FACTS §8.1); (2) missed doses: each patient misses each day's dose with its own
-  probability drawn from Beta(0.53, 2.29) (mean 18.8 %, SD ~21 %: MEMS caps, Parker
-  2007 J Gen Intern Med, IN-RANGE); (3) amiodarone started mid-course in 10 % of
+  probability drawn from Beta(0.53, 2.29): mean 18.8 %, the share of days with too few
+  pills by MEMS caps in Parker 2007 (J Gen Intern Med 22:1254, IN-RANGE), and SD 20 %,
+  close to the 21.1 % between-patient SD of all non-adherent days reported there; (3) amiodarone started mid-course in 10 % of
   patients not already on it, on a day drawn uniformly in 15-75, lowering S-warfarin
   clearance by 22 % (Gage 2008); (4) dietary vitamin K: EC50 follows a daily AR(1) on
   the log scale (rho 0.9, stationary SD ``VITAMIN_K_LOG_SD``) chosen so that a stable
-  patient's within-subject INR CV is about 9 % (8.6-10.2 % on stable VKA, FACTS §8.1).
+  patient's within-subject INR CV over days 60-90 is about 9 % (8.6-10.2 % on stable
+  acenocoumarol / phenprocoumon, FACTS §8.1; no warfarin figure was found), measured in
+  ``tests/envs/test_warfarin_env.py``.
 * ``population``: a name in ``hemosim.patients.warfarin.POPULATIONS``.
 * ``variability``: ``"cv_percent"`` / ``"omega2"`` / ``"none"`` overrides the tier's
   reading of Hamberg's between-subject variability (FACTS §1.3).
@@ -139,7 +142,7 @@ REWARD_IN_RANGE, PENALTY_LOW, PENALTY_HIGH, PENALTY_SEVERE = 1.0, 0.5, 1.0, 2.0
 
 DIFFICULTIES = ("easy", "medium", "hard")
 _DEFAULT_VARIABILITY = {"easy": "none", "medium": "cv_percent", "hard": "cv_percent"}
-MISSED_DOSE_BETA = (0.53, 2.29)  # Parker 2007: mean 18.8 % of days, SD ~21 %
+MISSED_DOSE_BETA = (0.53, 2.29)  # Parker 2007: mean 18.8 % of days with too few pills; SD 20 %
 AMIODARONE_START_FRACTION = 0.10
 AMIODARONE_START_DAYS = (15, 75)
 VITAMIN_K_RHO = 0.9
