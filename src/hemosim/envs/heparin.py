@@ -108,7 +108,7 @@ Version History
 References
 ----------
 Raschke 1993 Ann Intern Med 119:874; de Swart 1982 Blood 60:1251; Hirsh 1976
-Circulation 53:691; Basu 1972 N Engl J Med 287:324; Levine 1994 Arch Intern Med 54:49;
+Circulation 53:691; Basu 1972 N Engl J Med 287:324; Levine 1994 Arch Intern Med 154:49;
 Jia 2015 J Transl Med 13:45; Hull 1997 Arch Intern Med 157:2562; Granger 1996
 Circulation 93:870; Lo 2006 J Thromb Haemost 4:759; Martel 2005 Blood 106:2710;
 Cuker 2012 Blood 120:4160; Rosendaal 1993 Thromb Haemost 69:236.
