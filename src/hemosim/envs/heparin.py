@@ -86,10 +86,12 @@ Unknown arguments raise ``ValueError``.
 
 * ``difficulty="easy"``: covariates vary (weight, renal function, baseline aPTT) but the
   PK and aPTT sensitivity are the typical values for them; exact laboratory values.
-* ``"medium"`` (default): between-patient variability of clearance, volume and aPTT
-  sensitivity (heparin resistance); assay error (aPTT CV 2.9 %, anti-Xa 5 %,
-  platelets 4 %).
-* ``"hard"``: as medium, plus HIT at the published UFH incidence (2.6 %).
+* ``"medium"`` (default): between-patient variability of clearance and volume (Jia
+  2015 shape, scaled to Hirsh 1976's half-life SD; heparin resistance shows through
+  clearance, ``patient["heparin_resistant"]``) and of the aPTT sensitivity (fitted
+  spread, currently 0); assay error (aPTT CV 2.9 %, anti-Xa 5 %, platelets 4 %).
+* ``"hard"``: as medium, plus HIT at the published UFH incidence (2.6 %; within 5 days
+  only rapid-onset cases, about 0.7 % of patients, become visible).
 * ``hit_incidence``: overrides the tier's HIT probability (a float in [0, 1]).
 
 Vector Env
