@@ -180,3 +180,25 @@ def test_vector_rejects_bad_action_batch(env_id):
     venv.reset(seed=0)
     with pytest.raises(ValueError, match="shape"):
         venv.step(venv.action_space.sample()[:2])
+
+
+@pytest.mark.parametrize("env_id", ENV_IDS)
+def test_common_gymnasium_wrappers_work_on_both_faces(env_id):
+    """The wrappers CleanRL / SB3-style training loops put around envs run unchanged."""
+    from gymnasium.wrappers import RecordEpisodeStatistics as SingleStats
+    from gymnasium.wrappers.vector import RecordEpisodeStatistics as VectorStats
+
+    length = _episode_length(env_id)
+    env = SingleStats(gym.make(env_id))
+    env.reset(seed=0)
+    env.action_space.seed(0)
+    for _ in range(length):
+        *_, term, trunc, info = env.step(env.action_space.sample())
+    assert term or trunc
+    assert info["episode"]["l"] == length
+    venv = VectorStats(gym.make_vec(env_id, num_envs=4, vectorization_mode="vector_entry_point"))
+    venv.reset(seed=0)
+    venv.action_space.seed(0)
+    for _ in range(length):
+        *_, info = venv.step(venv.action_space.sample())
+    assert np.all(info["episode"]["l"][info["_episode"]] == length) and info["_episode"].all()
