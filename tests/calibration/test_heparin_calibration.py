@@ -128,3 +128,10 @@ def test_trial_cli_smoke(capsys):
 def test_fit_cli_stored_smoke(capsys):
     assert heparin_fit.main(["--stored", "--validation-patients", "0"]) == 0
     assert "half-life 400 U/kg" in capsys.readouterr().out
+
+
+def test_seed_pools_are_guarded():
+    with pytest.raises(ValueError, match="held-out"):
+        raschke_trial.trial_table(10, 0)
+    with pytest.raises(ValueError, match="training"):
+        heparin_fit.simulated_spearman(UFH_TYPICAL, 0.0, 0.6, seeds=(100000, 100010))

@@ -121,6 +121,9 @@ def half_life_sd_min(params: UfhParameters, pk_scale: float, seeds: tuple[int, i
     from hemosim.patients.heparin import sample_patients
     from hemosim.sim.rng import patient_key
 
+    from hemosim.reproducibility import assert_train
+
+    assert_train(range(*seeds))
     p = sample_patients(patient_key(np.arange(*seeds, dtype=np.uint64), 0), params=params, pk_variability_scale=pk_scale)
     dose = VARIABILITY_TARGET.dose_u_per_kg
     c0 = dose * p.weight_kg / p.v_ml
@@ -164,6 +167,9 @@ def simulated_spearman(
 
     from hemosim.patients.heparin import PK_VARIABILITY_SCALE
 
+    from hemosim.reproducibility import assert_train
+
+    assert_train(range(*seeds))
     n = seeds[1] - seeds[0]
     sim = _simulator(params, log_sd, n, PK_VARIABILITY_SCALE if pk_scale is None else pk_scale)
     sim.reset_patients(np.ones(n, dtype=bool), patient_key(np.arange(*seeds, dtype=np.uint64), 0), None)

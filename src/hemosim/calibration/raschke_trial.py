@@ -131,7 +131,9 @@ class _RandomPolicy:
 
 def trial_table(n_patients: int = 1000, first_seed: int = 100000) -> tuple[str, dict]:
     from hemosim.agents.heparin import RaschkeNomogram, StandardCareNomogram
+    from hemosim.reproducibility import assert_held_out
 
+    assert_held_out(range(first_seed, first_seed + n_patients))
     res = {}
     for arm, pol in (("weight_based", RaschkeNomogram()), ("standard_care", StandardCareNomogram())):
         res[arm] = trial_outcomes(simulate_policy(pol, n_patients, first_seed))
@@ -165,7 +167,9 @@ def trial_table(n_patients: int = 1000, first_seed: int = 100000) -> tuple[str, 
 
 def ttr_table(n_patients: int = 1000, first_seed: int = 100000, rate_grid: np.ndarray | None = None) -> tuple[str, dict]:
     from hemosim.agents.heparin import AntiXaNomogram, ConstantPolicy, RaschkeNomogram, StandardCareNomogram
+    from hemosim.reproducibility import assert_held_out
 
+    assert_held_out(range(first_seed, first_seed + n_patients))
     if rate_grid is None:
         rate_grid = np.round(np.arange(0.0, 1.0001, 0.05), 2)
     policies = {
