@@ -35,6 +35,29 @@ Hamberg 2007 writes ``ktr = 1/MTT``; nlmixr2lib reads it per compartment (chain 
 delay 6 x 11.6 h = 69.6 h), while Ravvaz 2017 / ReiL use ``ktr1 = 6/MTT1`` (total chain
 delay 11.6 h). Both give the same steady state (FACTS §1.2). Which one is the default
 is decided in ``docs/models/warfarin.md`` against published early-INR data.
+
+Hamberg 2010 variant (``structure="hamberg2010"``)
+---------------------------------------------------
+Hamberg AK, Wadelius M, Lindh JD, et al. "A pharmacometric model describing the
+relationship between warfarin dose and INR response with respect to variations in
+CYP2C9, VKORC1, and age." Clin Pharmacol Ther 2010;87(6):727-734, doi
+10.1038/clpt.2010.37. Values as in FACTS §1.5 (ReiL ``hamberg_pkpd_2010.py``, citing
+Table 2 and Table 4 dataset C; M. Crawford's R ``hamberg_2010``; DavAug/mipd-warfarin).
+The paper writes the model in K-PD form: one compartment with first-order absorption,
+KDE = CL/V, dose rate DR = KDE A and EDK50 = CL EC50, so
+``DR / EDK50 = (CL/V) A / (CL EC50) = C / EC50`` with ``C = A/V``: with the typical KDE
+the K-PD Emax is exactly an Emax on the concentration, which is how it is solved here
+(the same exact PK propagator with Q = 0)::
+
+    E    = C^gamma / (EC50^gamma + C^gamma),  C = S_c / V
+    dA1/dt = ktr1 (1 - E - A1);  dA2/dt = ktr1 (A1 - A2);  dA3/dt = ktr1 (A2 - A3)
+    dA4/dt = ktr2 (1 - E - A4);  dA5/dt = ktr2 (A4 - A5);  dA6/dt = ktr2 (A5 - A6)
+    ktr = 3 / MTT  (n / MTT, the chain's total mean transit time)
+    INR  = BASE + INRmax (1 - (A3 + A6) / 2)          (no lambda)
+
+CL and EC50 are sums of per-allele values (CYP2C9 and VKORC1 -1639); CL falls with age,
+``CL (1 - 0.00571 (age - 71))`` (the paper's direction, as CRW and DA code it; ReiL
+codes the sign backwards, FACTS §1.5).
 """
 
 from __future__ import annotations
@@ -50,6 +73,12 @@ __all__ = [
     "VKORC1_GENOTYPES",
     "HambergParameters",
     "HAMBERG_2007",
+    "Hamberg2010Parameters",
+    "HAMBERG_2010",
+    "MODEL_STRUCTURES",
+    "individual_parameters_2010",
+    "inr_from_chains_2010",
+    "reference_rhs_2010",
     "WarfarinPatientParameters",
     "individual_parameters",
     "WarfarinModel",
@@ -62,6 +91,8 @@ CYP2C9_GENOTYPES: tuple[str, ...] = ("*1/*1", "*1/*2", "*1/*3", "*2/*2", "*2/*3"
 VKORC1_GENOTYPES: tuple[str, ...] = ("GG", "GA", "AA")
 
 KtrConvention = Literal["per_compartment", "chain_total"]
+ModelStructure = Literal["hamberg2007", "hamberg2010"]
+MODEL_STRUCTURES: tuple[str, ...] = ("hamberg2007", "hamberg2010")
 
 
 def _p(value, unit: str, source: str):
@@ -118,6 +149,57 @@ class HambergParameters:
 
 
 HAMBERG_2007 = HambergParameters()
+
+
+_H10 = "Hamberg 2010 Clin Pharmacol Ther 87:727"
+
+
+@dataclass(frozen=True)
+class Hamberg2010Parameters:
+    """Typical-patient parameters of Hamberg 2010 (FACTS §1.5), dataset C of Table 4.
+
+    Every value was seen in code that cites the paper (RL10 = ReiL, CRW = M. Crawford's R
+    function, DA = DavAug/mipd-warfarin); the paper itself was not available to us.
+    Apparent PK parameters (CL/F, V/F) are used with F = 1, as for Hamberg 2007.
+    """
+
+    ka_per_h: float = _p(2.0, "1/h", f"{_H10} Table 2 (RL10, CRW, DA)")
+    cl_s_per_cyp2c9_allele_l_per_h: tuple[float, ...] = _p(
+        (0.174, 0.0879, 0.0422),
+        "L/h per allele, order *1, *2, *3 (genotype CL = sum of its two alleles)",
+        f"{_H10} Table 2 (RL10, CRW; DA ke = e^-3.716 = 0.348/14.3)",
+    )
+    cl_s_age_slope_per_year: float = _p(
+        0.00571, "1/year",
+        f"{_H10} Table 2: CL (1 - 0.00571 (age - 71)); direction as CRW and DA (ReiL has the sign reversed)",
+    )
+    age_reference_years: float = _p(71.0, "years", f"{_H10} (centred at 71 y; RL10, CRW, DA)")
+    v_l: float = _p(14.3, "L", f"{_H10} Table 2 (RL10, CRW, DA)")
+    s_fraction_of_racemate: float = _p(0.5, "1", "racemic warfarin is 50 % S (model input = racemic dose / 2, FACTS §1.1)")
+    bioavailability: float = _p(1.0, "1", "apparent CL/F and V/F, F not estimated (FACTS §1.1)")
+    cl_r_l_per_h: float = _p(
+        0.139, "L/h", "Hamberg 2007 Table 3 (R-warfarin is not in the 2010 model; kept as an observation only)"
+    )
+    cl_r_age_slope_per_year: float = _p(0.0098, "1/year", "Hamberg 2007 Table 3 (-0.98 %/year; observation only)")
+    v_r_l: float = _p(12.8, "L", "Hamberg 2007 Table 3 (R-warfarin; observation only)")
+    emax: float = _p(1.0, "1", f"{_H10} Table 4 (fixed; RL10)")
+    gamma: float = _p(1.15, "1", f"{_H10} Table 4 (RL10, CRW, DA)")
+    ec50_per_vkorc1_allele_mg_per_l: tuple[float, ...] = _p(
+        (2.05, 0.96),
+        "mg/L per allele, order G, A (genotype EC50 = sum of its two alleles)",
+        f"{_H10} Table 4 dataset C (RL10, CRW; DA EC50 GG = e^1.411 = 4.10)",
+    )
+    mtt1_h: float = _p(28.6, "h", f"{_H10} Table 4 (RL10, CRW; DA ktr1 0.1049 = 3/28.6)")
+    mtt2_h: float = _p(118.3, "h", f"{_H10} Table 4 (RL10, CRW; DA ktr2 0.02536 = 3/118.3)")
+    n_transit: int = _p(3, "compartments per chain (ktr = n/MTT)", f"{_H10} (RL10, CRW, DA: two chains of 3)")
+    inr_max: float = _p(20.0, "INR units", f"{_H10} (fixed; RL10, CRW, DA)")
+    inr_base: float = _p(1.0, "INR units", "1.0 as in RL10, CRW and DA (CRW notes 1.03 in Hamberg's NONMEM code, UNCONFIRMED)")
+
+
+HAMBERG_2010 = Hamberg2010Parameters()
+
+# CYP2C9 genotype index -> its two allele indices (*1 = 0, *2 = 1, *3 = 2).
+_CYP2C9_ALLELES = np.array([[0, 0], [0, 1], [0, 2], [1, 1], [1, 2], [2, 2]], dtype=np.int64)
 
 
 @dataclass
@@ -203,6 +285,74 @@ def individual_parameters(
     )
 
 
+def _check_genotypes(cyp: np.ndarray, vk: np.ndarray) -> None:
+    if np.any((cyp < 0) | (cyp >= len(CYP2C9_GENOTYPES))):
+        raise ValueError(f"CYP2C9 index out of range 0..5: {cyp[(cyp < 0) | (cyp >= 6)][:5]}")
+    if np.any((vk < 0) | (vk >= len(VKORC1_GENOTYPES))):
+        raise ValueError(f"VKORC1 index out of range 0..2: {vk[(vk < 0) | (vk >= 3)][:5]}")
+
+
+def individual_parameters_2010(
+    cyp2c9_index: np.ndarray,
+    vkorc1_index: np.ndarray,
+    age_years: np.ndarray,
+    params: Hamberg2010Parameters = HAMBERG_2010,
+    *,
+    eta_cl: np.ndarray | float = 0.0,
+    eta_v: np.ndarray | float = 0.0,
+    eta_ec50: np.ndarray | float = 0.0,
+    cl_multiplier: np.ndarray | float = 1.0,
+) -> WarfarinPatientParameters:
+    """Per-patient Hamberg 2010 parameters, in the same container as Hamberg 2007.
+
+    * CL = (CL_allele1 + CL_allele2) (1 - 0.00571 (age - 71)) e^eta_cl, e.g. *1/*3:
+      0.174 + 0.0422 = 0.2162 L/h at 71 y.
+    * EC50 = EC50_allele1 + EC50_allele2 (VKORC1 -1639 G 2.05, A 0.96 mg/L), e.g. GA 3.01.
+    * One compartment: ``v1_l = V``, ``q_l_per_h = 0`` (the peripheral compartment is
+      disconnected; ``v2_l`` is set to V only to keep the rate matrix finite).
+    * ``ktr = 3/MTT`` for both chains; ``inr_lambda = 1`` (the 2010 INR has no lambda; use
+      with ``WarfarinModel(structure="hamberg2010")``, whose INR is the chain-end mean).
+    * R-warfarin (observation only) as in Hamberg 2007 Table 3.
+
+    ``eta_*`` are log-scale random effects (0 = typical patient); ``cl_multiplier``
+    carries interacting drugs on S-warfarin clearance.
+    """
+    cyp = np.asarray(cyp2c9_index, dtype=np.int64)
+    vk = np.asarray(vkorc1_index, dtype=np.int64)
+    age = np.asarray(age_years, dtype=np.float64)
+    n = np.broadcast(cyp, vk, age).shape
+    _check_genotypes(cyp, vk)
+    age_factor_s = 1.0 - params.cl_s_age_slope_per_year * (age - params.age_reference_years)
+    age_factor_r = 1.0 - params.cl_r_age_slope_per_year * (age - params.age_reference_years)
+    if np.any(age_factor_s <= 0) or np.any(age_factor_r <= 0):
+        raise ValueError(f"age {age[(age_factor_s <= 0) | (age_factor_r <= 0)][:5]} gives non-positive clearance")
+    cl_allele = np.asarray(params.cl_s_per_cyp2c9_allele_l_per_h)
+    alleles = _CYP2C9_ALLELES[cyp]
+    cl = (cl_allele[alleles[..., 0]] + cl_allele[alleles[..., 1]]) * age_factor_s
+    cl = cl * np.exp(eta_cl) * cl_multiplier
+    ec50_g, ec50_a = params.ec50_per_vkorc1_allele_mg_per_l
+    ec50 = ((2 - vk) * ec50_g + vk * ec50_a) * np.exp(eta_ec50)  # vk index = number of A alleles
+    v = params.v_l * np.exp(eta_v)
+    ones = np.ones(n)
+    return WarfarinPatientParameters(
+        ka_per_h=params.ka_per_h * ones,
+        cl_s_l_per_h=cl * ones,
+        v1_l=v * ones,
+        q_l_per_h=0.0 * ones,
+        v2_l=v * ones,
+        cl_r_l_per_h=params.cl_r_l_per_h * age_factor_r * ones,
+        v_r_l=params.v_r_l * ones,
+        ec50_mg_per_l=ec50 * ones,
+        gamma=params.gamma * ones,
+        ktr1_per_h=params.n_transit / params.mtt1_h * ones,
+        ktr2_per_h=params.n_transit / params.mtt2_h * ones,
+        inr_base=params.inr_base * ones,
+        inr_max=params.inr_max * ones,
+        inr_lambda=ones.copy(),
+        dose_to_depot=params.s_fraction_of_racemate * params.bioavailability * ones,
+    )
+
+
 # Intra-day grid (hours after the daily dose): fine while the dose is absorbed (ka = 2/h),
 # coarse later. Each length is a power-of-two multiple of 0.25 h.
 INTRADAY_NODES_H = np.array([0.0, 0.25, 0.5, 1.0, 1.5, 2.0, 3.0, 4.0, 6.0, 8.0, 12.0, 16.0, 20.0, 24.0])
@@ -266,13 +416,23 @@ def _chain_coefficients(k_per_h: np.ndarray, h: np.ndarray, n_comp: int):
 
 
 class WarfarinModel:
-    """Batched Hamberg 2007 state and its exact-PK / exponential-chain daily advance.
+    """Batched Hamberg state and its exact-PK / exponential-chain daily advance.
 
-    State per patient: ``pk_mg`` (N, 4) = [depot S (= depot R), S central, S peripheral,
-    R central] in mg, and ``chain`` (N, 7) = [A1..A6, A7], dimensionless, 1 at baseline.
+    ``structure="hamberg2007"`` (default): ``chain`` (N, 7) = [A1..A6, A7], INR from the
+    product A6 A7 (Appendix Eq 10). ``structure="hamberg2010"``: ``chain`` (N, 6) =
+    [A1..A3, A4..A6], two chains of 3, INR from the mean (A3 + A6)/2 (use with
+    :func:`individual_parameters_2010`). State per patient: ``pk_mg`` (N, 4) = [depot S
+    (= depot R), S central, S peripheral, R central] in mg; chains dimensionless, 1 at
+    baseline.
     """
 
-    def __init__(self, num_patients: int, nodes_h: np.ndarray = INTRADAY_NODES_H) -> None:
+    def __init__(
+        self, num_patients: int, nodes_h: np.ndarray = INTRADAY_NODES_H, structure: ModelStructure = "hamberg2007"
+    ) -> None:
+        if structure not in MODEL_STRUCTURES:
+            raise ValueError(f"unknown model structure {structure!r}; allowed: {list(MODEL_STRUCTURES)}")
+        self.structure = structure
+        self._is_2010 = structure == "hamberg2010"
         self.n = num_patients
         self.nodes_h = np.asarray(nodes_h, dtype=np.float64)
         steps = np.diff(self.nodes_h)
@@ -281,12 +441,19 @@ class WarfarinModel:
         self.day_h = float(self.nodes_h[-1])
         n_len = len(self.step_lengths_h)
         self.pk_mg = np.zeros((num_patients, 4))
-        self.chain = np.ones((num_patients, 7))
         self.pk_prop = np.zeros((num_patients, n_len, 4, 4))
-        self.c1_decay = np.zeros((num_patients, n_len, 6))
-        self.c1_p = np.zeros((num_patients, n_len, 6))
-        self.c1_w = np.zeros((num_patients, n_len, 6))
-        self.c2 = np.zeros((num_patients, n_len, 3))  # decay, P1, W1 of chain 2
+        if self._is_2010:
+            self.chain = np.ones((num_patients, 6))
+            # exact coefficients of both 3-compartment chains: (N, L, chain, compartment)
+            self.c_decay = np.zeros((num_patients, n_len, 2, 3))
+            self.c_p = np.zeros((num_patients, n_len, 2, 3))
+            self.c_w = np.zeros((num_patients, n_len, 2, 3))
+        else:
+            self.chain = np.ones((num_patients, 7))
+            self.c1_decay = np.zeros((num_patients, n_len, 6))
+            self.c1_p = np.zeros((num_patients, n_len, 6))
+            self.c1_w = np.zeros((num_patients, n_len, 6))
+            self.c2 = np.zeros((num_patients, n_len, 3))  # decay, P1, W1 of chain 2
         self.inv_v1 = np.zeros(num_patients)
         self.inv_v_r = np.zeros(num_patients)
         self.ec50_pow_gamma = np.ones(num_patients)
@@ -325,10 +492,15 @@ class WarfarinModel:
 
     def _precompute(self, idx: np.ndarray, p: WarfarinPatientParameters) -> None:
         self.pk_prop[idx] = _pk_propagators(_pk_matrix(p), self.step_lengths_h)
-        d1, p1, w1 = _chain_coefficients(p.ktr1_per_h, self.step_lengths_h, 6)
-        self.c1_decay[idx], self.c1_p[idx], self.c1_w[idx] = d1, p1, w1
-        d2, p2, w2 = _chain_coefficients(p.ktr2_per_h, self.step_lengths_h, 1)
-        self.c2[idx, :, 0], self.c2[idx, :, 1], self.c2[idx, :, 2] = d2[..., 0], p2[..., 0], w2[..., 0]
+        if self._is_2010:
+            for c, ktr in enumerate((p.ktr1_per_h, p.ktr2_per_h)):
+                d, pp, w = _chain_coefficients(ktr, self.step_lengths_h, 3)
+                self.c_decay[idx, :, c], self.c_p[idx, :, c], self.c_w[idx, :, c] = d, pp, w
+        else:
+            d1, p1, w1 = _chain_coefficients(p.ktr1_per_h, self.step_lengths_h, 6)
+            self.c1_decay[idx], self.c1_p[idx], self.c1_w[idx] = d1, p1, w1
+            d2, p2, w2 = _chain_coefficients(p.ktr2_per_h, self.step_lengths_h, 1)
+            self.c2[idx, :, 0], self.c2[idx, :, 1], self.c2[idx, :, 2] = d2[..., 0], p2[..., 0], w2[..., 0]
         self.inv_v1[idx] = 1.0 / p.v1_l
         self.inv_v_r[idx] = 1.0 / p.v_r_l
         self.gamma[idx] = p.gamma
@@ -341,10 +513,19 @@ class WarfarinModel:
     # -- dynamics ------------------------------------------------------------------------
     def advance_one_day(self, racemic_dose_mg: np.ndarray) -> None:
         """Hot path of :meth:`advance_days` for one day of already-validated doses (N,)."""
+        if self._is_2010:
+            self._advance_2010((racemic_dose_mg * self.dose_to_depot)[:, None])
+            return
         _kernel().advance_days(
             self.pk_mg, self.chain, (racemic_dose_mg * self.dose_to_depot)[:, None],
             self.pk_prop, self.step_index, self.c1_decay, self.c1_p, self.c1_w, self.c2,
             self.inv_v1, self.ec50_pow_gamma, self.gamma,
+        )
+
+    def _advance_2010(self, depot_dose_mg: np.ndarray) -> None:
+        _kernel().advance_days_two_chains(
+            self.pk_mg, self.chain, depot_dose_mg, self.pk_prop, self.step_index,
+            self.c_decay, self.c_p, self.c_w, self.inv_v1, self.ec50_pow_gamma, self.gamma,
         )
 
     def advance_days(self, racemic_dose_mg: np.ndarray) -> None:
@@ -359,6 +540,9 @@ class WarfarinModel:
             raise ValueError(f"dose array has {doses.shape[0]} rows for {self.n} patients")
         if np.any(~np.isfinite(doses)) or np.any(doses < 0):
             raise ValueError("doses must be finite and non-negative (mg)")
+        if self._is_2010:
+            self._advance_2010(np.ascontiguousarray(doses * self.dose_to_depot[:, None]))
+            return
         _kernel().advance_days(
             self.pk_mg, self.chain, np.ascontiguousarray(doses * self.dose_to_depot[:, None]),
             self.pk_prop, self.step_index, self.c1_decay, self.c1_p, self.c1_w, self.c2,
@@ -374,6 +558,8 @@ class WarfarinModel:
 
     def inr(self) -> np.ndarray:
         """INR of every patient (a new array)."""
+        if self._is_2010:
+            return _kernel().inr_of_mean(self.chain, self.inr_base, self.inr_max, np.empty(self.n))
         return _kernel().inr_of(self.chain, self.inr_base, self.inr_max, self.inr_lambda, np.empty(self.n))
 
 
@@ -411,4 +597,33 @@ def reference_rhs(t: float, y: np.ndarray, p: WarfarinPatientParameters, i: int)
     for j in range(1, 6):
         dy[4 + j] = k1 * (a[j - 1] - a[j])
     dy[10] = k2 * (1.0 - e - a[6])
+    return dy
+
+
+def inr_from_chains_2010(a3, a6, base, inr_max) -> np.ndarray:
+    """INR = BASE + INRmax (1 - (A3 + A6)/2) (Hamberg 2010; mean of the chain ends, no lambda)."""
+    return base + inr_max * np.maximum(1.0 - 0.5 * (a3 + a6), 0.0)
+
+
+def reference_rhs_2010(t: float, y: np.ndarray, p: WarfarinPatientParameters, i: int) -> np.ndarray:
+    """Right-hand side of the full Hamberg 2010 ODE for patient ``i`` (slow reference path).
+
+    ``y`` = [gut, S_c, R_c, A1..A3, A4..A6]: one S compartment (no Q), written directly
+    from the equations of the module docstring, independent of the 4-state PK matrix.
+    """
+    ka, cl, v = p.ka_per_h[i], p.cl_s_l_per_h[i], p.v1_l[i]
+    kr = p.cl_r_l_per_h[i] / p.v_r_l[i]
+    gut, sc, rc = y[0], y[1], y[2]
+    a = y[3:]
+    c = max(sc / v, 0.0)
+    cg = c ** p.gamma[i]
+    e = cg / (p.ec50_mg_per_l[i] ** p.gamma[i] + cg)
+    dy = np.empty_like(y)
+    dy[0] = -ka * gut
+    dy[1] = ka * gut - (cl / v) * sc
+    dy[2] = ka * gut - kr * rc
+    for c0, k in ((0, p.ktr1_per_h[i]), (3, p.ktr2_per_h[i])):
+        dy[3 + c0] = k * (1.0 - e - a[c0])
+        for j in (1, 2):
+            dy[3 + c0 + j] = k * (a[c0 + j - 1] - a[c0 + j])
     return dy
