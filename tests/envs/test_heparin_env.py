@@ -190,3 +190,18 @@ def test_vector_patient_i_is_single_env_seeded_s_plus_i():
         np.testing.assert_array_equal(obs, vobs[i])
         for t in range(5):
             np.testing.assert_array_equal(env.step(acts[t, i])[0], vtraj[t][i])
+
+
+def test_compiled_noise_is_bit_identical_to_the_rng_module():
+    from hemosim.envs.heparin import _normal, _uniform
+    from hemosim.sim import rng
+
+    keys = patient_key(np.arange(50, dtype=np.uint64), 7)
+    for stream in (0, 111, 112, 113, 99999):
+        for counter in (0, 1, 20, 1000):
+            want_u = rng.uniform(keys, stream, counter)
+            want_z = rng.normal(keys, stream, counter)
+            got_u = np.array([_uniform(k, stream, counter) for k in keys])
+            got_z = np.array([_normal(k, stream, counter) for k in keys])
+            np.testing.assert_array_equal(got_u, want_u)
+            np.testing.assert_allclose(got_z, want_z, rtol=1e-13, atol=1e-15)

@@ -216,6 +216,37 @@ def _frac(v0: float, v1: float, lo: float, hi: float) -> float:
     return max(t_out - t_in, 0.0)
 
 
+_GOLDEN, _M1, _M2 = rng._GOLDEN, rng._M1, rng._M2
+_S30, _S27, _S31, _S12 = rng._S30, rng._S27, rng._S31, rng._S12
+_TWO_POW_M52 = rng._TWO_POW_M52
+_TWO_PI = 2.0 * math.pi
+
+
+@njit(cache=True, inline="always")
+def _mix(z):
+    z = z + _GOLDEN
+    z = (z ^ (z >> _S30)) * _M1
+    z = (z ^ (z >> _S27)) * _M2
+    return z ^ (z >> _S31)
+
+
+@njit(cache=True, inline="always")
+def _uniform(key, stream, counter) -> float:
+    """``hemosim.sim.rng.uniform`` for one (key, stream, counter); equality is tested."""
+    h = _mix(key)
+    h = _mix((h * _M2) ^ _mix(np.uint64(stream)))
+    h = _mix((h * _M2) ^ _mix(np.uint64(counter)))
+    return (float(h >> _S12) + 0.5) * _TWO_POW_M52
+
+
+@njit(cache=True, inline="always")
+def _normal(key, stream, counter) -> float:
+    """``hemosim.sim.rng.normal`` (Box-Muller on streams 2s + 1000003 / 1000004)."""
+    u1 = _uniform(key, 2 * stream + 1_000_003, counter)
+    u2 = _uniform(key, 2 * stream + 1_000_004, counter)
+    return math.sqrt(-2.0 * math.log(u1)) * math.cos(_TWO_PI * u2)
+
+
 @njit(cache=True, inline="always")
 def _lognormal(x: float, z: float, cv: float) -> float:
     if cv == 0.0:
@@ -225,11 +256,19 @@ def _lognormal(x: float, z: float, cv: float) -> float:
 
 
 @njit(cache=True)
-def _measure_row(i, state, params, noise, k, cv_aptt, cv_axa, cv_plt, obs):  # pragma: no cover - jitted
-    """Lab values at sample ``k`` of row ``i`` and the observation (see the env card)."""
-    aptt_m = min(_lognormal(state[i, _APTT], noise[i, 0, k], cv_aptt), APTT_REPORT_MAX_S)
-    axa_m = _lognormal(state[i, _C], noise[i, 1, k], cv_axa)
-    plt_m = _lognormal(state[i, _PLT], noise[i, 2, k], cv_plt)
+def _measure_row(i, state, params, keys, k, cv_aptt, cv_axa, cv_plt, obs):  # pragma: no cover - jitted
+    """Lab values at sample ``k`` of row ``i`` and the observation (see the env card).
+
+    The assay noise is ``rng.normal(key, STREAM_*_NOISE, k)`` exactly as in
+    ``hemosim.assays.measure_*`` (compiled mirror; the equality is a test).
+    """
+    key = keys[i]
+    z_aptt = _normal(key, STREAM_APTT_NOISE, k) if cv_aptt > 0.0 else 0.0
+    z_axa = _normal(key, STREAM_ANTI_XA_NOISE, k) if cv_axa > 0.0 else 0.0
+    z_plt = _normal(key, STREAM_PLATELET_NOISE, k) if cv_plt > 0.0 else 0.0
+    aptt_m = min(_lognormal(state[i, _APTT], z_aptt, cv_aptt), APTT_REPORT_MAX_S)
+    axa_m = _lognormal(state[i, _C], z_axa, cv_axa)
+    plt_m = _lognormal(state[i, _PLT], z_plt, cv_plt)
     state[i, _APTT_M] = aptt_m
     state[i, _AXA_M] = axa_m
     state[i, _PLT_M] = plt_m
@@ -242,18 +281,18 @@ def _measure_row(i, state, params, noise, k, cv_aptt, cv_axa, cv_plt, obs):  # p
 
 
 @njit(cache=True)
-def _reset_rows(rows, state, params, noise, cv_aptt, cv_axa, cv_plt, obs):  # pragma: no cover - jitted
+def _reset_rows(rows, state, params, keys, cv_aptt, cv_axa, cv_plt, obs):  # pragma: no cover - jitted
     for j in range(rows.shape[0]):
         i = rows[j]
         for c in range(state.shape[1]):
             state[i, c] = 0.0
         state[i, _APTT] = params[i, _APTT0]
         state[i, _PLT] = params[i, _PLT0]
-        _measure_row(i, state, params, noise, 0, cv_aptt, cv_axa, cv_plt, obs)
+        _measure_row(i, state, params, keys, 0, cv_aptt, cv_axa, cv_plt, obs)
 
 
 @njit(cache=True)
-def _step(actions, state, params, noise, cv_aptt, cv_axa, cv_plt, obs, reward, truncated):  # pragma: no cover - jitted
+def _step(actions, state, params, keys, cv_aptt, cv_axa, cv_plt, obs, reward, truncated):  # pragma: no cover - jitted
     n = state.shape[0]
     dt = STEP_HOURS
     for i in range(n):
@@ -289,7 +328,7 @@ def _step(actions, state, params, noise, cv_aptt, cv_axa, cv_plt, obs, reward, t
         reward[i] = r_in + r_sub + r_supra + r_danger + r_hit
         k = int(t1 / dt + 0.5)
         truncated[i] = k >= EPISODE_STEPS
-        _measure_row(i, state, params, noise, min(k, EPISODE_STEPS), cv_aptt, cv_axa, cv_plt, obs)
+        _measure_row(i, state, params, keys, k, cv_aptt, cv_axa, cv_plt, obs)
 
 
 class HeparinSimulator(BatchedSimulator):
@@ -323,14 +362,12 @@ class HeparinSimulator(BatchedSimulator):
         n = self.num_patients
         self.state = np.zeros((n, _NS))
         self.params = np.ones((n, _NP))
-        self.noise = np.zeros((n, 3, EPISODE_STEPS + 1))
+        self.keys = np.zeros(n, dtype=np.uint64)
         self._obs = np.zeros((n, 6), dtype=np.float32)
         self._reward = np.zeros(n)
         self._truncated = np.zeros(n, dtype=bool)
         self.patients: HeparinPatients | None = None
         self._patient_info: dict[str, np.ndarray] = {}
-        self._noise_streams = np.array([STREAM_APTT_NOISE, STREAM_ANTI_XA_NOISE, STREAM_PLATELET_NOISE])[None, :, None]
-        self._counters = np.arange(EPISODE_STEPS + 1)[None, None, :]
 
     # -- episode start -------------------------------------------------------------------
     def reset_patients(self, mask: np.ndarray, keys: np.ndarray, options: Mapping[str, Any] | None) -> None:
@@ -365,14 +402,13 @@ class HeparinSimulator(BatchedSimulator):
         p[mask, _FALL] = new.hit_fall_fraction
         p[mask, _W] = new.weight_kg
         p[mask, _RENAL] = np.clip(new.crcl_ml_per_min / 120.0, 0.0, 1.0)
-        if self.cv_aptt > 0 or self.cv_axa > 0 or self.cv_plt > 0:
-            self.noise[mask] = rng.normal(np.asarray(keys, dtype=np.uint64)[:, None, None], self._noise_streams, self._counters)
+        self.keys[mask] = np.asarray(keys, dtype=np.uint64)
         rows = np.flatnonzero(mask)
-        _reset_rows(rows, self.state, self.params, self.noise, self.cv_aptt, self.cv_axa, self.cv_plt, self._obs)
+        _reset_rows(rows, self.state, self.params, self.keys, self.cv_aptt, self.cv_axa, self.cv_plt, self._obs)
 
     # -- one 6-h step --------------------------------------------------------------------
     def advance(self, actions: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        _step(actions, self.state, self.params, self.noise,
+        _step(actions, self.state, self.params, self.keys,
               self.cv_aptt, self.cv_axa, self.cv_plt, self._obs, self._reward, self._truncated)
         return self._reward.copy(), np.zeros(self.num_patients, dtype=bool), self._truncated.copy()
 

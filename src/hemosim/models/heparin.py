@@ -180,12 +180,16 @@ def concentration_after(c0: float, r: float, vm: float, km: float, k: float, t: 
     kt = k * t
     # h(x) = p x + q ln(1 - beta + beta e^x) + k t, increasing in x; root in [lo, 0].
     one_m_beta = 1.0 - beta
-    lo = -(kt + max(0.0, q * math.log(one_m_beta))) / p - 1.0
+    lq = q * math.log(one_m_beta)
+    lo = -(kt + max(0.0, lq)) / p - 1.0
     hi = 0.0
-    x = -kt / (p + q * beta)
-    if not (lo < x < hi):
-        x = 0.5 * (lo + hi)
-    for _ in range(100):
+    # two starting points: the linearisation at x = 0 and the asymptote for e^x -> 0
+    xa = min(max(-kt / (p + q * beta), lo), hi)
+    xb = min(max(-(kt + lq) / p, lo), hi)
+    ha = p * xa + q * math.log(one_m_beta + beta * math.exp(xa)) + kt
+    hb = p * xb + q * math.log(one_m_beta + beta * math.exp(xb)) + kt
+    x = xa if abs(ha) < abs(hb) else xb
+    for _ in range(200):
         ex = math.exp(x)
         g = one_m_beta + beta * ex
         h = p * x + q * math.log(g) + kt
@@ -195,9 +199,9 @@ def concentration_after(c0: float, r: float, vm: float, km: float, k: float, t: 
             lo = x
         dh = p + q * beta * ex / g
         xn = x - h / dh
-        if not (lo < xn < hi):
+        if not (lo <= xn <= hi):
             xn = 0.5 * (lo + hi)
-        if abs(xn - x) < 1e-14 * max(1.0, abs(x)):
+        if abs(xn - x) <= 1e-14 * max(1.0, abs(x)):
             x = xn
             break
         x = xn
