@@ -61,7 +61,7 @@ simulated patient ends the episode, so ending early can never pay.
 Arguments
 ---------
 ``gym.make("hemosim/WarfarinDosing-v0", difficulty="medium", population="iwpc",
-variability=None)``. Unknown arguments raise ``ValueError``.
+variability=None, model="hamberg2007")``. Unknown arguments raise ``ValueError``.
 
 * ``difficulty="easy"``: parameters are the typical values given genotype, age and
   co-medication (no random between-patient variability); the INR is observed exactly
@@ -81,6 +81,14 @@ variability=None)``. Unknown arguments raise ``ValueError``.
 * ``population``: a name in ``hemosim.patients.warfarin.POPULATIONS``.
 * ``variability``: ``"cv_percent"`` / ``"omega2"`` / ``"none"`` overrides the tier's
   reading of Hamberg's between-subject variability (FACTS §1.3).
+* ``model``: ``"hamberg2007"`` (default) or ``"hamberg2010"``: the Hamberg 2010 Clin
+  Pharmacol Ther 87:727 variant (one-compartment PK, per-allele CYP2C9 clearance and
+  VKORC1 EC50, two 3-compartment transit chains, INR from their mean; see
+  ``docs/models/warfarin.md``). With it, ``variability`` is ``"omega2"`` (medium and hard
+  default: the 2010 BSV numbers CL 0.089, V 0.054, EC50 0.34 read as variances, scale
+  UNCONFIRMED), ``"log_sd"`` or ``"none"`` (easy default); R-warfarin (observation 2)
+  follows Hamberg 2007 Table 3. The hard-tier vitamin-K SD was set with Hamberg 2007 and
+  is not refitted for 2010.
 
 Vector Env
 ----------
@@ -91,13 +99,14 @@ single env seeded ``s + i``.
 
 Version History
 ---------------
-* v0 (hemosim 0.3): Hamberg 2007 model, difficulty tiers, native vector env.
+* v0 (hemosim 0.3): Hamberg 2007 model, difficulty tiers, native vector env;
+  ``model="hamberg2010"`` option.
   (hemosim 0.2's env of the same id used an invented model whose INR could not exceed
   2.63; its results are not comparable.)
 
 References
 ----------
-Hamberg 2007 Clin Pharmacol Ther 81:529; IWPC 2009 N Engl J Med 360:753; Gage 2008
+Hamberg 2007 Clin Pharmacol Ther 81:529; Hamberg 2010 Clin Pharmacol Ther 87:727; IWPC 2009 N Engl J Med 360:753; Gage 2008
 Clin Pharmacol Ther 84:326; Rosendaal 1993 Thromb Haemost 69:236; Hylek 1996 N Engl
 J Med 335:540; Fang 2004 Ann Intern Med 141:745; Pirmohamed 2013 N Engl J Med
 369:2294; Parker 2007 J Gen Intern Med 22:1254.
@@ -112,10 +121,11 @@ from gymnasium import spaces
 from numba import njit
 
 from hemosim.assays import INR_ANALYTICAL_CV, measure_inr
-from hemosim.models.warfarin import HAMBERG_2007, WarfarinModel
+from hemosim.models.warfarin import HAMBERG_2007, MODEL_STRUCTURES, WarfarinModel
 from hemosim.patients.warfarin import (
     AMIODARONE_CL_MULTIPLIER,
     POPULATIONS,
+    VARIABILITY_READINGS,
     WarfarinPatients,
     sample_patients,
 )
@@ -141,7 +151,10 @@ LOW_INR, HIGH_INR, SEVERE_INR = 1.5, 4.0, 6.0
 REWARD_IN_RANGE, PENALTY_LOW, PENALTY_HIGH, PENALTY_SEVERE = 1.0, 0.5, 1.0, 2.0
 
 DIFFICULTIES = ("easy", "medium", "hard")
-_DEFAULT_VARIABILITY = {"easy": "none", "medium": "cv_percent", "hard": "cv_percent"}
+_DEFAULT_VARIABILITY = {  # per model, per tier
+    "hamberg2007": {"easy": "none", "medium": "cv_percent", "hard": "cv_percent"},
+    "hamberg2010": {"easy": "none", "medium": "omega2", "hard": "omega2"},
+}
 MISSED_DOSE_BETA = (0.53, 2.29)  # Parker 2007: mean 18.8 % of days with too few pills; SD 20 %
 AMIODARONE_START_FRACTION = 0.10
 AMIODARONE_START_DAYS = (15, 75)
@@ -150,7 +163,7 @@ VITAMIN_K_LOG_SD = 0.32  # measured: median within-subject INR CV 9.0-9.2 % (0.2
 
 _S_MISSED_P, _S_MISSED_DAY, _S_AMIO_START, _S_AMIO_DAY, _S_VITK = 201, 202, 203, 204, 205
 
-_OPTIONS = {"difficulty": "medium", "population": "iwpc", "variability": None}
+_OPTIONS = {"difficulty": "medium", "population": "iwpc", "variability": None, "model": "hamberg2007"}
 
 
 @njit(cache=True)
@@ -208,15 +221,22 @@ class WarfarinSimulator(BatchedSimulator):
             raise ValueError(f"unknown difficulty {opts['difficulty']!r}; allowed: {list(DIFFICULTIES)}")
         if opts["population"] not in POPULATIONS:
             raise ValueError(f"unknown population {opts['population']!r}; allowed: {sorted(POPULATIONS)}")
+        if opts["model"] not in MODEL_STRUCTURES:
+            raise ValueError(f"unknown model {opts['model']!r}; allowed: {list(MODEL_STRUCTURES)}")
         self.difficulty: str = opts["difficulty"]
         self.population: str = opts["population"]
-        self.variability: str = opts["variability"] or _DEFAULT_VARIABILITY[self.difficulty]
-        if self.variability not in ("cv_percent", "omega2", "none"):
-            raise ValueError(f"unknown variability {self.variability!r}; allowed: 'cv_percent', 'omega2', 'none'")
+        self.model_name: str = opts["model"]
+        allowed_variability = VARIABILITY_READINGS[self.model_name]
+        self.variability: str = opts["variability"] or _DEFAULT_VARIABILITY[self.model_name][self.difficulty]
+        if self.variability not in allowed_variability:
+            raise ValueError(
+                f"unknown variability {self.variability!r} for model {self.model_name!r}; allowed: "
+                + ", ".join(repr(a) for a in allowed_variability)
+            )
         self.hard = self.difficulty == "hard"
         self.inr_cv = INR_ANALYTICAL_CV if self.hard else 0.0
         n = self.num_patients
-        self.model = WarfarinModel(n)
+        self.model = WarfarinModel(n, structure=self.model_name)
         self.patients: WarfarinPatients | None = None
         self._patient_info: dict[str, np.ndarray] = {}
         self.day = np.zeros(n, dtype=np.int64)
@@ -240,7 +260,7 @@ class WarfarinSimulator(BatchedSimulator):
     def reset_patients(self, mask: np.ndarray, keys: np.ndarray, options: Mapping[str, Any] | None) -> None:
         if options:
             raise ValueError(f"WarfarinDosing-v0 reset takes no options, got {sorted(options)}")
-        new = sample_patients(keys, self.population, variability=self.variability)
+        new = sample_patients(keys, self.population, variability=self.variability, model=self.model_name)
         if self.patients is None:
             self.patients = new
             self._patient_info = new.as_info()
@@ -248,7 +268,10 @@ class WarfarinSimulator(BatchedSimulator):
             _assign_patients(self.patients, mask, new)
             for name, values in new.as_info().items():
                 self._patient_info[name][mask] = values
-        self.model.set_parameters(mask, new.model_parameters(HAMBERG_2007))
+        if self.model_name == "hamberg2010":
+            self.model.set_parameters(mask, new.model_parameters_2010())
+        else:
+            self.model.set_parameters(mask, new.model_parameters(HAMBERG_2007))
         self.on_amiodarone[mask] = new.amiodarone
         static_obs = np.stack(
             [(new.age_years - 20.0) / 75.0, (new.weight_kg - 40.0) / 110.0, new.cyp2c9_index / 5.0, new.vkorc1_index / 2.0],

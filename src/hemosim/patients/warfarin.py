@@ -19,6 +19,15 @@ Sources (FACTS §1.3, §2.4)
   MTT1 14.1, MTT2 102, EC50 40.9), read by default as CV % (omega^2 = ln(1 + CV^2),
   the nlmixr2lib reading); ``variability="omega2"`` reads them as variances (the
   Ravvaz / ReiL reading). FACTS §1.3 marks the scale UNCONFIRMED.
+* Hamberg 2010 (``model="hamberg2010"``): BSV of CL 0.089, V 0.054, EC50 0.34 (FACTS §1.5,
+  Hamberg 2010 Clin Pharmacol Ther 87:727, as coded in ReiL ``hamberg_pkpd_2010.py``).
+  The scale is UNCONFIRMED; by default they are read as variances (omega^2, SD(eta) =
+  sqrt(number), the ReiL reading), ``variability="log_sd"`` reads them as SDs of the
+  log (DavAug/mipd-warfarin lists CL 0.089 and V 0.054 as "log std"; its EC50 value is
+  0.240). The KDE variability of the K-PD form (0.589) is not applied: the model is
+  solved in concentration form with the typical KDE = CL/V. Random streams are shared
+  with Hamberg 2007 (CL, V1 -> V, EC50), so a seed gives the same standardised draws
+  under both models.
 * Interacting drugs act on S-warfarin clearance: amiodarone x 0.776 (Gage 2008, the
   dose effect e^-0.2538 = -22 % at steady state, where dose is proportional to CL);
   enzyme inducers x 1.50 (IWPC 2009 pharmacogenetic coefficient +1.1816 on the square
@@ -37,10 +46,14 @@ from scipy.special import ndtr, ndtri
 from hemosim.models.warfarin import (
     CYP2C9_GENOTYPES,
     HAMBERG_2007,
+    HAMBERG_2010,
+    MODEL_STRUCTURES,
     VKORC1_GENOTYPES,
+    Hamberg2010Parameters,
     HambergParameters,
     WarfarinPatientParameters,
     individual_parameters,
+    individual_parameters_2010,
 )
 from hemosim.sim import rng
 
@@ -54,6 +67,8 @@ __all__ = [
     "AMIODARONE_CL_MULTIPLIER",
     "ENZYME_INDUCER_CL_MULTIPLIER",
     "BSV_HAMBERG_2007",
+    "BSV_HAMBERG_2010",
+    "VARIABILITY_READINGS",
 ]
 
 ANCESTRIES: tuple[str, ...] = ("european", "african", "east_asian", "south_asian", "admixed_american")
@@ -77,6 +92,15 @@ BSV_HAMBERG_2007: dict[str, float] = {
     "cl": 31.0, "v1": 26.2, "v2": 99.1, "mtt1": 14.1, "mtt2": 102.0, "ec50": 40.9,
 }
 
+#: Hamberg 2010 between-subject variability numbers (FACTS §1.5; scale see module doc).
+BSV_HAMBERG_2010: dict[str, float] = {"cl": 0.089, "v": 0.054, "ec50": 0.34}
+
+#: Allowed ``variability`` readings per model; the first is the default.
+VARIABILITY_READINGS: dict[str, tuple[str, ...]] = {
+    "hamberg2007": ("cv_percent", "omega2", "none"),
+    "hamberg2010": ("omega2", "log_sd", "none"),
+}
+
 # Random streams (never renumber: a new draw gets a new number).
 _S_ANCESTRY, _S_SEX, _S_AGE, _S_WEIGHT, _S_HEIGHT = 1, 2, 3, 4, 5
 _S_CYP_A1, _S_CYP_A2, _S_VK_A1, _S_VK_A2 = 6, 7, 8, 9
@@ -86,6 +110,7 @@ _COVARIATE_STREAMS = [
     _S_AMIO, _S_INDUCER, _S_SMOKER, _S_DVT,
 ]
 _S_ETA = {"cl": 20, "v1": 21, "v2": 22, "mtt1": 23, "mtt2": 24, "ec50": 25}
+_S_ETA_2010 = {"cl": "cl", "v": "v1", "ec50": "ec50"}  # 2010 eta -> the 2007 stream it shares
 
 
 def _pp(value, source: str):
@@ -163,6 +188,18 @@ class WarfarinPatients:
             cl_multiplier=self.cl_multiplier(),
         )
 
+    def model_parameters_2010(self, params: Hamberg2010Parameters = HAMBERG_2010) -> WarfarinPatientParameters:
+        """Hamberg 2010 parameters of each patient (patients drawn with ``model="hamberg2010"``)."""
+        if set(self.eta) != set(BSV_HAMBERG_2010):
+            raise ValueError(
+                f"these patients carry random effects {sorted(self.eta)}; draw them with model='hamberg2010'"
+            )
+        return individual_parameters_2010(
+            self.cyp2c9_index, self.vkorc1_index, self.age_years, params,
+            eta_cl=self.eta["cl"], eta_v=self.eta["v"], eta_ec50=self.eta["ec50"],
+            cl_multiplier=self.cl_multiplier(),
+        )
+
     def as_info(self) -> dict[str, Any]:
         """Covariates as info arrays (genotypes written as ``"*1/*3"`` and ``"GA"``)."""
         return {
@@ -203,23 +240,36 @@ def sample_patients(
     keys: np.ndarray,
     population: str | PopulationPreset = "iwpc",
     *,
-    variability: str = "cv_percent",
+    variability: str | None = None,
+    model: str = "hamberg2007",
 ) -> WarfarinPatients:
     """Draw one patient per key (uint64 array) from a named population.
 
     Args:
         keys: per-patient keys (``hemosim.sim.rng.patient_key``).
         population: a name in :data:`POPULATIONS` or a :class:`PopulationPreset`.
-        variability: ``"cv_percent"`` (default; Hamberg's numbers read as CV %),
-            ``"omega2"`` (read as variances) or ``"none"`` (typical parameters given
-            the covariates).
+        variability: for Hamberg 2007 ``"cv_percent"`` (default; Hamberg's numbers read
+            as CV %), ``"omega2"`` (read as variances) or ``"none"`` (typical parameters
+            given the covariates); for Hamberg 2010 ``"omega2"`` (default), ``"log_sd"`` or
+            ``"none"`` (:data:`VARIABILITY_READINGS`).
+        model: ``"hamberg2007"`` (etas cl, v1, v2, mtt1, mtt2, ec50; use
+            :meth:`WarfarinPatients.model_parameters`) or ``"hamberg2010"`` (etas cl, v,
+            ec50; use :meth:`WarfarinPatients.model_parameters_2010`).
     """
     if isinstance(population, str):
         if population not in POPULATIONS:
             raise ValueError(f"unknown population {population!r}; allowed: {sorted(POPULATIONS)}")
         population = POPULATIONS[population]
-    if variability not in ("cv_percent", "omega2", "none"):
-        raise ValueError(f"unknown variability {variability!r}; allowed: 'cv_percent', 'omega2', 'none'")
+    if model not in MODEL_STRUCTURES:
+        raise ValueError(f"unknown model {model!r}; allowed: {list(MODEL_STRUCTURES)}")
+    allowed = VARIABILITY_READINGS[model]
+    if variability is None:
+        variability = allowed[0]
+    if variability not in allowed:
+        raise ValueError(
+            f"unknown variability {variability!r} for model {model!r}; allowed: "
+            + ", ".join(repr(a) for a in allowed)
+        )
     keys = np.asarray(keys, dtype=np.uint64)
     n = keys.shape[0]
     pop = population
@@ -235,15 +285,22 @@ def sample_patients(
     vk_alleles = (u[:, col[_S_VK_A1]] < q_a).astype(np.int64) + (u[:, col[_S_VK_A2]] < q_a)
     eta: dict[str, np.ndarray] = {}
     base = len(_COVARIATE_STREAMS)
-    for j, name in enumerate(eta_names):
-        number = BSV_HAMBERG_2007[name]
-        if variability == "none":
-            omega = 0.0
-        elif variability == "cv_percent":
-            omega = np.sqrt(np.log1p((number / 100.0) ** 2))
-        else:
-            omega = np.sqrt(number / 100.0)
-        eta[name] = omega * rng.normal_from_uniforms(u[:, base + 2 * j], u[:, base + 2 * j + 1])
+    if model == "hamberg2007":
+        for j, name in enumerate(eta_names):
+            number = BSV_HAMBERG_2007[name]
+            if variability == "none":
+                omega = 0.0
+            elif variability == "cv_percent":
+                omega = np.sqrt(np.log1p((number / 100.0) ** 2))
+            else:
+                omega = np.sqrt(number / 100.0)
+            eta[name] = omega * rng.normal_from_uniforms(u[:, base + 2 * j], u[:, base + 2 * j + 1])
+    else:
+        for name, shared in _S_ETA_2010.items():
+            j = eta_names.index(shared)
+            number = BSV_HAMBERG_2010[name]
+            omega = {"none": 0.0, "omega2": np.sqrt(number), "log_sd": number}[variability]
+            eta[name] = omega * rng.normal_from_uniforms(u[:, base + 2 * j], u[:, base + 2 * j + 1])
     return WarfarinPatients(
         keys=keys.copy(),
         ancestry_index=ancestry,
