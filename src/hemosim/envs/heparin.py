@@ -248,27 +248,32 @@ def _normal(key, stream, counter) -> float:
 
 
 @njit(cache=True, inline="always")
-def _lognormal(x: float, z: float, cv: float) -> float:
-    if cv == 0.0:
+def _lognormal(x: float, z: float, sigma: float) -> float:
+    """``x exp(sigma z - sigma^2 / 2)``, ``sigma^2 = ln(1 + cv^2)`` (``assays.lognormal_assay``)."""
+    if sigma == 0.0:
         return x
-    s = math.sqrt(math.log1p(cv * cv))
-    return x * math.exp(s * z - 0.5 * s * s)
+    return x * math.exp(sigma * z - 0.5 * sigma * sigma)
+
+
+def _sigma(cv: float) -> float:
+    return float(np.sqrt(np.log1p(cv * cv)))
 
 
 @njit(cache=True)
-def _measure_row(i, state, params, keys, k, cv_aptt, cv_axa, cv_plt, obs):  # pragma: no cover - jitted
+def _measure_row(i, state, params, keys, k, sig_aptt, sig_axa, sig_plt, obs):  # pragma: no cover - jitted
     """Lab values at sample ``k`` of row ``i`` and the observation (see the env card).
 
     The assay noise is ``rng.normal(key, STREAM_*_NOISE, k)`` exactly as in
     ``hemosim.assays.measure_*`` (compiled mirror; the equality is a test).
     """
     key = keys[i]
-    z_aptt = _normal(key, STREAM_APTT_NOISE, k) if cv_aptt > 0.0 else 0.0
-    z_axa = _normal(key, STREAM_ANTI_XA_NOISE, k) if cv_axa > 0.0 else 0.0
-    z_plt = _normal(key, STREAM_PLATELET_NOISE, k) if cv_plt > 0.0 else 0.0
-    aptt_m = min(_lognormal(state[i, _APTT], z_aptt, cv_aptt), APTT_REPORT_MAX_S)
-    axa_m = _lognormal(state[i, _C], z_axa, cv_axa)
-    plt_m = _lognormal(state[i, _PLT], z_plt, cv_plt)
+    z_aptt = _normal(key, STREAM_APTT_NOISE, k) if sig_aptt > 0.0 else 0.0
+    z_axa = _normal(key, STREAM_ANTI_XA_NOISE, k) if sig_axa > 0.0 else 0.0
+    z_plt = _normal(key, STREAM_PLATELET_NOISE, k) if sig_plt > 0.0 else 0.0
+    # (cv_* arguments are the log-normal sigmas of the assays)
+    aptt_m = min(_lognormal(state[i, _APTT], z_aptt, sig_aptt), APTT_REPORT_MAX_S)
+    axa_m = _lognormal(state[i, _C], z_axa, sig_axa)
+    plt_m = _lognormal(state[i, _PLT], z_plt, sig_plt)
     state[i, _APTT_M] = aptt_m
     state[i, _AXA_M] = axa_m
     state[i, _PLT_M] = plt_m
@@ -281,18 +286,18 @@ def _measure_row(i, state, params, keys, k, cv_aptt, cv_axa, cv_plt, obs):  # pr
 
 
 @njit(cache=True)
-def _reset_rows(rows, state, params, keys, cv_aptt, cv_axa, cv_plt, obs):  # pragma: no cover - jitted
+def _reset_rows(rows, state, params, keys, sig_aptt, sig_axa, sig_plt, obs):  # pragma: no cover - jitted
     for j in range(rows.shape[0]):
         i = rows[j]
         for c in range(state.shape[1]):
             state[i, c] = 0.0
         state[i, _APTT] = params[i, _APTT0]
         state[i, _PLT] = params[i, _PLT0]
-        _measure_row(i, state, params, keys, 0, cv_aptt, cv_axa, cv_plt, obs)
+        _measure_row(i, state, params, keys, 0, sig_aptt, sig_axa, sig_plt, obs)
 
 
 @njit(cache=True)
-def _step(actions, state, params, keys, cv_aptt, cv_axa, cv_plt, obs, reward, truncated):  # pragma: no cover - jitted
+def _step(actions, state, params, keys, sig_aptt, sig_axa, sig_plt, obs, reward, truncated):  # pragma: no cover - jitted
     n = state.shape[0]
     dt = STEP_HOURS
     for i in range(n):
@@ -328,7 +333,7 @@ def _step(actions, state, params, keys, cv_aptt, cv_axa, cv_plt, obs, reward, tr
         reward[i] = r_in + r_sub + r_supra + r_danger + r_hit
         k = int(t1 / dt + 0.5)
         truncated[i] = k >= EPISODE_STEPS
-        _measure_row(i, state, params, keys, k, cv_aptt, cv_axa, cv_plt, obs)
+        _measure_row(i, state, params, keys, k, sig_aptt, sig_axa, sig_plt, obs)
 
 
 class HeparinSimulator(BatchedSimulator):
@@ -359,6 +364,7 @@ class HeparinSimulator(BatchedSimulator):
         self.cv_aptt = APTT_ANALYTICAL_CV if noisy else 0.0
         self.cv_axa = ANTI_XA_ANALYTICAL_CV if noisy else 0.0
         self.cv_plt = PLATELET_ANALYTICAL_CV if noisy else 0.0
+        self._sigmas = (_sigma(self.cv_aptt), _sigma(self.cv_axa), _sigma(self.cv_plt))
         n = self.num_patients
         self.state = np.zeros((n, _NS))
         self.params = np.ones((n, _NP))
@@ -404,12 +410,11 @@ class HeparinSimulator(BatchedSimulator):
         p[mask, _RENAL] = np.clip(new.crcl_ml_per_min / 120.0, 0.0, 1.0)
         self.keys[mask] = np.asarray(keys, dtype=np.uint64)
         rows = np.flatnonzero(mask)
-        _reset_rows(rows, self.state, self.params, self.keys, self.cv_aptt, self.cv_axa, self.cv_plt, self._obs)
+        _reset_rows(rows, self.state, self.params, self.keys, *self._sigmas, self._obs)
 
     # -- one 6-h step --------------------------------------------------------------------
     def advance(self, actions: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        _step(actions, self.state, self.params, self.keys,
-              self.cv_aptt, self.cv_axa, self.cv_plt, self._obs, self._reward, self._truncated)
+        _step(actions, self.state, self.params, self.keys, *self._sigmas, self._obs, self._reward, self._truncated)
         return self._reward.copy(), np.zeros(self.num_patients, dtype=bool), self._truncated.copy()
 
     # -- what is seen --------------------------------------------------------------------
