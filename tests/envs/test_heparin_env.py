@@ -205,3 +205,23 @@ def test_compiled_noise_is_bit_identical_to_the_rng_module():
             got_z = np.array([_normal(k, stream, counter) for k in keys])
             np.testing.assert_array_equal(got_u, want_u)
             np.testing.assert_allclose(got_z, want_z, rtol=1e-13, atol=1e-15)
+
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+@settings(max_examples=25, deadline=None)
+@given(seed=st.integers(0, 9999), rate=st.floats(0.0, 0.9), bolus=st.floats(0.0, 1.0), steps=st.integers(1, 6))
+def test_property_monotone_dose_response_and_non_negative(seed, rate, bolus, steps):
+    """Same patient, more heparin -> higher level and aPTT; levels never negative."""
+    lo_env, hi_env = HeparinInfusionEnv(), HeparinInfusionEnv()
+    lo_env.reset(seed=seed)
+    hi_env.reset(seed=seed)
+    for _ in range(steps):
+        _, _, _, _, lo = lo_env.step(np.array([rate, bolus], dtype=np.float32))
+        _, _, _, _, hi = hi_env.step(np.array([rate + 0.1, bolus], dtype=np.float32))
+    assert lo["heparin_u_per_ml"] >= 0.0
+    assert hi["heparin_u_per_ml"] > lo["heparin_u_per_ml"]
+    assert hi["aptt_true_s"] > lo["aptt_true_s"]
+    assert lo["aptt_true_s"] >= lo["patient"]["baseline_aptt_s"]
