@@ -443,6 +443,10 @@ class WarfarinModel:
         self.pk_mg = np.zeros((num_patients, 4))
         self.pk_prop = np.zeros((num_patients, n_len, 4, 4))
         if self._is_2010:
+            # the 2010 hot-path methods shadow the 2007 ones on this instance, so the
+            # Hamberg 2007 step carries no structure test
+            self.advance_one_day = self._advance_one_day_2010
+            self.inr = self._inr_2010
             self.chain = np.ones((num_patients, 6))
             # exact coefficients of both 3-compartment chains: (N, L, chain, compartment)
             self.c_decay = np.zeros((num_patients, n_len, 2, 3))
@@ -513,14 +517,14 @@ class WarfarinModel:
     # -- dynamics ------------------------------------------------------------------------
     def advance_one_day(self, racemic_dose_mg: np.ndarray) -> None:
         """Hot path of :meth:`advance_days` for one day of already-validated doses (N,)."""
-        if self._is_2010:
-            self._advance_2010((racemic_dose_mg * self.dose_to_depot)[:, None])
-            return
         _kernel().advance_days(
             self.pk_mg, self.chain, (racemic_dose_mg * self.dose_to_depot)[:, None],
             self.pk_prop, self.step_index, self.c1_decay, self.c1_p, self.c1_w, self.c2,
             self.inv_v1, self.ec50_pow_gamma, self.gamma,
         )
+
+    def _advance_one_day_2010(self, racemic_dose_mg: np.ndarray) -> None:
+        self._advance_2010((racemic_dose_mg * self.dose_to_depot)[:, None])
 
     def _advance_2010(self, depot_dose_mg: np.ndarray) -> None:
         _kernel().advance_days_two_chains(
@@ -558,9 +562,10 @@ class WarfarinModel:
 
     def inr(self) -> np.ndarray:
         """INR of every patient (a new array)."""
-        if self._is_2010:
-            return _kernel().inr_of_mean(self.chain, self.inr_base, self.inr_max, np.empty(self.n))
         return _kernel().inr_of(self.chain, self.inr_base, self.inr_max, self.inr_lambda, np.empty(self.n))
+
+    def _inr_2010(self) -> np.ndarray:
+        return _kernel().inr_of_mean(self.chain, self.inr_base, self.inr_max, np.empty(self.n))
 
 
 def _kernel():
