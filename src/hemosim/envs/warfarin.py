@@ -88,7 +88,8 @@ variability=None, model="hamberg2007")``. Unknown arguments raise ``ValueError``
   default: the 2010 BSV numbers CL 0.089, V 0.054, EC50 0.34 read as variances, scale
   UNCONFIRMED), ``"log_sd"`` or ``"none"`` (easy default); R-warfarin (observation 2)
   follows Hamberg 2007 Table 3. The hard-tier vitamin-K SD was set with Hamberg 2007 and
-  is not refitted for 2010.
+  is not refitted: under 2010 a stable patient's within-subject INR CV is 10.7-10.8 %
+  (measured as for 2007; FACTS §8.1 8.6-10.2 %).
 
 Vector Env
 ----------
@@ -106,10 +107,10 @@ Version History
 
 References
 ----------
-Hamberg 2007 Clin Pharmacol Ther 81:529; Hamberg 2010 Clin Pharmacol Ther 87:727; IWPC 2009 N Engl J Med 360:753; Gage 2008
-Clin Pharmacol Ther 84:326; Rosendaal 1993 Thromb Haemost 69:236; Hylek 1996 N Engl
-J Med 335:540; Fang 2004 Ann Intern Med 141:745; Pirmohamed 2013 N Engl J Med
-369:2294; Parker 2007 J Gen Intern Med 22:1254.
+Hamberg 2007 Clin Pharmacol Ther 81:529; Hamberg 2010 Clin Pharmacol Ther 87:727;
+IWPC 2009 N Engl J Med 360:753; Gage 2008 Clin Pharmacol Ther 84:326; Rosendaal 1993
+Thromb Haemost 69:236; Hylek 1996 N Engl J Med 335:540; Fang 2004 Ann Intern Med
+141:745; Pirmohamed 2013 N Engl J Med 369:2294; Parker 2007 J Gen Intern Med 22:1254.
 """
 
 from __future__ import annotations
