@@ -60,7 +60,6 @@ Time base: hours.
 
 from __future__ import annotations
 
-import dataclasses
 import math
 from dataclasses import dataclass, field
 
@@ -278,7 +277,3 @@ def bolus_half_life_h(
     km = params.km_u_per_ml
     a = vm + k * km
     return (km / a) * np.log(2.0) + (vm / (a * k)) * np.log((a + k * c0) / (a + 0.5 * k * c0))
-
-
-def _fields_with_metadata() -> list[dataclasses.Field]:
-    return list(dataclasses.fields(UfhParameters))
