@@ -77,7 +77,7 @@ class PTAssay:
         10.0, "nM", "clot when free IIa reaches 10 nM; FACTS 5.3 lists t(10 nM); chosen by the fit "
         "to the INR-activity table (docs/models/cascade.md)")
     miia_weight: float = _p(0.0, "dimensionless", "free IIa only (Owen getThr convention, FACTS 5.3)")
-    t_max_s: float = _p(600.0, "s (model time)", "assay window; no clot by then -> inf")
+    t_max_s: float = _p(1200.0, "s (model time)", "assay window; no clot by then -> inf")
 
 
 @dataclass(frozen=True)
@@ -247,9 +247,11 @@ def fit_model_isi(assay: PTAssay | None = None) -> dict[str, Any]:
 # --------------------------------------------------------------------------------------
 #: Grid of factor levels (% of normal) of the tables; 100 % is a node, so normal reads exact.
 PT_GRID_PCT = np.array([5.0, 8.0, 12.0, 18.0, 27.0, 40.0, 60.0, 80.0, 100.0, 125.0, 150.0])
-APTT_GRID_PCT = np.array([5.0, 10.0, 17.0, 28.0, 45.0, 70.0, 100.0, 150.0])
-#: Antithrombin activity = at_pct / 100 x at_potentiation (heparin fold).
-APTT_GRID_AT = np.array([0.25, 0.5, 1.0, 2.0, 4.0, 7.0, 11.0, 16.0, 22.0])
+APTT_GRID_PCT = np.array([5.0, 10.0, 18.0, 32.0, 56.0, 100.0, 150.0])
+#: Antithrombin activity = at_pct / 100 x at_potentiation (heparin fold). Dense because the
+#: clotting time rises steeply towards the no-clot edge (Hockin 2002 AT threshold behaviour).
+APTT_GRID_AT = np.array([0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 2.75, 3.5, 4.5, 5.5, 7.0, 8.5, 10.0,
+                         12.0, 14.0, 17.0, 20.0, 25.0])
 PT_DIMS = ("ii_pct", "v_pct", "vii_pct", "x_pct")
 APTT_DIMS = ("ii_pct", "v_pct", "viii_pct", "ix_pct", "x_pct", "at_activity")
 
@@ -283,7 +285,9 @@ def build_table(chunk: int = 4096, progress: bool = True) -> dict[str, np.ndarra
     def rate(t: np.ndarray, t_max: float) -> np.ndarray:
         # clotting rate 1/t (1/s); 0 where no clot within the window. Interpolating the rate
         # rather than the time keeps the interpolant finite and smooth up to the no-clot edge.
-        return np.where(t <= t_max, 1.0 / t, 0.0).astype(np.float32)
+        # float16 keeps the file small; its 5e-4 relative precision is far below the
+        # interpolation error
+        return np.where(t <= t_max, 1.0 / t, 0.0).astype(np.float16)
 
     return {
         "pt_axes_pct": PT_GRID_PCT,
@@ -306,6 +310,16 @@ def _load_table() -> dict[str, np.ndarray]:
         raise FileNotFoundError(f"{TABLE_PATH} is missing; run `python -m hemosim.models.clotting --rebuild`")
     with np.load(TABLE_PATH) as z:
         tab = {k: z[k] for k in z.files}
+    for key in ("pt_rate_per_s", "aptt_rate_per_s"):
+        tab[key] = np.ascontiguousarray(tab[key], dtype=np.float64)
+    # normal plasma is a grid node; take its clotting time from the (float16) table itself so
+    # that normal plasma reads INR 1 exactly on the fast path (the stored full-model value
+    # differs by the 5e-4 quantisation)
+    i_pt = int(np.flatnonzero(tab["pt_axes_pct"] == 100.0)[0])
+    i_ap = int(np.flatnonzero(tab["aptt_axes_pct"] == 100.0)[0])
+    i_at = int(np.flatnonzero(tab["aptt_axes_at"] == 1.0)[0])
+    tab["pt_normal_model_s"] = np.array(1.0 / tab["pt_rate_per_s"][(i_pt,) * 4])
+    tab["aptt_normal_model_s"] = np.array(1.0 / tab["aptt_rate_per_s"][(i_ap,) * 5 + (i_at,)])
     if str(tab["pt_assay"]) != repr(dataclasses.astuple(PTAssay())) or \
             str(tab["aptt_assay"]) != repr(dataclasses.astuple(APTTAssay())):
         raise RuntimeError(f"{TABLE_PATH} was built for other assay settings; rebuild it with "
@@ -395,7 +409,7 @@ def fast_assays(
     antithrombin activity ``at_pct/100 * at_potentiation`` in [0.25, 25]; outside raises
     ValueError unless ``clip=True`` (then clamped to the edge). The PT table assumes normal
     VIII, IX, TFPI and antithrombin and no heparin effect (their effect on the full-model PT
-    is < 2 %, tested); the aPTT table treats antithrombin level and heparin fold through
+    is < 3 % over 10-150 %, tested); the aPTT table treats antithrombin level and heparin fold through
     their product. Clotting times beyond the assay window come back as ``inf``.
     """
     rep = reporting or Reporting()
