@@ -1027,7 +1027,7 @@ def thrombin_generation(
 # --------------------------------------------------------------------------------------
 # Benchmark
 # --------------------------------------------------------------------------------------
-def benchmark(repeats: int = 5) -> dict[str, float]:
+def benchmark(repeats: int = 10) -> dict[str, float]:
     """Measure the three performance figures of issue #5 on this machine.
 
     Returns ``single_curve_ms`` (one 1,200 s thrombin-generation curve at 5 pM TF, best of
