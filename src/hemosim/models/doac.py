@@ -28,7 +28,7 @@ Hazards (per day; first-order competing risks, at most one event per patient-day
     h_isch  = Friberg2012[CHA2DS2-VASc]/365 * s_stroke,pop * S
     S       = (1 - w (1 - R_in M_s(TTR))) / (1 + sum_d c_rel,d / EC50_d)
     h_mb    = Pisters2010[HAS-BLED]/365 * s_bleed,pop / R_wb * B * WRF_mb
-    B       = (1 + w (R_wb M_b(TTR) - 1)) * exp(sum_d beta_d c_rel,d)
+    B       = (1 + w (R_wb M_b(TTR) - 1)) * (1 + sum_d A_d c_rel,d^gamma)
     M_s(TTR)= TTR + (1-TTR)(f_low RR_s,low + (1-f_low) RR_s,high)      (Nelson 2015)
     M_b(TTR)= TTR + (1-TTR)(f_low RR_b,low + (1-f_low) RR_b,high)
     h_mi    = MI rate/365 * (1 + (HR_dabi - 1) min(c_rel,dabi, 1))
@@ -332,10 +332,12 @@ EVENT_PARAMETERS = EventParameters()
 class FittedParameters:
     """The only parameters fitted to the trials (``python -m hemosim.calibration.doac_trials --fit``).
 
-    Targets: each trial's warfarin-arm stroke/SE and major-bleeding rates (the scales)
-    and each drug's DOAC-arm stroke/SE and major-bleeding rates (EC50 and beta; the two
+    Targets: each trial's warfarin-arm stroke/SE and major-bleeding rates (the scales),
+    each drug's DOAC-arm stroke/SE and major-bleeding rates (EC50 and coefficient A; the two
     dabigatran arms are fitted jointly through their pooled events, so the 110 vs 150 mg
-    split is a model result).
+    stroke split is a model result), the RE-LY D150 / D110 major-bleeding ratio (the global
+    exposure exponent gamma) and the pooled RE-LY + ARISTOTLE warfarin-arm death rate
+    (background mortality scale; every DOAC-arm death rate and death HR is a model result).
     """
 
     stroke_scale_rely: float = _p(1.0, "1", "fitted: RE-LY warfarin stroke/SE 1.69 %/yr")
@@ -347,9 +349,16 @@ class FittedParameters:
     ec50_rel_apixaban: float = _p(0.3, "1 (C/C_ref)", "fitted: ARISTOTLE apixaban stroke/SE 1.27 %/yr")
     ec50_rel_rivaroxaban: float = _p(0.3, "1 (C/C_ref)", "fitted: ROCKET AF rivaroxaban stroke/SE 1.7 /100 pt-yr")
     ec50_rel_dabigatran: float = _p(0.3, "1 (C/C_ref)", "fitted: RE-LY D110 + D150 pooled stroke/SE events")
-    bleed_beta_apixaban: float = _p(0.5, "1/(C/C_ref)", "fitted: ARISTOTLE apixaban major bleeding 2.13 %/yr")
-    bleed_beta_rivaroxaban: float = _p(0.5, "1/(C/C_ref)", "fitted: ROCKET AF rivaroxaban major bleeding 3.6 /100 pt-yr")
-    bleed_beta_dabigatran: float = _p(0.5, "1/(C/C_ref)", "fitted: RE-LY D110 + D150 pooled major bleeds")
+    bleed_coefficient_apixaban: float = _p(1.0, "1", "fitted: ARISTOTLE apixaban major bleeding 2.13 %/yr")
+    bleed_coefficient_rivaroxaban: float = _p(1.0, "1", "fitted: ROCKET AF rivaroxaban major bleeding 3.6 /100 pt-yr")
+    bleed_coefficient_dabigatran: float = _p(1.0, "1", "fitted: RE-LY D110 + D150 pooled major bleeds")
+    bleed_exposure_exponent: float = _p(
+        0.6, "1", "fitted: RE-LY major-bleeding rate ratio D150 / D110 = 3.11 / 2.71 (the only dose-ranging arm pair)"
+    )
+    background_mortality_scale: float = _p(
+        1.0, "1", "fitted: RE-LY + ARISTOTLE warfarin-arm all-cause death (4.13, 3.94 %/yr) pooled; absorbs the "
+        "healthy-participant effect of trials vs the life table x AF excess"
+    )
 
     def stroke_scale(self, population: str) -> float:
         return self._scale("stroke", population)
@@ -367,12 +376,28 @@ class FittedParameters:
     def ec50(self) -> np.ndarray:
         return np.array([self.ec50_rel_apixaban, self.ec50_rel_rivaroxaban, self.ec50_rel_dabigatran])
 
-    def beta(self) -> np.ndarray:
-        return np.array([self.bleed_beta_apixaban, self.bleed_beta_rivaroxaban, self.bleed_beta_dabigatran])
+    def bleed_coefficient(self) -> np.ndarray:
+        return np.array([self.bleed_coefficient_apixaban, self.bleed_coefficient_rivaroxaban,
+                         self.bleed_coefficient_dabigatran])
 
 
-# Values written by ``python -m hemosim.calibration.doac_trials --fit`` (see docs/models/doac.md).
-FITTED_PARAMETERS = FittedParameters()
+# Values printed by ``python -m hemosim.calibration.doac_trials --fit`` (see docs/models/doac.md).
+FITTED_PARAMETERS = FittedParameters(
+    stroke_scale_rely=0.866949,
+    stroke_scale_rocket=0.661182,
+    stroke_scale_aristotle=0.847613,
+    bleed_scale_rely=1.40268,
+    bleed_scale_rocket=1.07589,
+    bleed_scale_aristotle=1.29073,
+    ec50_rel_apixaban=0.387917,
+    ec50_rel_rivaroxaban=0.365457,
+    ec50_rel_dabigatran=0.318023,
+    bleed_coefficient_apixaban=1.2,
+    bleed_coefficient_rivaroxaban=2.0,
+    bleed_coefficient_dabigatran=1.6,
+    bleed_exposure_exponent=0.6,
+    background_mortality_scale=0.595975,
+)
 
 
 def parameter_table() -> list[dict[str, Any]]:
@@ -510,7 +535,8 @@ def advance_days(
     c_ref = np.array([reference_average_concentration_ng_per_ml(pk) for pk in pk_params])
     cl_fixed = cl_ref[None, :] * cohort.pk_cl_multiplier / cohort.pk_auc_factor
     ec50 = fitted.ec50()
-    beta = fitted.beta()
+    bleed_coef = fitted.bleed_coefficient()
+    gamma = fitted.bleed_exposure_exponent
     pop = cohort.population
     stroke_scale = fitted.stroke_scale(pop)
     bleed_scale = fitted.bleed_scale(pop)
@@ -542,6 +568,8 @@ def advance_days(
     mi_day = ep.mi_rate_pct_per_year / 100.0 / DAYS_PER_YEAR
     ich_w, gi_w = ep.ich_share_of_major_bleeding, ep.gi_share_of_major_bleeding
     hs_share = ep.haemorrhagic_stroke_share_of_ich
+    cf_isch_on = _odds_to_p(ep.ischaemic_stroke_case_fatality_off, ep.ischaemic_stroke_fatality_or_anticoagulated)
+    cf_ich_on = _odds_to_p(ep.ich_case_fatality_off, ep.ich_fatality_or_anticoagulated)
     cols = np.arange(3)[None, :]
     onehot = (cols == doac_idx[:, None]) & is_doac[:, None]
 
@@ -592,12 +620,12 @@ def advance_days(
         s_fac = (1.0 - w * (1.0 - stroke_w_full)) / (1.0 + doac_load)
         h_isch = _FRIBERG[np.minimum(cha, 9)] / DAYS_PER_YEAR * stroke_scale * s_fac
         wrf = crcl < ep.wrf_threshold_fraction * state.crcl_baseline_ml_per_min
-        b_fac = (1.0 + w * (bleed_w_full - 1.0)) * np.exp((beta * c_rel).sum(axis=1))
+        b_fac = (1.0 + w * (bleed_w_full - 1.0)) * (1.0 + (bleed_coef * c_rel**gamma).sum(axis=1))
         h_mb = (_PISTERS[np.minimum(hb, 5)] / DAYS_PER_YEAR * bleed_scale / r_wb * b_fac
                 * np.where(wrf, ep.wrf_major_bleeding_hr, 1.0))
         h_mi = mi_day * (1.0 + (ep.mi_hr_dabigatran - 1.0) * np.minimum(c_rel[:, DABIGATRAN], 1.0))
         h_death = (gompertz65 * np.exp(ep.gompertz_slope_per_year * (age - 65.0)) * af_excess / DAYS_PER_YEAR
-                   * np.where(wrf, ep.wrf_death_hr, 1.0))
+                   * np.where(wrf, ep.wrf_death_hr, 1.0) * fitted.background_mortality_scale)
         h_aki = np.where(state.aki_days_left > 0, 0.0, p_aki_day)
         doac_weight = np.clip(c_rel.sum(axis=1), 0.0, 1.0) * (1.0 - w)
         p_ich = ich_w * (1.0 - doac_weight + doac_weight * ep.doac_ich_share_ratio)
@@ -615,7 +643,11 @@ def advance_days(
         comp[:, _E["mi"]] = h_mi
         comp[:, _E["haemorrhagic_stroke"]] = h_mb * p_ich * hs_share
         comp[:, _E["aki"]] = h_aki
-        comp[:, _E["death"]] = h_death  # background part; fatal events are added when they happen
+        anticoag = (w > 0.5) | (c_rel.sum(axis=1) > 0.2)
+        cf_isch = np.where(anticoag, cf_isch_on, ep.ischaemic_stroke_case_fatality_off)
+        cf_ich = np.where(anticoag, cf_ich_on, ep.ich_case_fatality_off)
+        comp[:, _E["death"]] = (h_death + h_isch * cf_isch + h_mi * ep.mi_case_fatality
+                                + h_mb * (p_ich * cf_ich + (1.0 - p_ich) * ep.extracranial_bleed_case_fatality))
         state.compensator += comp * at_risk
         state.days_followed += alive
         # ---- events
@@ -629,6 +661,12 @@ def advance_days(
         state.cumulative_stop_hazard += stop_h * alive
         state.stopped |= state.cumulative_stop_hazard > cohort.persistence_threshold
         state.day = day + 1
+
+
+def _odds_to_p(p0: float, odds_ratio: float) -> float:
+    """Probability after applying an odds ratio to a baseline probability."""
+    o = p0 / (1.0 - p0) * odds_ratio
+    return o / (1.0 + o)
 
 
 def _record(state: DoacState, idx: np.ndarray, endpoint: str, day: np.ndarray) -> None:
@@ -647,10 +685,7 @@ def _apply_events(state, cohort, idx, hazards, total, p_ich, p_gi, w, c_rel, ep:
     u_sub = rng.uniform(keys, _S_EVENT_SUBTYPE, d)
     u_fat = rng.uniform(keys, _S_FATAL, d)
     anticoag = (w[idx] > 0.5) | (c_rel[idx].sum(axis=1) > 0.2)
-
-    def odds_to_p(p0, odds_ratio):
-        o = p0 / (1.0 - p0) * odds_ratio
-        return o / (1.0 + o)
+    odds_to_p = _odds_to_p
 
     died = np.zeros(idx.shape[0], dtype=bool)
     # ischaemic stroke / systemic embolism
