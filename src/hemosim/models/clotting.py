@@ -237,7 +237,7 @@ def fit_model_isi(assay: PTAssay | None = None) -> dict[str, Any]:
     ratio = pt_clot_time_model_s(assay=assay, ii_pct=pct, vii_pct=pct, ix_pct=pct, x_pct=pct) \
         / _normal_pt_model_s(assay)
     lr, li = np.log(ratio), np.log(INR_VS_ACTIVITY[:, 1])
-    isi = float(lr @ li / (lr @ lr))
+    isi = float(lr @ li / (lr @ lr)) if np.all(np.isfinite(lr)) else float("nan")
     return {"isi": isi, "activity_pct": pct, "pt_ratio": ratio, "inr_model": ratio ** isi,
             "inr_published": INR_VS_ACTIVITY[:, 1]}
 
