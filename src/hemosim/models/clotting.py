@@ -108,7 +108,7 @@ class Reporting:
     """How the laboratory reports clotting times (parameters with defaults)."""
 
     mean_normal_pt_s: float = _p(
-        12.0, "s", "normal PT 11-12.5 s (Mosby's dictionary, medicaldictionary.top 'prothrombin time')")
+        12.0, "s", "normal PT 11-12.5 s (medicaldictionary.top/prothrombin-time-pt); a laboratory parameter")
     isi: float = _p(
         MODEL_ISI, "dimensionless",
         "International Sensitivity Index of the model reagent, fitted (fit_model_isi) to the "
