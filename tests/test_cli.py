@@ -61,3 +61,14 @@ def test_protocols_beat_random_and_constants_in_committed_results():
     best_constant = next(v for k, v in ttr.items() if k.startswith("Best constant"))
     assert pg >= fixed
     assert min(pg, fixed) > random + 10 and min(pg, fixed) > best_constant + 5
+
+
+def test_reproduce_runs_a_step_and_writes_its_table(tmp_path, monkeypatch, capsys):
+    import hemosim.cli as cli
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(cli, "REPRODUCE_STEPS", [("warfarin_small", ["evaluate", "--patients", "20", "--out", "results",
+                                                                      "--no-plot", "--no-progress", "--constant-step-mg", "7.5"])])
+    assert main(["reproduce"]) == 0
+    assert "IWPC pharmacogenetic" in (tmp_path / "results" / "warfarin_small.txt").read_text()
+    assert "1 of 1 steps ok" in capsys.readouterr().out

@@ -8,6 +8,9 @@ native vector env; print a table, write a JSON result and a PNG figure.
 N = 1, 64, 1024, 4096, plus the model benchmarks that modules provide.
 
 ``hemosim calibrate NAME``: run a calibration / in-silico trial script (``--list``).
+
+``hemosim reproduce``: regenerate every result the README quotes (the warfarin evaluation
+and each calibration / in-silico trial), writing each printed table to ``results/``.
 """
 
 from __future__ import annotations
@@ -191,6 +194,52 @@ def _calibrate(args: argparse.Namespace) -> int:
     return int(module.main(args.rest) or 0)
 
 
+#: What ``hemosim reproduce`` runs: (name, argv of ``main``); tables go to results/NAME.txt.
+REPRODUCE_STEPS = [
+    ("warfarin_evaluation", ["evaluate", "--out", "results", "--no-progress"]),
+    ("heparin_fit", ["calibrate", "heparin"]),
+    ("raschke_trial", ["calibrate", "raschke"]),
+    ("doac_trials", ["calibrate", "doac-trials", "--out", "results/doac_trials"]),
+]
+
+
+class _Tee:
+    def __init__(self, *streams):
+        self.streams = streams
+
+    def write(self, text: str) -> int:
+        for stream in self.streams:
+            stream.write(text)
+        return len(text)
+
+    def flush(self) -> None:
+        for stream in self.streams:
+            stream.flush()
+
+
+def _reproduce(args: argparse.Namespace) -> int:
+    import contextlib
+
+    out = Path("results")
+    out.mkdir(exist_ok=True)
+    failed, ran = [], 0
+    for name, argv in REPRODUCE_STEPS:
+        if args.only and name not in args.only:
+            continue
+        ran += 1
+        print(f"\n=== {name}: hemosim {' '.join(argv)}", flush=True)
+        with open(out / f"{name}.txt", "w") as log, contextlib.redirect_stdout(_Tee(sys.stdout, log)):
+            try:
+                rc = main(argv)
+            except Exception as exc:  # keep going: report every failing step at the end
+                print(f"{name} failed: {type(exc).__name__}: {exc}")
+                rc = 1
+        if rc:
+            failed.append(name)
+    print(f"\nreproduce: {ran - len(failed)} of {ran} steps ok" + (f", failed: {failed}" if failed else ""))
+    return 1 if failed else 0
+
+
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="hemosim", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = p.add_subparsers(dest="command")
@@ -205,6 +254,8 @@ def _parser() -> argparse.ArgumentParser:
     cal.add_argument("name", nargs="?", help="calibration name (see --list)")
     cal.add_argument("rest", nargs=argparse.REMAINDER, help="arguments passed to the calibration")
     cal.add_argument("--list", action="store_true")
+    rep = sub.add_parser("reproduce", help="regenerate every result the README quotes into results/")
+    rep.add_argument("--only", nargs="*", default=None, choices=[n for n, _ in REPRODUCE_STEPS])
     return p
 
 
@@ -231,6 +282,8 @@ def main(argv: list[str] | None = None) -> int:
         return _benchmark(args)
     if args.command == "calibrate":
         return _calibrate(args)
+    if args.command == "reproduce":
+        return _reproduce(args)
     _parser().print_help()
     return 0
 
