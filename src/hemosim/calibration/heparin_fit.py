@@ -5,10 +5,14 @@ and prints the fitted values next to those stored in ``hemosim.models.heparin``
 (``UFH_TYPICAL``) and ``hemosim.patients.heparin`` (``APTT_SENSITIVITY_LOG_SD``), then
 the residual table (target, source, simulated, residual). Stages:
 
-1. PK (closed forms, weighted least squares on log residuals, deterministic
-   multi-start): volume, Vmax, Km and the linear clearance against the half-life,
-   volume, clearance, renal and steady-state targets of
-   ``heparin_targets.PK_TARGETS`` (weights ``1 / tolerance``).
+1. PK (closed forms; weighted least squares on log residuals with hard constraints,
+   SLSQP from a deterministic multi-start): volume, Vmax, Km and the linear clearance
+   against ``heparin_targets.PK_TARGETS`` (weights ``1 / tolerance``). The primary
+   targets are hard constraints: each bolus half-life at 25 / 100 / 400 U/kg within
+   ``FIT_HALF_LIFE_BOUND`` (15 %) of its published value, and the steady state at
+   18 U/kg/h inside the published range 0.3-0.7 IU/mL (an interval target: residual 0
+   inside). The secondary targets (volume, Hirsh 1976 half-life at 70 U/kg, renal
+   half-life ratio, Jia 2015 clearance) only enter the weighted sum.
 2. aPTT sensitivity: the log-linear slope against ``PD_TARGETS`` (closed form).
 3. Variability, jointly on a lattice (step 0.05): the factor on Jia 2015's omegas and
    the log-SD of the aPTT sensitivity, against (a) the SD of the half-life after
@@ -41,6 +45,8 @@ from hemosim.models.heparin import UFH_TYPICAL, UfhParameters, bolus_half_life_h
 
 __all__ = [
     "simulate_pk_target",
+    "pk_objective",
+    "pk_constraints",
     "fit_pk",
     "fit_sensitivity",
     "fit_variability",
@@ -79,24 +85,60 @@ def _with(p: UfhParameters, x: np.ndarray) -> UfhParameters:
     return dataclasses.replace(p, v_l_per_kg=v, vmax_u_per_h_per_kg=vmax, km_u_per_ml=km, cl_lin_ml_per_h_per_kg=cl)
 
 
-def fit_pk(base: UfhParameters = UFH_TYPICAL, starts: int = 60) -> UfhParameters:
-    """Stage 1: weighted log-residual least squares over the PK targets."""
-    from scipy.optimize import least_squares
+#: Inner margin (relative) of the hard constraints, so that round-off in the stored
+#: (9-digit) values cannot put a constrained quantity just outside its bound.
+CONSTRAINT_MARGIN = 1e-6
 
-    def residuals(x: np.ndarray) -> np.ndarray:
-        p = _with(base, x)
-        return np.array([np.log(simulate_pk_target(t, p) / t.value) / t.tolerance for t in PK_TARGETS])
+
+def pk_constraints(p: UfhParameters) -> np.ndarray:
+    """Hard constraints of the PK stage as ``g >= 0`` (relative units).
+
+    Each primary target with a ``hard_bound`` b gives ``b - |sim / value - 1| >= 0`` (as
+    two smooth halves); each interval target ``[lo, hi]`` gives ``sim / lo - 1 >= 0`` and
+    ``1 - sim / hi >= 0``.
+    """
+    g: list[float] = []
+    for t in PK_TARGETS:
+        sim = simulate_pk_target(t, p)
+        if t.hard_bound > 0.0:
+            ratio = sim / t.value
+            g += [ratio - (1.0 - t.hard_bound), (1.0 + t.hard_bound) - ratio]
+        if t.interval is not None:
+            lo, hi = t.interval
+            g += [sim / lo - 1.0, 1.0 - sim / hi]
+    return np.array(g)
+
+
+def pk_objective(p: UfhParameters) -> float:
+    """Weighted sum of squared log residuals (interval targets: 0 inside their range)."""
+    return float(sum((t.log_residual(simulate_pk_target(t, p)) / t.tolerance) ** 2 for t in PK_TARGETS))
+
+
+def fit_pk(base: UfhParameters = UFH_TYPICAL, starts: int = 40) -> UfhParameters:
+    """Stage 1: weighted log-residual least squares over the PK targets, subject to the
+    hard constraints of :func:`pk_constraints` (SLSQP in log-parameters, deterministic
+    multi-start; the best feasible local optimum wins)."""
+    from scipy.optimize import minimize
+
+    def objective(x: np.ndarray) -> float:
+        return pk_objective(_with(base, x))
+
+    def constraints(x: np.ndarray) -> np.ndarray:
+        return pk_constraints(_with(base, x)) - CONSTRAINT_MARGIN
 
     rng = np.random.default_rng(20240601)
+    bounds = list(zip(np.log([0.02, 1.0, 1e-3, 1e-3]), np.log([0.2, 1000.0, 50.0, 200.0])))
     best = None
-    lo, hi = np.log([0.02, 1.0, 1e-3, 1e-3]), np.log([0.2, 1000.0, 50.0, 200.0])
     for _ in range(starts):
-        x0 = np.log([rng.uniform(0.04, 0.08), rng.uniform(10, 200), 10 ** rng.uniform(-1.5, 0.7), 10 ** rng.uniform(-0.5, 1.5)])
+        x0 = np.log([rng.uniform(0.035, 0.08), rng.uniform(10, 200), 10 ** rng.uniform(-1.5, 0.7), 10 ** rng.uniform(-0.5, 1.5)])
         with np.errstate(all="ignore"):
-            r = least_squares(residuals, x0, bounds=(lo, hi), x_scale=1.0)
-        if np.all(np.isfinite(r.fun)) and (best is None or r.cost < best.cost - 1e-12):
+            r = minimize(objective, x0, method="SLSQP", bounds=bounds,
+                         constraints=[{"type": "ineq", "fun": constraints}], options={"maxiter": 500, "ftol": 1e-12})
+        feasible = np.all(np.isfinite(r.x)) and np.all(pk_constraints(_with(base, r.x)) >= 0.0)
+        if r.success and feasible and (best is None or r.fun < best.fun - 1e-12):
             best = r
-    assert best is not None
+    if best is None:
+        raise RuntimeError("no start reached a point that meets every hard constraint of the PK fit")
     return _with(base, best.x)
 
 
@@ -206,15 +248,22 @@ def residual_table(
             out = trial_outcomes(simulate_policy(pol, validation_patients, 100000))
             rows.append({"target": t, "simulated": out["share_above_24h"]})
     lines = [
-        "| target | role | published | unit | simulated | residual (sim/pub - 1) | tolerance | source |",
-        "|---|---|---|---|---|---|---|---|",
+        "| target | role | published | unit | simulated | residual (sim/pub - 1) | tolerance | hard bound | source |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
         t, s = r["target"], r["simulated"]
-        r["residual"] = s / t.value - 1.0
+        r["residual"] = t.residual(s)
         tol = f"{100 * t.tolerance:.0f} %" if t.tolerance else "--"
+        role = t.role if t.role == "validation" or t in PD_TARGETS or t not in PK_TARGETS else f"fitted ({t.priority})"
+        if t.hard_bound:
+            bound = f"+/-{100 * t.hard_bound:.0f} %"
+        elif t.interval is not None:
+            bound = f"inside {t.published}"
+        else:
+            bound = "--"
         lines.append(
-            f"| {t.name} | {t.role} | {t.value:.4g} | {t.unit} | {s:.4g} | {100 * r['residual']:+.1f} % | {tol} | {t.source} |"
+            f"| {t.name} | {role} | {t.published} | {t.unit} | {s:.4g} | {100 * r['residual']:+.1f} % | {tol} | {bound} | {t.source} |"
         )
     return "\n".join(lines), rows
 
@@ -241,7 +290,7 @@ def main(argv: list[str] | None = None) -> int:
         print("| parameter | fitted now | stored in the model |")
         print("|---|---|---|")
         for f in ("v_l_per_kg", "vmax_u_per_h_per_kg", "km_u_per_ml", "cl_lin_ml_per_h_per_kg", "aptt_sensitivity_per_iu_per_ml"):
-            print(f"| {f} | {getattr(p, f):.6g} | {getattr(UFH_TYPICAL, f):.6g} |")
+            print(f"| {f} | {getattr(p, f):.9g} | {getattr(UFH_TYPICAL, f):.9g} |")
         print(f"| pk_variability_scale | {scale:.4g} | {PK_VARIABILITY_SCALE:.4g} |")
         print(f"| aptt_sensitivity_log_sd | {sd:.4g} | {APTT_SENSITIVITY_LOG_SD:.4g} |")
         print()

@@ -69,7 +69,7 @@ OMEGA2_CL = 0.122  # Jia 2015 Table 2
 OMEGA2_V = 0.105  # Jia 2015 Table 2
 #: Factor on Jia's omegas (a CPB population), fitted by hemosim.calibration.heparin_fit so
 #: that the half-life after 70 U/kg has SD 15 min in VTE patients (Hirsh 1976: 63 +/- 15 min).
-PK_VARIABILITY_SCALE = 0.60
+PK_VARIABILITY_SCALE = 0.75
 #: Log-SD of the aPTT sensitivity, fitted by hemosim.calibration.heparin_fit (Spearman 0.68).
 APTT_SENSITIVITY_LOG_SD = 0.0
 RESISTANCE_U_PER_24H = 35000.0  # Levine 1994 entry criterion (FACTS §4.3)
