@@ -186,7 +186,8 @@ def secondary_analyses(sim: dict[str, dict[str, Any]]) -> dict[str, Any]:
                 py += float(res.state.days_followed[m].sum() / DAYS_PER_YEAR)
             white[e][band] = {"simulated": _rate(ev, py) if py > 0 else float("nan"),
                               "published": WHITE_2007_TTR[e].get(band)}
-        ratio_sim = white[e]["poor"]["simulated"] / white[e]["good"]["simulated"]
+        good, poor = white[e]["good"]["simulated"], white[e]["poor"]["simulated"]
+        ratio_sim = poor / good if good > 0 and poor > 0 else float("nan")  # nan: too few events (tiny runs)
         ratio_pub = WHITE_2007_TTR[e]["poor"] / WHITE_2007_TTR[e]["good"]
         white[e]["poor_over_good"] = {"simulated": ratio_sim, "published": ratio_pub,
                                       "residual_log": float(np.log(ratio_sim / ratio_pub))}
@@ -405,6 +406,10 @@ def make_figure(summary: dict[str, Any], path: Path) -> None:
     ax.errorbar(p, yy - 0.15, xerr=[p - plo, phi - p], fmt="s", color="C3", label="published")
     ax.axvline(1.0, color="k", lw=0.8)
     ax.set_xscale("log")
+    ticks = [0.2, 0.3, 0.5, 0.7, 1.0, 1.5]
+    ax.set_xticks(ticks)
+    ax.set_xticklabels([f"{t:g}" for t in ticks])
+    ax.minorticks_off()
     ax.set_yticks(yy)
     ax.set_yticklabels([f"{h['trial']} {h['arm']} {_ENDPOINT_LABEL[h['endpoint']]}" for h in hs], fontsize=7)
     ax.yaxis.tick_right()
@@ -463,7 +468,7 @@ def _jsonable(x: Any) -> Any:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m hemosim.calibration.doac_trials", description=__doc__.split("\n")[0])
     parser.add_argument("--out", default="results/doac_trials", help="output directory (table, figure, JSON)")
-    parser.add_argument("--patients-per-arm", type=int, default=32768,
+    parser.add_argument("--patients-per-arm", type=int, default=65536,
                         help="virtual patients per trial cohort (each arm simulates all of them)")
     parser.add_argument("--fit", action="store_true", help="refit FittedParameters before validating")
     parser.add_argument("--fit-patients", type=int, default=8192, help="patients per fitting cohort")

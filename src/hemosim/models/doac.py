@@ -383,20 +383,20 @@ class FittedParameters:
 
 # Values printed by ``python -m hemosim.calibration.doac_trials --fit`` (see docs/models/doac.md).
 FITTED_PARAMETERS = FittedParameters(
-    stroke_scale_rely=0.866949,
-    stroke_scale_rocket=0.661182,
-    stroke_scale_aristotle=0.847613,
-    bleed_scale_rely=1.40268,
-    bleed_scale_rocket=1.07589,
-    bleed_scale_aristotle=1.29073,
-    ec50_rel_apixaban=0.387917,
-    ec50_rel_rivaroxaban=0.365457,
-    ec50_rel_dabigatran=0.318023,
-    bleed_coefficient_apixaban=1.2,
-    bleed_coefficient_rivaroxaban=2.0,
-    bleed_coefficient_dabigatran=1.6,
-    bleed_exposure_exponent=0.6,
-    background_mortality_scale=0.595975,
+    stroke_scale_rely=0.866812,
+    stroke_scale_rocket=0.660737,
+    stroke_scale_aristotle=0.84752,
+    bleed_scale_rely=1.40256,
+    bleed_scale_rocket=1.07592,
+    bleed_scale_aristotle=1.29077,
+    ec50_rel_apixaban=0.387856,
+    ec50_rel_rivaroxaban=0.366149,
+    ec50_rel_dabigatran=0.317605,
+    bleed_coefficient_apixaban=0.965325,
+    bleed_coefficient_rivaroxaban=2.31904,
+    bleed_coefficient_dabigatran=1.52495,
+    bleed_exposure_exponent=0.811168,
+    background_mortality_scale=0.596048,
 )
 
 
