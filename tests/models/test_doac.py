@@ -252,3 +252,19 @@ def test_no_negative_or_nonfinite_quantities_at_covariate_extremes(seed, drug, l
 def test_benchmark_year_runs():
     seconds = doac.benchmark_year(4096)
     assert np.isfinite(seconds) and seconds < 5.0  # the <= 1 s target is measured by `hemosim benchmark`
+
+
+def test_reset_rows_reinitialises_only_masked_patients():
+    c = sample_cohort(keys(32), "general_practice")
+    state = doac.initial_state(c)
+    doac.advance_days(state, c, RIVAROXABAN, STANDARD, 40)
+    before = dataclasses.replace(state, **{f.name: getattr(state, f.name).copy() for f in dataclasses.fields(state)})
+    mask = np.zeros(32, bool)
+    mask[[3, 9]] = True
+    doac.reset_rows(state, c, mask)
+    fresh = doac.initial_state(c)
+    for f in dataclasses.fields(state):
+        np.testing.assert_array_equal(getattr(state, f.name)[mask], getattr(fresh, f.name)[mask])
+        np.testing.assert_array_equal(getattr(state, f.name)[~mask], getattr(before, f.name)[~mask])
+    with pytest.raises(ValueError, match="mask"):
+        doac.reset_rows(state, c, np.ones(5, bool))

@@ -151,13 +151,15 @@ _rely_arms = (
 _K = "Patel 2011 NEJM 365:883 (ROCKET AF), per-protocol on-treatment"
 _K2 = "Am J Cardiovasc Drugs 2015;15:323 Table 4 (ROCKET AF rows) [S2]"
 _K7 = "Xarelto EU SmPC 5.1 (ROCKET AF, ITT) [S7]"
+_K_MB = ("Patel 2011 safety on-treatment, 395 vs 386 major bleeds (3.6 vs 3.4 /100 pt-yr) recalled; the total of 781 "
+         "patients with a major bleed is VERIFIED in Goodman 2014 JACC 63:891 (pubmed 24315894)")
 _PY_RIVA = 188 / 1.7 * 100.0  # patient-years implied by 188 events at 1.7 /100 pt-yr (derived)
 _PY_WARF_K = 241 / 2.2 * 100.0
 _rocket_arms = (
     Arm("rivaroxaban", RIVAROXABAN, "rocket_renal", 7131,
         rates={
             "stroke_se": ArmTarget(1.7, _PY_RIVA, _K, events=188),
-            "major_bleeding": ArmTarget(3.6, _PY_RIVA, "Patel 2011 (safety on-treatment)", "UNCONFIRMED"),
+            "major_bleeding": ArmTarget(3.6, _PY_RIVA, _K_MB, "UNCONFIRMED"),
             "ich": ArmTarget(0.5, _PY_RIVA, _K2),
             "gi_bleeding": ArmTarget(3.2, _PY_RIVA, _K2 + " (unit caveat: possibly % of patients)"),
             "death": ArmTarget(4.5, _PY_RIVA, "Patel 2011 ITT all-cause death", "UNCONFIRMED"),
@@ -173,7 +175,7 @@ _rocket_arms = (
     Arm("warfarin", WARFARIN, "warfarin", 7133,
         rates={
             "stroke_se": ArmTarget(2.2, _PY_WARF_K, _K, events=241),
-            "major_bleeding": ArmTarget(3.4, _PY_WARF_K, "Patel 2011 (safety on-treatment)", "UNCONFIRMED"),
+            "major_bleeding": ArmTarget(3.4, _PY_WARF_K, _K_MB, "UNCONFIRMED"),
             "ich": ArmTarget(0.7, _PY_WARF_K, _K2),
             "gi_bleeding": ArmTarget(2.2, _PY_WARF_K, _K2 + " (unit caveat)"),
             "death": ArmTarget(4.9, _PY_WARF_K, "Patel 2011 ITT all-cause death", "UNCONFIRMED"),

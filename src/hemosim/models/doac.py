@@ -80,6 +80,7 @@ __all__ = [
     "reference_average_concentration_ng_per_ml",
     "DoacState",
     "initial_state",
+    "reset_rows",
     "advance_days",
     "simulate",
     "SimulationResult",
@@ -470,6 +471,23 @@ def initial_state(cohort) -> DoacState:
         compensator=np.zeros((n, k)),
         days_followed=np.zeros(n, dtype=np.int64),
     )
+
+
+def reset_rows(state: DoacState, cohort, mask: np.ndarray) -> None:
+    """Re-initialise the masked rows of ``state`` in place for the patients now in those rows of ``cohort``.
+
+    For environments with per-patient resets: ``cohort`` already holds the new patients'
+    covariates in the masked rows; the other rows are untouched.
+    """
+    mask = np.asarray(mask, dtype=bool)
+    if mask.shape != state.alive.shape:
+        raise ValueError(f"mask must have shape {state.alive.shape}, got {mask.shape}")
+    idx = np.flatnonzero(mask)
+    if idx.size == 0:
+        return
+    fresh = initial_state(cohort.subset(idx))
+    for f in fields(state):
+        getattr(state, f.name)[idx] = getattr(fresh, f.name)
 
 
 # Random streams of the daily model (the cohort uses its own, see patients/af.py).
