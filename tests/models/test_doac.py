@@ -32,7 +32,7 @@ def test_every_parameter_has_unit_and_source():
             assert f.metadata.get("unit"), f"{type(obj).__name__}.{f.name} lacks a unit"
             assert f.metadata.get("source"), f"{type(obj).__name__}.{f.name} lacks a source"
     for f in dataclasses.fields(AFPreset):
-        assert "source" in f.metadata, f.name
+        assert f.metadata.get("source"), f.name
     assert len(doac.parameter_table()) > 60
 
 

@@ -33,6 +33,9 @@ _S_ETA_CL, _S_ETA_V = 230, 240  # + drug code
 _MAX_ATTEMPTS = 32
 
 
+_PER_PRESET = "per preset: see PRESET_SOURCES (baseline tables of the trial or cohort)"
+
+
 def _pp(value, source: str):
     return field(default=value, metadata={"source": source})
 
@@ -42,29 +45,29 @@ class AFPreset:
     """A named AF population; each field carries its source."""
 
     name: str = _pp("", "preset name")
-    age_mean_y: float = _pp(71.5, "")
-    age_sd_y: float = _pp(8.7, "")
+    age_mean_y: float = _pp(71.5, _PER_PRESET)
+    age_sd_y: float = _pp(8.7, _PER_PRESET)
     age_range_y: tuple[float, float] = _pp((40.0, 95.0), "plausible adult AF range (choice)")
-    female_fraction: float = _pp(0.36, "")
-    weight_median_kg: float = _pp(82.0, "")
-    weight_log_sd: float = _pp(0.22, "")
+    female_fraction: float = _pp(0.36, _PER_PRESET)
+    weight_median_kg: float = _pp(82.0, _PER_PRESET)
+    weight_log_sd: float = _pp(0.22, "assumption: log-SD of weight ~0.22 (IQR 72-98 kg around 84 kg in ARISTOTLE, PMC4263979); women 15 % lighter than men (assumption)")
     scr_median_male_mg_per_dl: float = _pp(1.10, "set so the share with CrCl < 50 mL/min matches the trial (test)")
     scr_female_ratio: float = _pp(0.80, "assumption: women's serum creatinine ~20 % lower at equal renal function")
     scr_log_sd: float = _pp(0.25, "assumption: spread of SCr in elderly AF cohorts")
-    chf: float = _pp(0.32, "")
-    hypertension: float = _pp(0.79, "")
+    chf: float = _pp(0.32, _PER_PRESET)
+    hypertension: float = _pp(0.79, _PER_PRESET)
     uncontrolled_hypertension: float = _pp(0.05, "assumption (UNCONFIRMED): SBP > 160 mmHg at baseline")
-    diabetes: float = _pp(0.23, "")
-    prior_stroke: float = _pp(0.20, "")
-    vascular_disease: float = _pp(0.20, "")
-    bleeding_history: float = _pp(0.065, "")
-    liver_disease: float = _pp(0.012, "")
-    antiplatelet: float = _pp(0.40, "")
+    diabetes: float = _pp(0.23, _PER_PRESET)
+    prior_stroke: float = _pp(0.20, _PER_PRESET)
+    vascular_disease: float = _pp(0.20, _PER_PRESET)
+    bleeding_history: float = _pp(0.065, _PER_PRESET)
+    liver_disease: float = _pp(0.012, _PER_PRESET)
+    antiplatelet: float = _pp(0.40, _PER_PRESET)
     alcohol: float = _pp(0.02, "assumption (UNCONFIRMED): >= 8 units/week")
     verapamil: float = _pp(0.0, "not reported in the baseline tables; 0 (choice)")
     inclusion: str = _pp("chads2>=1", "trial inclusion rule")
     crcl_min_ml_per_min: float = _pp(30.0, "trial exclusion")
-    ttr_mean: float = _pp(0.64, "")
+    ttr_mean: float = _pp(0.64, _PER_PRESET)
     ttr_sd: float = _pp(0.213, "Singer 2013 JAHA (ROCKET AF) individual TTR SD 21.3 %, used for all presets (assumption)")
     adherence_beta_a: float = _pp(
         19.0, "assumption: trial pill-count adherence high; Beta(19, 1), mean 0.95, 98.6 % take > 80 % of doses"
@@ -276,6 +279,7 @@ def _draw(keys: np.ndarray, p: AFPreset, attempt: int) -> dict[str, np.ndarray]:
 
     age = _trunc_normal(rng.uniform(keys, _S_AGE, c), p.age_mean_y, p.age_sd_y, *p.age_range_y)
     female = bern(_S_FEMALE, p.female_fraction)
+    # women 15 % lighter than men (assumption), scaled so the population median stays at the preset's
     weight = p.weight_median_kg * np.where(female, 0.85, 1.0) / (1.0 - 0.15 * p.female_fraction) * np.exp(
         p.weight_log_sd * np.clip(rng.normal(keys, _S_WEIGHT, c), -3.0, 3.0))
     weight = np.clip(weight, 35.0, 200.0)
@@ -293,7 +297,8 @@ def _draw(keys: np.ndarray, p: AFPreset, attempt: int) -> dict[str, np.ndarray]:
         "prior_stroke": bern(_S_STROKE, p.prior_stroke),
         "vascular_disease": bern(_S_VASC, p.vascular_disease),
     }
-    d["uncontrolled_hypertension"] = bern(_S_UHTN, p.uncontrolled_hypertension) & d["hypertension"] if p.hypertension > 0 else bern(_S_UHTN, 0.0)
+    # SBP > 160 mmHg is drawn among the hypertensive patients only
+    d["uncontrolled_hypertension"] = bern(_S_UHTN, p.uncontrolled_hypertension) & d["hypertension"]
     return d
 
 
