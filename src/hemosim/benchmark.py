@@ -24,9 +24,23 @@ import hemosim
 __all__ = ["single_env_steps_per_s", "vector_patient_steps_per_s", "run_benchmarks", "MODEL_BENCHMARKS"]
 
 MODEL_BENCHMARKS = [
-    ("hemosim.models.doac", "benchmark_year", "DOAC model: one simulated year, 4,096 patients (s)"),
+    ("hemosim.models.doac", "benchmark_year", "DOAC model: one simulated year (daily), 4,096 patients"),
     ("hemosim.models.cascade", "benchmark", "Hockin-Mann cascade"),
 ]
+
+_UNITS = {
+    "single_curve_ms": ("one 1,200 s thrombin-generation curve", "{:.1f} ms"),
+    "batch256_s": ("256 samples in one call", "{:.2f} s"),
+    "fast_assay_evals_per_s": ("fast PT/aPTT path", "{:,.0f} evaluations/s"),
+}
+
+
+def _format(value) -> str:
+    if isinstance(value, dict):
+        return "; ".join(
+            f"{_UNITS.get(k, (k, '{}'))[0]} {_UNITS.get(k, (k, '{}'))[1].format(v)}" for k, v in value.items()
+        )
+    return f"{value:.2f} s" if isinstance(value, float) else str(value)
 
 
 def _actions(space: gym.Space, n: int, seed: int = 0) -> list:
@@ -105,5 +119,5 @@ def run_benchmarks(
             print(f"{label}: failed ({type(exc).__name__}: {exc})")
             continue
         results[label] = value
-        print(f"{label}: {value}")
+        print(f"{label}: {_format(value)}")
     return results
