@@ -200,6 +200,7 @@ REPRODUCE_STEPS = [
     ("heparin_fit", ["calibrate", "heparin"]),
     ("raschke_trial", ["calibrate", "raschke"]),
     ("doac_trials", ["calibrate", "doac-trials", "--out", "results/doac_trials"]),
+    ("cascade_figures", ["script", "scripts/cascade_figures.py"]),  # the cascade model card's figures
 ]
 
 
@@ -217,6 +218,24 @@ class _Tee:
             stream.flush()
 
 
+def _run_script(path: str) -> int:
+    """Run a repository script (present in a clone, not in an installed wheel)."""
+    import runpy
+
+    if not Path(path).exists():
+        print(f"{path} not found: run `hemosim reproduce` from the repository root")
+        return 1
+    saved = sys.argv
+    sys.argv = [path]
+    try:
+        runpy.run_path(path, run_name="__main__")
+    except SystemExit as exc:
+        return int(exc.code or 0)
+    finally:
+        sys.argv = saved
+    return 0
+
+
 def _reproduce(args: argparse.Namespace) -> int:
     import contextlib
 
@@ -230,7 +249,7 @@ def _reproduce(args: argparse.Namespace) -> int:
         print(f"\n=== {name}: hemosim {' '.join(argv)}", flush=True)
         with open(out / f"{name}.txt", "w") as log, contextlib.redirect_stdout(_Tee(sys.stdout, log)):
             try:
-                rc = main(argv)
+                rc = _run_script(argv[1]) if argv[0] == "script" else main(argv)
             except Exception as exc:  # keep going: report every failing step at the end
                 print(f"{name} failed: {type(exc).__name__}: {exc}")
                 rc = 1
