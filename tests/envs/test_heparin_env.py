@@ -17,7 +17,7 @@ from hemosim.envs.heparin import (
     dose_from_action,
 )
 from hemosim.metrics import rosendaal_time_in_range
-from hemosim.models.heparin import advance_concentration, aptt_from_concentration
+from hemosim.models.heparin import advance_state, aptt_from_concentration, michaelis_menten_equivalent
 from hemosim.sim.rng import patient_key
 
 ENV_ID = "hemosim/HeparinInfusion-v0"
@@ -54,8 +54,17 @@ def test_action_mapping_and_pk_follow_the_model():
     obs, _, _, _, info = env.step(np.array([0.5, 0.5], dtype=np.float32))
     assert info["rate_u_per_h"] == pytest.approx(1250.0)
     assert info["bolus_u"] == pytest.approx(40.0 * w)  # a1 = 0.5 -> 40 U/kg
-    c = advance_concentration(0.0, 1250.0, p["v_l"] * 1000, p["vmax_u_per_h"], p["km_u_per_ml"], p["cl_lin_l_per_h"] * 1000, 6.0, 40.0 * w)[0]
-    assert info["heparin_u_per_ml"] == pytest.approx(c, rel=1e-12)
+    pk = (p["v_l"] * 1000, p["kon_ml_per_u_per_h"], p["bmax_u"], p["kint_per_h"], p["cl_lin_l_per_h"] * 1000)
+    c, b = advance_state(0.0, 0.0, 1250.0, *pk, 6.0, 40.0 * w)
+    assert info["heparin_u_per_ml"] == pytest.approx(c[0], rel=1e-12)
+    assert info["heparin_bound_u"] == pytest.approx(b[0], rel=1e-12)
+    # the binding state carries over: a second step starts from the bound amount
+    _, _, _, _, info2 = env.step(np.array([0.3, 0.0], dtype=np.float32))
+    c2, b2 = advance_state(c[0], b[0], info2["rate_u_per_h"], *pk, 6.0)
+    assert info2["heparin_u_per_ml"] == pytest.approx(c2[0], rel=1e-12)
+    assert 0.0 < info2["heparin_bound_u"] <= p["bmax_u"]
+    vmax, km = michaelis_menten_equivalent(p["kon_ml_per_u_per_h"], p["bmax_u"], p["kint_per_h"])
+    assert p["vmax_u_per_h"] == pytest.approx(vmax) and p["km_u_per_ml"] == pytest.approx(km)
     aptt = aptt_from_concentration(c, p["baseline_aptt_s"], p["aptt_sensitivity_per_iu_per_ml"])
     assert info["aptt_true_s"] == pytest.approx(aptt, rel=1e-12)
     assert info["aptt"] == pytest.approx(aptt, rel=1e-12)  # easy tier: exact laboratory

@@ -1,4 +1,4 @@
-"""UFH model: exact solution vs solve_ivp, closed forms, invariants, population, assays."""
+"""UFH model: receptor-binding integrator vs solve_ivp, MM reduction, invariants, population, assays."""
 
 from __future__ import annotations
 
@@ -14,23 +14,35 @@ from hemosim import assays
 from hemosim.models.heparin import (
     UFH_TYPICAL,
     UfhParameters,
-    advance_concentration,
+    advance_state,
     aptt_from_concentration,
     bolus_half_life_h,
     clearance_terms,
+    half_life_h,
+    michaelis_menten_equivalent,
+    steady_state_bound_u,
     steady_state_concentration,
 )
 from hemosim.patients import heparin as pop
 from hemosim.sim.rng import patient_key
 
+#: Tested error bound of the compiled Dormand-Prince integrator against solve_ivp (rtol 1e-10)
+#: over one 6-h decision step (relative, with an absolute floor in IU/mL and U).
+SOLVER_RTOL, SOLVER_ATOL = 2e-5, 1e-8
 
-def _reference(c0, rate, v, vmax, km, cl, dt, bolus=0.0):
+
+def _rhs(rate, v, kon, bmax, kint, cl):
     def rhs(_t, y):
-        c = y[0]
-        return [rate / v - (vmax / v) * c / (km + c) - (cl / v) * c]
+        c, b = y  # IU/mL, U
+        bind = kon * c * (bmax - b)  # U/h
+        return [(rate - bind - cl * c) / v, bind - kint * b]
 
-    sol = solve_ivp(rhs, (0.0, dt), [c0 + bolus / v], method="DOP853", rtol=1e-10, atol=1e-14)
-    return sol.y[0, -1]
+    return rhs
+
+
+def _reference(c0, b0, rate, v, kon, bmax, kint, cl, dt, bolus=0.0):
+    sol = solve_ivp(_rhs(rate, v, kon, bmax, kint, cl), (0.0, dt), [c0 + bolus / v, b0], method="DOP853", rtol=1e-10, atol=1e-14)
+    return sol.y[0, -1], sol.y[1, -1]
 
 
 def test_every_parameter_has_unit_and_source():
@@ -40,80 +52,122 @@ def test_every_parameter_has_unit_and_source():
 
 
 CASES = [
-    # c0, rate U/h, bolus U, dt h
-    (0.0, 18 * 80, 80 * 80, 6.0),  # Raschke start
-    (0.5, 0.0, 0.0, 6.0),  # infusion stopped: pure elimination
-    (0.2, 2500.0, 0.0, 6.0),  # rising towards a high steady state
-    (0.0, 0.0, 25 * 80, 6.0),  # low bolus
-    (3.0, 500.0, 0.0, 0.25),  # short interval, saturated
-    (0.3, 1440.0, 0.0, 72.0),  # long interval: at steady state
+    # c0 IU/mL, bound fraction of BMAX, rate U/h, bolus U, dt h
+    (0.0, 0.0, 18 * 80, 80 * 80, 6.0),  # Raschke start, empty receptors
+    (0.5, 0.6, 0.0, 0.0, 6.0),  # infusion stopped: pure elimination
+    (0.2, 0.3, 2500.0, 0.0, 6.0),  # rising towards a high steady state
+    (0.0, 0.0, 0.0, 25 * 80, 6.0),  # low bolus
+    (3.0, 0.95, 500.0, 0.0, 0.25),  # short interval, saturated
+    (0.3, 0.4, 1440.0, 0.0, 72.0),  # long interval: at steady state
+    (0.1, 0.9, 0.0, 80 * 80, 6.0),  # re-bolus onto full receptors
 ]
 
 
-@pytest.mark.parametrize("c0,rate,bolus,dt", CASES)
-def test_exact_solution_matches_solve_ivp(c0, rate, bolus, dt):
-    v, vmax, cl = clearance_terms(80.0)
-    km = UFH_TYPICAL.km_u_per_ml
-    got = advance_concentration(c0, rate, v, vmax, km, cl, dt, bolus)[0]
-    ref = _reference(c0, rate, v, vmax, km, cl, dt, bolus)
-    assert got == pytest.approx(ref, rel=1e-8, abs=1e-13)
+def _assert_close(got, ref):
+    assert abs(got - ref) <= SOLVER_RTOL * abs(ref) + SOLVER_ATOL, (got, ref)
+
+
+@pytest.mark.parametrize("c0,frac,rate,bolus,dt", CASES)
+def test_integrator_matches_solve_ivp(c0, frac, rate, bolus, dt):
+    v, kon, bmax, kint, cl = clearance_terms(80.0)
+    c, b = advance_state(c0, frac * bmax, rate, v, kon, bmax, kint, cl, dt, bolus)
+    c_ref, b_ref = _reference(c0, frac * bmax, rate, v, kon, bmax, kint, cl, dt, bolus)
+    _assert_close(c[0], c_ref)
+    _assert_close(b[0], b_ref)
 
 
 @settings(max_examples=60, deadline=None)
 @given(
     c0=st.floats(0.0, 5.0),
+    frac=st.floats(0.0, 1.0),
     rate=st.floats(0.0, 3000.0),
     weight=st.floats(40.0, 180.0),
     renal=st.floats(0.05, 2.0),
+    eta=st.floats(-1.0, 1.0),
     dt=st.floats(0.01, 24.0),
 )
-def test_exact_solution_property(c0, rate, weight, renal, dt):
-    v, vmax, cl = clearance_terms(weight, renal)
-    km = UFH_TYPICAL.km_u_per_ml
-    got = advance_concentration(c0, rate, v, vmax, km, cl, dt)[0]
-    ref = _reference(c0, rate, v, vmax, km, cl, dt)
-    assert got >= 0.0
-    assert got == pytest.approx(ref, rel=1e-7, abs=1e-12)
-    # monotone in the rate
-    higher = advance_concentration(c0, rate + 100.0, v, vmax, km, cl, dt)[0]
-    assert higher > got
+def test_integrator_property(c0, frac, rate, weight, renal, eta, dt):
+    v, kon, bmax, kint, cl = clearance_terms(weight, renal)
+    v, bmax, cl = v * np.exp(0.5 * eta), bmax * np.exp(eta), cl * np.exp(eta)
+    b0 = frac * bmax
+    c, b = (x[0] for x in advance_state(c0, b0, rate, v, kon, bmax, kint, cl, dt))
+    c_ref, b_ref = _reference(c0, b0, rate, v, kon, bmax, kint, cl, dt)
+    _assert_close(c, c_ref)
+    _assert_close(b, b_ref)
+    # invariants: level non-negative, bound amount within [0, BMAX]
+    assert c >= 0.0
+    assert 0.0 <= b <= bmax
+    # monotone in the rate (the system is cooperative)
+    higher = advance_state(c0, b0, rate + 100.0, v, kon, bmax, kint, cl, dt)[0][0]
+    assert higher > c
+
+
+def test_mass_balance_input_equals_plasma_plus_bound_plus_eliminated():
+    # integrate the model on a fine grid and add up what both routes removed (Simpson's rule
+    # on the model's own trajectory): bolus + rate t = A(t) + B(t) + eliminated(t)
+    v, kon, bmax, kint, cl = (float(x) for x in clearance_terms(80.0))
+    bolus, rate, n, h = 80.0 * 80, 1440.0, 600, 0.01
+    c, b = np.empty(n + 1), np.empty(n + 1)
+    c[0], b[0] = bolus / v, 0.0
+    for j in range(n):
+        cj, bj = advance_state(c[j], b[j], rate, v, kon, bmax, kint, cl, h)
+        c[j + 1], b[j + 1] = cj[0], bj[0]
+    flux = cl * c + kint * b  # U/h eliminated (renal + internalised)
+    eliminated = h / 3 * (flux[0] + flux[-1] + 4 * flux[1:-1:2].sum() + 2 * flux[2:-1:2].sum())
+    given_u = bolus + rate * n * h
+    assert c[-1] * v + b[-1] + eliminated == pytest.approx(given_u, rel=1e-6)
+    assert np.all((b >= 0.0) & (b <= bmax))
 
 
 def test_batch_equals_one_by_one():
     rng = np.random.default_rng(0)
     n = 50
     w = rng.uniform(40, 150, n)
-    v, vmax, cl = clearance_terms(w, rng.uniform(0.1, 1.5, n))
+    v, kon, bmax, kint, cl = clearance_terms(w, rng.uniform(0.1, 1.5, n))
     c0 = rng.uniform(0, 2, n)
+    b0 = rng.uniform(0, 1, n) * bmax
     rate = rng.uniform(0, 2500, n)
-    batch = advance_concentration(c0, rate, v, vmax, UFH_TYPICAL.km_u_per_ml, cl, 6.0)
-    one = [advance_concentration(c0[i], rate[i], v[i], vmax[i], UFH_TYPICAL.km_u_per_ml, cl[i], 6.0)[0] for i in range(n)]
-    np.testing.assert_array_equal(batch, one)
+    batch = advance_state(c0, b0, rate, v, kon, bmax, kint, cl, 6.0)
+    for i in range(n):
+        one = advance_state(c0[i], b0[i], rate[i], v[i], kon[i], bmax[i], kint[i], cl[i], 6.0)
+        assert batch[0][i] == one[0][0] and batch[1][i] == one[1][0]
 
 
-def test_steady_state_is_a_fixed_point_and_the_long_run_limit():
-    v, vmax, cl = clearance_terms(70.0)
-    km = UFH_TYPICAL.km_u_per_ml
+def test_reduction_to_michaelis_menten_hand_case():
+    # kon 2 mL/(U h), BMAX 10 U, KINT 0.5 /h -> VMAX = 0.5 x 10 = 5 U/h, KM = 0.5 / 2 = 0.25 IU/mL
+    vmax, km = michaelis_menten_equivalent(2.0, 10.0, 0.5)
+    assert vmax == pytest.approx(5.0) and km == pytest.approx(0.25)
+    # at C = KM the bound amount in equilibrium is BMAX / 2 = 5 U; binding 2 x 0.25 x (10 - 5) = 2.5 U/h
+    # equals internalisation 0.5 x 5 = 2.5 U/h = VMAX C / (KM + C) = 5 x 0.25 / 0.5
+    b = steady_state_bound_u(0.25, 2.0, 10.0, 0.5)
+    assert b == pytest.approx(5.0)
+    assert 2.0 * 0.25 * (10.0 - b) - 0.5 * b == pytest.approx(0.0, abs=1e-12)
+    assert 0.5 * b == pytest.approx(vmax * 0.25 / (km + 0.25))
+
+
+def test_steady_state_is_the_long_run_limit_of_the_binding_model():
+    v, kon, bmax, kint, cl = clearance_terms(70.0)
+    vmax, km = michaelis_menten_equivalent(kon, bmax, kint)
     css = steady_state_concentration(18 * 70, vmax, km, cl)
-    rhs = 18 * 70 - vmax * css / (km + css) - cl * css
-    assert abs(rhs) < 1e-9
-    far = advance_concentration(0.0, 18 * 70, v, vmax, km, cl, 500.0)[0]
-    assert far == pytest.approx(css, rel=1e-10)
-    assert advance_concentration(css, 18 * 70, v, vmax, km, cl, 6.0)[0] == pytest.approx(css, rel=1e-12)
+    assert 18 * 70 - vmax * css / (km + css) - cl * css == pytest.approx(0.0, abs=1e-9)
+    bss = steady_state_bound_u(css, kon, bmax, kint)
+    c, b = advance_state(0.0, 0.0, 18 * 70, v, kon, bmax, kint, cl, 500.0)
+    assert c[0] == pytest.approx(css, rel=1e-6) and b[0] == pytest.approx(bss, rel=1e-6)
+    # a fixed point: stays there
+    c, b = advance_state(css, bss, 18 * 70, v, kon, bmax, kint, cl, 6.0)
+    assert c[0] == pytest.approx(css, rel=1e-9) and b[0] == pytest.approx(bss, rel=1e-9)
 
 
-def test_closed_form_half_life_matches_numerical_half_life():
-    v, vmax, cl = clearance_terms(70.0)
-    km = UFH_TYPICAL.km_u_per_ml
-    for dose in (25.0, 100.0, 400.0):
+def test_half_life_matches_a_solve_ivp_event():
+    v, kon, bmax, kint, cl = (float(x) for x in clearance_terms(70.0))
+    for dose in (25.0, 70.0, 100.0, 400.0):
         c0 = dose * 70 / v
 
         def event(_t, y):
             return y[0] - 0.5 * c0
 
         event.terminal = True
-        sol = solve_ivp(lambda t, y: [-(vmax / v) * y[0] / (km + y[0]) - (cl / v) * y[0]], (0, 50), [c0],
-                        events=event, rtol=1e-11, atol=1e-14)
+        sol = solve_ivp(_rhs(0.0, v, kon, bmax, kint, cl), (0, 50), [c0, 0.0], events=event, method="DOP853", rtol=1e-11, atol=1e-14)
         assert bolus_half_life_h(dose, 70.0) == pytest.approx(sol.t_events[0][0], rel=1e-7)
 
 
@@ -121,6 +175,8 @@ def test_half_life_grows_with_dose_and_falls_with_renal_function():
     t = bolus_half_life_h(np.array([10.0, 25.0, 50.0, 100.0, 200.0, 400.0]))
     assert np.all(np.diff(t) > 0)
     assert bolus_half_life_h(100.0, renal_factor=0.1) > bolus_half_life_h(100.0, renal_factor=1.0)
+    with pytest.raises(ValueError):
+        half_life_h(0.0, 1.0, 1.0, 1.0, 1.0, 1.0)
 
 
 def test_aptt_log_linear_hand_case():
@@ -137,14 +193,18 @@ def test_aptt_log_linear_hand_case():
         {"bolus_u": -5.0},
         {"v_ml": 0.0},
         {"cl_lin_ml_per_h": 0.0},
+        {"bound_u": -1.0},
+        {"bound_u": 1e9},  # more than BMAX
+        {"kint_per_h": -0.1},
     ],
 )
 def test_bad_input_raises(kwargs):
-    v, vmax, cl = clearance_terms(70.0)
-    args = dict(c0_u_per_ml=0.1, rate_u_per_h=1000.0, v_ml=v, vmax_u_per_h=vmax, km_u_per_ml=1.0, cl_lin_ml_per_h=cl, dt_h=6.0)
+    v, kon, bmax, kint, cl = clearance_terms(70.0)
+    args = dict(c0_u_per_ml=0.1, bound_u=0.0, rate_u_per_h=1000.0, v_ml=v, kon_ml_per_u_per_h=kon, bmax_u=bmax,
+                kint_per_h=kint, cl_lin_ml_per_h=cl, dt_h=6.0)
     args.update(kwargs)
     with pytest.raises(ValueError):
-        advance_concentration(**args)
+        advance_state(**args)
 
 
 # -- population ------------------------------------------------------------------------------
@@ -179,12 +239,10 @@ def test_population_ranges_and_hit_incidence():
     assert 0.0 < p.heparin_resistant.mean() < 1.0
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "known consequence of the fit (docs/models/heparin.md): the typical steady state at 18 U/kg/h "
-    "is 0.30 IU/mL (aPTT 1.49 x control), so 51 % of virtual patients would need > 35,000 U/24 h "
-    "for 1.5 x control (the Levine 1994 entry criterion)"
-))
 def test_heparin_resistance_is_a_minority():
+    # Levine 1994 entry criterion (> 35,000 U/24 h for aPTT 1.5 x control). With the typical
+    # steady state at 18 U/kg/h at the lower edge of 0.3-0.7 IU/mL (docs/models/heparin.md) the
+    # share is close to one half (49.8 % of 40,000 virtual patients): a weak check.
     p = pop.sample_patients(patient_key(np.arange(40000, dtype=np.uint64), 0))
     assert p.heparin_resistant.mean() < 0.5
 

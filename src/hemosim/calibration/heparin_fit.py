@@ -5,9 +5,13 @@ and prints the fitted values next to those stored in ``hemosim.models.heparin``
 (``UFH_TYPICAL``) and ``hemosim.patients.heparin`` (``APTT_SENSITIVITY_LOG_SD``), then
 the residual table (target, source, simulated, residual). Stages:
 
-1. PK (closed forms; weighted least squares on log residuals with hard constraints,
-   SLSQP from a deterministic multi-start): volume, Vmax, Km and the linear clearance
-   against ``heparin_targets.PK_TARGETS`` (weights ``1 / tolerance``). The primary
+1. PK (weighted least squares on log residuals with hard constraints, SLSQP from a
+   deterministic multi-start): volume, receptor binding rate constant ``kon``, receptor
+   capacity ``bmax``, internalisation rate ``kint`` and the linear clearance against
+   ``heparin_targets.PK_TARGETS`` (weights ``1 / tolerance``). Half-lives come from the
+   model's compiled bolus integrator (``bolus_half_life_h``, receptors empty at the
+   bolus); the steady state and the apparent clearance at a level from the exact
+   steady-state reduction to Michaelis-Menten (``VMAX = kint bmax``, ``KM = kint / kon``). The primary
    targets are hard constraints: each bolus half-life at 25 / 100 / 400 U/kg within
    ``FIT_HALF_LIFE_BOUND`` (15 %) of its published value, and the steady state at
    18 U/kg/h inside the published range 0.3-0.7 IU/mL (an interval target: residual 0
@@ -41,9 +45,16 @@ from hemosim.calibration.heparin_targets import (
     VARIABILITY_TARGET,
     Target,
 )
-from hemosim.models.heparin import UFH_TYPICAL, UfhParameters, bolus_half_life_h, steady_state_concentration
+from hemosim.models.heparin import (
+    UFH_TYPICAL,
+    UfhParameters,
+    bolus_half_life_h,
+    half_life_h,
+    steady_state_concentration,
+)
 
 __all__ = [
+    "PK_FIELDS",
     "simulate_pk_target",
     "pk_objective",
     "pk_constraints",
@@ -69,20 +80,23 @@ def simulate_pk_target(t: Target, p: UfhParameters) -> float:
         return float(bolus_half_life_h(t.dose_u_per_kg, w, p)) * 60.0
     if t.quantity == "volume":
         return p.v_l_per_kg
-    if t.quantity == "clearance_at":
-        return p.vmax_u_per_h_per_kg / (p.km_u_per_ml + t.at) + p.cl_lin_ml_per_h_per_kg
+    vmax_per_kg, km = p.kint_per_h * p.bmax_u_per_kg, p.kint_per_h / p.kon_ml_per_u_per_h
+    if t.quantity == "clearance_at":  # apparent steady-state clearance R / C at level C
+        return vmax_per_kg / (km + t.at) + p.cl_lin_ml_per_h_per_kg
     if t.quantity == "renal_half_life_ratio":
         return float(bolus_half_life_h(t.dose_u_per_kg, w, p, ANEPHRIC_RENAL_FACTOR) / bolus_half_life_h(t.dose_u_per_kg, w, p))
     if t.quantity == "steady_state":
-        return float(steady_state_concentration(t.at * w, p.vmax_u_per_h_per_kg * w, p.km_u_per_ml, p.cl_lin_ml_per_h_per_kg * w))
+        return float(steady_state_concentration(t.at * w, vmax_per_kg * w, km, p.cl_lin_ml_per_h_per_kg * w))
     if t.quantity == "aptt_ratio":
         return float(np.exp(p.aptt_sensitivity_per_iu_per_ml * t.at))
     raise ValueError(f"unknown PK/PD target quantity {t.quantity!r}")
 
 
+PK_FIELDS = ("v_l_per_kg", "kon_ml_per_u_per_h", "bmax_u_per_kg", "kint_per_h", "cl_lin_ml_per_h_per_kg")
+
+
 def _with(p: UfhParameters, x: np.ndarray) -> UfhParameters:
-    v, vmax, km, cl = np.exp(x)
-    return dataclasses.replace(p, v_l_per_kg=v, vmax_u_per_h_per_kg=vmax, km_u_per_ml=km, cl_lin_ml_per_h_per_kg=cl)
+    return dataclasses.replace(p, **dict(zip(PK_FIELDS, (float(v) for v in np.exp(x)))))
 
 
 #: Inner margin (relative) of the hard constraints, so that round-off in the stored
@@ -120,21 +134,30 @@ def fit_pk(base: UfhParameters = UFH_TYPICAL, starts: int = 40) -> UfhParameters
     multi-start; the best feasible local optimum wins)."""
     from scipy.optimize import minimize
 
+    n_con = 2 * sum(1 for t in PK_TARGETS if t.hard_bound > 0.0 or t.interval is not None)
+
     def objective(x: np.ndarray) -> float:
-        return pk_objective(_with(base, x))
+        try:  # a candidate whose simulated values are not positive and finite is infeasible
+            f = pk_objective(_with(base, x))
+        except ValueError:
+            return 1e6
+        return f if np.isfinite(f) else 1e6
 
     def constraints(x: np.ndarray) -> np.ndarray:
-        return pk_constraints(_with(base, x)) - CONSTRAINT_MARGIN
+        g = pk_constraints(_with(base, x)) - CONSTRAINT_MARGIN
+        return g if np.all(np.isfinite(g)) else np.full(n_con, -1.0)
 
     rng = np.random.default_rng(20240601)
-    bounds = list(zip(np.log([0.02, 1.0, 1e-3, 1e-3]), np.log([0.2, 1000.0, 50.0, 200.0])))
+    # V L/kg, kon mL/(U h), bmax U/kg, kint 1/h, CL_LIN mL/h/kg
+    bounds = list(zip(np.log([0.02, 0.01, 0.1, 0.01, 0.1]), np.log([0.2, 1000.0, 1000.0, 50.0, 200.0])))
     best = None
     for _ in range(starts):
-        x0 = np.log([rng.uniform(0.035, 0.08), rng.uniform(10, 200), 10 ** rng.uniform(-1.5, 0.7), 10 ** rng.uniform(-0.5, 1.5)])
+        x0 = np.log([rng.uniform(0.035, 0.08), 10 ** rng.uniform(-0.5, 1.5), 10 ** rng.uniform(0.7, 2.0),
+                     10 ** rng.uniform(-1.0, 0.5), 10 ** rng.uniform(0.3, 1.5)])
         with np.errstate(all="ignore"):
             r = minimize(objective, x0, method="SLSQP", bounds=bounds,
                          constraints=[{"type": "ineq", "fun": constraints}], options={"maxiter": 500, "ftol": 1e-12})
-        feasible = np.all(np.isfinite(r.x)) and np.all(pk_constraints(_with(base, r.x)) >= 0.0)
+        feasible = np.all(np.isfinite(r.x)) and np.all(constraints(r.x) >= -CONSTRAINT_MARGIN)
         if r.success and feasible and (best is None or r.fun < best.fun - 1e-12):
             best = r
     if best is None:
@@ -168,10 +191,7 @@ def half_life_sd_min(params: UfhParameters, pk_scale: float, seeds: tuple[int, i
     assert_train(range(*seeds))
     p = sample_patients(patient_key(np.arange(*seeds, dtype=np.uint64), 0), params=params, pk_variability_scale=pk_scale)
     dose = VARIABILITY_TARGET.dose_u_per_kg
-    c0 = dose * p.weight_kg / p.v_ml
-    vm, k, km = p.vmax_u_per_h / p.v_ml, p.cl_lin_ml_per_h / p.v_ml, p.km_u_per_ml
-    a = vm + k * km
-    t = (km / a) * np.log(2.0) + (vm / (a * k)) * np.log((a + k * c0) / (a + 0.5 * k * c0))
+    t = half_life_h(dose * p.weight_kg, p.v_ml, p.kon_ml_per_u_per_h, p.bmax_u, p.kint_per_h, p.cl_lin_ml_per_h)
     return float(np.std(t * 60.0))
 
 
@@ -289,7 +309,7 @@ def main(argv: list[str] | None = None) -> int:
         p, scale, sd = run_fit()
         print("| parameter | fitted now | stored in the model |")
         print("|---|---|---|")
-        for f in ("v_l_per_kg", "vmax_u_per_h_per_kg", "km_u_per_ml", "cl_lin_ml_per_h_per_kg", "aptt_sensitivity_per_iu_per_ml"):
+        for f in PK_FIELDS + ("aptt_sensitivity_per_iu_per_ml",):
             print(f"| {f} | {getattr(p, f):.9g} | {getattr(UFH_TYPICAL, f):.9g} |")
         print(f"| pk_variability_scale | {scale:.4g} | {PK_VARIABILITY_SCALE:.4g} |")
         print(f"| aptt_sensitivity_log_sd | {sd:.4g} | {APTT_SENSITIVITY_LOG_SD:.4g} |")

@@ -134,7 +134,7 @@ from hemosim.assays import (
     STREAM_APTT_NOISE,
     STREAM_PLATELET_NOISE,
 )
-from hemosim.models.heparin import UFH_TYPICAL, UfhParameters, concentration_after
+from hemosim.models.heparin import UFH_TYPICAL, UfhParameters, advance_row
 from hemosim.patients.heparin import (
     APTT_SENSITIVITY_LOG_SD,
     HIT_FALL_TIME_CONSTANT_H,
@@ -178,10 +178,11 @@ _OPTIONS = {"difficulty": "medium", "hit_incidence": None}
 # state columns
 _C, _HOURS, _RATE, _BOLUS, _APTT, _APTT_M, _AXA_M, _PLT, _PLT_M = range(9)
 _R_IN, _R_SUB, _R_SUPRA, _R_DANGER, _R_HIT = range(9, 14)
-_NS = 14
+_B = 14  # receptor-bound heparin per volume, B / V (IU/mL)
+_NS = 15
 # parameter columns
-_V, _VMAX, _KM, _CL, _APTT0, _SENS, _PLT0, _ONSET, _FALL, _W, _RENAL = range(11)
-_NP = 11
+_V, _KON, _BMAX, _KINT, _CL, _APTT0, _SENS, _PLT0, _ONSET, _FALL, _W, _RENAL = range(12)
+_NP = 12
 
 
 def dose_from_action(action: np.ndarray, weight_kg: np.ndarray | float) -> tuple[np.ndarray, np.ndarray]:
@@ -304,7 +305,9 @@ def _step(actions, state, params, keys, sig_aptt, sig_axa, sig_plt, obs, reward,
         rate = actions[i, 0] * MAX_RATE_U_PER_H
         bolus = actions[i, 1] * BOLUS_U_PER_KG * params[i, _W]
         v = params[i, _V]
-        c = concentration_after(state[i, _C] + bolus / v, rate / v, params[i, _VMAX] / v, params[i, _KM], params[i, _CL] / v, dt)
+        c, b = advance_row(
+            state[i, _C] + bolus / v, state[i, _B], rate / v, params[i, _KON], params[i, _BMAX] / v, params[i, _KINT], params[i, _CL] / v, dt
+        )
         t0 = state[i, _HOURS]
         t1 = t0 + dt
         a0 = state[i, _APTT]
@@ -320,6 +323,7 @@ def _step(actions, state, params, keys, sig_aptt, sig_axa, sig_plt, obs, reward,
         dth = max(t1 - onset, 0.0)
         plt = params[i, _PLT0] * (1.0 - params[i, _FALL] * (-math.expm1(-dth / HIT_FALL_TIME_CONSTANT_H)))
         state[i, _C] = c
+        state[i, _B] = b
         state[i, _HOURS] = t1
         state[i, _RATE] = rate
         state[i, _BOLUS] = bolus
@@ -398,8 +402,9 @@ class HeparinSimulator(BatchedSimulator):
                 self._patient_info[name][mask] = values
         p = self.params
         p[mask, _V] = new.v_ml
-        p[mask, _VMAX] = new.vmax_u_per_h
-        p[mask, _KM] = new.km_u_per_ml
+        p[mask, _KON] = new.kon_ml_per_u_per_h
+        p[mask, _BMAX] = new.bmax_u
+        p[mask, _KINT] = new.kint_per_h
         p[mask, _CL] = new.cl_lin_ml_per_h
         p[mask, _APTT0] = new.baseline_aptt_s
         p[mask, _SENS] = new.aptt_sensitivity_per_iu_per_ml
@@ -431,6 +436,7 @@ class HeparinSimulator(BatchedSimulator):
             "aptt_true_s": aptt,
             "anti_xa": s[:, _AXA_M],
             "heparin_u_per_ml": s[:, _C],
+            "heparin_bound_u": s[:, _B] * self.params[:, _V],
             "rate_u_per_h": s[:, _RATE],
             "bolus_u": s[:, _BOLUS],
             "platelets": s[:, _PLT_M],

@@ -21,7 +21,11 @@ Sources and assumptions
   Med 13:45 Table 2 (omega^2 0.122 on clearance, both routes sharing one eta, and 0.105
   on volume; the only published UFH IIV found, FACTS §4.2, but from cardiopulmonary
   bypass), scaled by ``PK_VARIABILITY_SCALE``, fitted so that the half-life after a
-  70 U/kg bolus has the SD of Hirsh 1976 (63 +/- 15 min in 20 VTE patients).
+  70 U/kg bolus has the SD of Hirsh 1976 (63 +/- 15 min in 20 VTE patients). The
+  clearance eta acts on both elimination routes at once, i.e. on the receptor capacity
+  ``BMAX`` (so on ``VMAX = KINT * BMAX`` at steady state) and on the linear clearance;
+  the volume eta on ``V``. The binding and internalisation rate constants (``KON``,
+  ``KINT``, hence ``KM``) are the typical values for everyone (no data on their spread).
 * aPTT response ("heparin resistance", Hirsh 1976 "heparin effect index"; Levine
   1994): log-normal sensitivity with SD ``APTT_SENSITIVITY_LOG_SD``, fitted by
   ``hemosim.calibration.heparin_fit`` to the aPTT / anti-Xa Spearman correlation of
@@ -44,7 +48,7 @@ from typing import Any
 import numpy as np
 from scipy.special import ndtr, ndtri
 
-from hemosim.models.heparin import REFERENCE_CRCL_ML_PER_MIN, UFH_TYPICAL, UfhParameters
+from hemosim.models.heparin import REFERENCE_CRCL_ML_PER_MIN, UFH_TYPICAL, UfhParameters, michaelis_menten_equivalent
 from hemosim.sim import rng
 
 __all__ = [
@@ -69,7 +73,7 @@ OMEGA2_CL = 0.122  # Jia 2015 Table 2
 OMEGA2_V = 0.105  # Jia 2015 Table 2
 #: Factor on Jia's omegas (a CPB population), fitted by hemosim.calibration.heparin_fit so
 #: that the half-life after 70 U/kg has SD 15 min in VTE patients (Hirsh 1976: 63 +/- 15 min).
-PK_VARIABILITY_SCALE = 0.75
+PK_VARIABILITY_SCALE = 0.6
 #: Log-SD of the aPTT sensitivity, fitted by hemosim.calibration.heparin_fit (Spearman 0.68).
 APTT_SENSITIVITY_LOG_SD = 0.0
 RESISTANCE_U_PER_24H = 35000.0  # Levine 1994 entry criterion (FACTS §4.3)
@@ -93,8 +97,9 @@ class HeparinPatients:
     baseline_aptt_s: np.ndarray
     baseline_platelets_10e9_per_l: np.ndarray
     v_ml: np.ndarray
-    vmax_u_per_h: np.ndarray
-    km_u_per_ml: np.ndarray
+    kon_ml_per_u_per_h: np.ndarray
+    bmax_u: np.ndarray
+    kint_per_h: np.ndarray
     cl_lin_ml_per_h: np.ndarray
     aptt_sensitivity_per_iu_per_ml: np.ndarray
     heparin_resistant: np.ndarray  # bool
@@ -115,8 +120,11 @@ class HeparinPatients:
             "baseline_aptt_s": self.baseline_aptt_s.copy(),
             "baseline_platelets_10e9_per_l": self.baseline_platelets_10e9_per_l.copy(),
             "v_l": self.v_ml / 1000.0,
-            "vmax_u_per_h": self.vmax_u_per_h.copy(),
-            "km_u_per_ml": self.km_u_per_ml.copy(),
+            "kon_ml_per_u_per_h": self.kon_ml_per_u_per_h.copy(),
+            "bmax_u": self.bmax_u.copy(),
+            "kint_per_h": self.kint_per_h.copy(),
+            "vmax_u_per_h": self.kint_per_h * self.bmax_u,  # steady-state equivalent
+            "km_u_per_ml": self.kint_per_h / self.kon_ml_per_u_per_h,  # steady-state equivalent
             "cl_lin_l_per_h": self.cl_lin_ml_per_h / 1000.0,
             "aptt_sensitivity_per_iu_per_ml": self.aptt_sensitivity_per_iu_per_ml.copy(),
             "heparin_resistant": self.heparin_resistant.copy(),
@@ -186,8 +194,11 @@ def sample_patients(
     else:
         eta_cl = eta_v = eta_s = np.zeros(len(keys))
     v_ml = params.v_l_per_kg * 1000.0 * weight * np.exp(eta_v)
-    vmax = params.vmax_u_per_h_per_kg * weight * np.exp(eta_cl)
-    km = np.full(len(keys), params.km_u_per_ml)
+    n = len(keys)
+    kon = np.full(n, params.kon_ml_per_u_per_h)
+    bmax = params.bmax_u_per_kg * weight * np.exp(eta_cl)
+    kint = np.full(n, params.kint_per_h)
+    vmax, km = michaelis_menten_equivalent(kon, bmax, kint)
     cl = params.cl_lin_ml_per_h_per_kg * weight * (crcl / REFERENCE_CRCL_ML_PER_MIN) * np.exp(eta_cl)
     sens = params.aptt_sensitivity_per_iu_per_ml * np.exp(eta_s)
     # Levine 1994 criterion: steady-state need for aPTT 1.5 x control above 35,000 U/24 h.
@@ -215,8 +226,9 @@ def sample_patients(
         baseline_aptt_s=aptt0,
         baseline_platelets_10e9_per_l=plt0,
         v_ml=v_ml,
-        vmax_u_per_h=vmax,
-        km_u_per_ml=km,
+        kon_ml_per_u_per_h=kon,
+        bmax_u=bmax,
+        kint_per_h=kint,
         cl_lin_ml_per_h=cl,
         aptt_sensitivity_per_iu_per_ml=sens,
         heparin_resistant=resistant,
