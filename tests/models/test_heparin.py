@@ -26,9 +26,12 @@ from hemosim.models.heparin import (
 from hemosim.patients import heparin as pop
 from hemosim.sim.rng import patient_key
 
-#: Tested error bound of the compiled Dormand-Prince integrator against solve_ivp (rtol 1e-10)
-#: over one 6-h decision step (relative, with an absolute floor in IU/mL and U).
-SOLVER_RTOL, SOLVER_ATOL = 2e-5, 1e-8
+#: Tested error bound of the compiled RK4 integrator against solve_ivp (rtol 1e-10), relative with
+#: an absolute floor (IU/mL and U): anywhere in the random domain below (levels up to 10 IU/mL
+#: even with empty receptors, 0.01-24 h) ...
+SOLVER_RTOL, SOLVER_ATOL = 1e-3, 1e-8
+#: ... and on the hand-picked clinical cases (bolus <= 80 U/kg, 6-h decision steps and longer)
+CASE_RTOL = 2e-5
 
 
 def _rhs(rate, v, kon, bmax, kint, cl):
@@ -63,8 +66,8 @@ CASES = [
 ]
 
 
-def _assert_close(got, ref):
-    assert abs(got - ref) <= SOLVER_RTOL * abs(ref) + SOLVER_ATOL, (got, ref)
+def _assert_close(got, ref, rtol=SOLVER_RTOL):
+    assert abs(got - ref) <= rtol * abs(ref) + SOLVER_ATOL, (got, ref)
 
 
 @pytest.mark.parametrize("c0,frac,rate,bolus,dt", CASES)
@@ -72,13 +75,13 @@ def test_integrator_matches_solve_ivp(c0, frac, rate, bolus, dt):
     v, kon, bmax, kint, cl = clearance_terms(80.0)
     c, b = advance_state(c0, frac * bmax, rate, v, kon, bmax, kint, cl, dt, bolus)
     c_ref, b_ref = _reference(c0, frac * bmax, rate, v, kon, bmax, kint, cl, dt, bolus)
-    _assert_close(c[0], c_ref)
-    _assert_close(b[0], b_ref)
+    _assert_close(c[0], c_ref, CASE_RTOL)
+    _assert_close(b[0], b_ref, CASE_RTOL)
 
 
 @settings(max_examples=60, deadline=None)
 @given(
-    c0=st.floats(0.0, 5.0),
+    c0=st.floats(0.0, 10.0),
     frac=st.floats(0.0, 1.0),
     rate=st.floats(0.0, 3000.0),
     weight=st.floats(40.0, 180.0),

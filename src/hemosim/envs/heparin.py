@@ -134,7 +134,7 @@ from hemosim.assays import (
     STREAM_APTT_NOISE,
     STREAM_PLATELET_NOISE,
 )
-from hemosim.models.heparin import UFH_TYPICAL, UfhParameters, advance_row
+from hemosim.models.heparin import UFH_TYPICAL, UfhParameters, advance_rows
 from hemosim.patients.heparin import (
     APTT_SENSITIVITY_LOG_SD,
     HIT_FALL_TIME_CONSTANT_H,
@@ -301,17 +301,31 @@ def _reset_rows(rows, state, params, keys, sig_aptt, sig_axa, sig_plt, obs):  # 
 def _step(actions, state, params, keys, sig_aptt, sig_axa, sig_plt, obs, reward, truncated):  # pragma: no cover - jitted
     n = state.shape[0]
     dt = STEP_HOURS
+    # PK: bolus, then all patients through the model's integrator together (volume-normalised)
+    c = np.empty(n)
+    b = np.empty(n)
+    r = np.empty(n)
+    kon = np.empty(n)
+    bm = np.empty(n)
+    kint = np.empty(n)
+    k = np.empty(n)
+    for i in range(n):
+        v = params[i, _V]
+        c[i] = state[i, _C] + actions[i, 1] * BOLUS_U_PER_KG * params[i, _W] / v
+        b[i] = state[i, _B]
+        r[i] = actions[i, 0] * MAX_RATE_U_PER_H / v
+        kon[i] = params[i, _KON]
+        bm[i] = params[i, _BMAX] / v
+        kint[i] = params[i, _KINT]
+        k[i] = params[i, _CL] / v
+    advance_rows(c, b, r, kon, bm, kint, k, dt)
     for i in range(n):
         rate = actions[i, 0] * MAX_RATE_U_PER_H
         bolus = actions[i, 1] * BOLUS_U_PER_KG * params[i, _W]
-        v = params[i, _V]
-        c, b = advance_row(
-            state[i, _C] + bolus / v, state[i, _B], rate / v, params[i, _KON], params[i, _BMAX] / v, params[i, _KINT], params[i, _CL] / v, dt
-        )
         t0 = state[i, _HOURS]
         t1 = t0 + dt
         a0 = state[i, _APTT]
-        a1 = params[i, _APTT0] * math.exp(params[i, _SENS] * c)
+        a1 = params[i, _APTT0] * math.exp(params[i, _SENS] * c[i])
         r_in = W_IN_RANGE * _frac(a0, a1, THERAPEUTIC_APTT_S[0], THERAPEUTIC_APTT_S[1])
         r_sub = -W_SUB * _frac(a0, a1, -math.inf, SUBTHERAPEUTIC_APTT_S)
         r_supra = -W_SUPRA * _frac(a0, a1, SUPRA_APTT_S, math.inf)
@@ -322,8 +336,8 @@ def _step(actions, state, params, keys, sig_aptt, sig_axa, sig_plt, obs, reward,
             r_hit = -W_HIT * (t1 - max(onset, t0)) / dt
         dth = max(t1 - onset, 0.0)
         plt = params[i, _PLT0] * (1.0 - params[i, _FALL] * (-math.expm1(-dth / HIT_FALL_TIME_CONSTANT_H)))
-        state[i, _C] = c
-        state[i, _B] = b
+        state[i, _C] = c[i]
+        state[i, _B] = b[i]
         state[i, _HOURS] = t1
         state[i, _RATE] = rate
         state[i, _BOLUS] = bolus
