@@ -8,9 +8,14 @@ aPTT (and a heparin level) and sets the infusion rate and an optional bolus; the
 is an aPTT of 46-70 s (1.5-2.3 x control; Raschke 1993 Ann Intern Med 119:874) reached
 quickly and held, avoiding sub-therapeutic anticoagulation (recurrent thrombosis: Hull
 1986, 1997) and excessive prolongation (bleeding: GUSTO-I, Granger 1996). The patient
-is the calibrated one-compartment UFH model with saturable + linear elimination
-(``hemosim.models.heparin``; de Swart 1982) and a log-linear aPTT response with a
-patient-specific baseline and sensitivity; populations come from
+is the calibrated one-compartment UFH model (``hemosim.models.heparin``): linear (renal)
+elimination plus a saturable route modelled as binding to endothelial / macrophage
+receptors followed by internalisation (Hirsh 2001; de Swart 1982), one receptor-bound
+state per patient. At steady state this is exactly Michaelis-Menten + linear
+elimination; after a bolus into empty receptors clearance is faster, so the half-life
+grows with the dose (about 30 / 60 / 150 min after 25 / 100 / 400 U/kg). The aPTT
+response is log-linear with a patient-specific baseline and sensitivity; populations
+come from
 ``hemosim.patients.heparin``. In the ``hard`` tier a heparin-induced thrombocytopenia
 (HIT) course can start (Lo 2006 4Ts timing; Martel 2005 incidence).
 
@@ -47,7 +52,8 @@ idx   meaning                         unit          normalisation
 
 Samples are drawn at the end of each 6-h step (the aPTT "6 h after any change" of the
 nomogram). Raw values are in ``info``: ``aptt`` (measured, s), ``aptt_true_s``,
-``anti_xa`` (measured IU/mL), ``heparin_u_per_ml`` (true level), ``rate_u_per_h``,
+``anti_xa`` (measured IU/mL), ``heparin_u_per_ml`` (true level), ``heparin_bound_u``
+(receptor-bound heparin, U), ``rate_u_per_h``,
 ``bolus_u`` (the last action), ``platelets`` (measured x10^9/L),
 ``platelets_true_10e9_per_l``, ``therapeutic`` (true aPTT in 46-70 s), ``hit_active``,
 ``hours``, the reward components and ``patient`` (covariates and individual
@@ -104,12 +110,15 @@ env seeded ``s + i``.
 Version History
 ---------------
 * v0 (hemosim 0.3): calibrated saturable + linear UFH model, continuous bolus action,
-  no early termination, native vector env. (hemosim 0.2's env of the same id used an
+  no early termination, native vector env. The saturable route later became explicit
+  receptor binding (same id and spaces; the dynamics after a bolus differ, so numbers
+  are not comparable with the memoryless version). (hemosim 0.2's env of the same id used an
   unfitted model and terminated episodes on aPTT > 150 s; results are not comparable.)
 
 References
 ----------
-Raschke 1993 Ann Intern Med 119:874; de Swart 1982 Blood 60:1251; Hirsh 1976
+Raschke 1993 Ann Intern Med 119:874; de Swart 1982 Blood 60:1251; Hirsh 2001 Chest
+119:64S; Hirsh 1976
 Circulation 53:691; Basu 1972 N Engl J Med 287:324; Levine 1994 Arch Intern Med 154:49;
 Jia 2015 J Transl Med 13:45; Hull 1997 Arch Intern Med 157:2562; Granger 1996
 Circulation 93:870; Lo 2006 J Thromb Haemost 4:759; Martel 2005 Blood 106:2710;
