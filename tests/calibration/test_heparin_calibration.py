@@ -19,6 +19,7 @@ from hemosim.calibration.heparin_targets import (
     ALL_TARGETS,
     FIT_HALF_LIFE_BOUND,
     MUST_SHOW_HALF_LIFE_BOUND,
+    PD_TARGETS,
     PK_TARGETS,
     Target,
 )
@@ -117,16 +118,23 @@ def test_volume_between_plasma_volume_and_label_vd():
     assert 0.035 <= UFH_TYPICAL.v_l_per_kg <= 0.075
 
 
-def test_anti_xa_range_maps_onto_aptt_1_5_to_2_5_x_control():
-    # Basu 1972; FACTS §4.3: 0.3-0.7 IU/mL <-> 1.5-2.5 x control
+def test_typical_reagent_lies_between_published_reagents():
+    # Sheffield 1996 Thromb Haemost 75:734: ratios at anti-Xa 0.35 / 0.7 (protamine 0.2 / 0.4)
+    # 1.6 / 1.9 (least responsive reagent) to 2.2 / 2.9 (most responsive)
     s = UFH_TYPICAL.aptt_sensitivity_per_iu_per_ml
-    assert np.exp(0.3 * s) == pytest.approx(1.5, rel=0.05)
-    assert np.exp(0.7 * s) == pytest.approx(2.5, rel=0.05)
+    assert 1.6 <= np.exp(0.35 * s) <= 2.2
+    assert 1.9 <= np.exp(0.7 * s) <= 2.9
+    # Brill-Edwards 1993 Ann Intern Med 119:104 and Bates 2001 Arch Intern Med 161:385: for
+    # every reagent studied, ratio 1.5 lies well below protamine 0.2 U/mL / the lower anti-Xa
+    # limit, i.e. the typical reagent reaches 1.5 x control below anti-Xa 0.35 IU/mL
+    assert np.log(1.5) / s < 0.35
+    # Basu 1972 (FACTS §4.3): 1.5-2.5 x control <-> 0.3-0.7 IU/mL, within its 15 % tolerance
+    assert abs(np.exp(0.3 * s) / 1.5 - 1) < 0.15
 
 
 def test_residual_table_lists_every_target():
     text, rows = heparin_fit.residual_table(UFH_TYPICAL, APTT_SENSITIVITY_LOG_SD, PK_VARIABILITY_SCALE, validation_patients=0)
-    assert len(rows) == len(PK_TARGETS) + 8
+    assert len(rows) == len(PK_TARGETS) + len(PD_TARGETS) + 2
     for r in rows:
         assert r["target"].name in text
         assert np.isfinite(r["residual"])
@@ -155,19 +163,17 @@ def test_raschke_weight_based_above_standard_care_and_faster(raschke_results):
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=True, reason=(
-    "known miss (docs/models/heparin.md): with the steady state near the lower edge of 0.3-0.7 "
-    "IU/mL (0.305) the weight-based arm reaches 1.5 x control within 24 h in 88.5 % (published 60/62 = 97 %)"
-))
 def test_raschke_weight_based_share_at_least_90_percent(raschke_results):
-    # Issue #4 Must show: close to 97 % (Raschke 1993: 60/62); asserted at >= 90 %
+    # Issue #4 Must show: close to 97 % (Raschke 1993: 60/62); asserted at >= 90 %. Validation
+    # only (never fitted): 92.0 % on seeds 100000-100999 with the reagent-calibrated aPTT slope
+    # (docs/models/heparin.md)
     assert raschke_results["weight_based"]["share_above_24h"] >= 0.90
 
 
 @pytest.mark.slow
 @pytest.mark.xfail(strict=True, reason=(
     "known miss (docs/models/heparin.md): the standard-care arm reaches 1.5 x control within 24 h "
-    "in 35.4 %, below the Wilson 95 % interval of 37/48 (64-87 %)"
+    "in 42.0 %, below the Wilson 95 % interval of 37/48 (64-87 %)"
 ))
 def test_raschke_standard_care_share_in_published_interval(raschke_results):
     lo_sc, hi_sc = _wilson(37, 48)

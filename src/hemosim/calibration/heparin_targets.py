@@ -40,6 +40,19 @@ Notes on the sources (FACTS §4.2-§4.5):
   of the Michigan protocol / Blood 2011); Sheffield 1996 Thromb Haemost 75:734: the
   ratios equal to protamine 0.2-0.4 U/mL (= anti-Xa 0.35-0.7, Levine 1994) were 1.6-1.9
   (least responsive reagent) to 2.2-2.9 (most responsive).
+* Reagent calibrations that report ratios for named reagents (all found in a search for
+  the aPTT <-> heparin-level mapping; none depends on the Raschke trial outcome):
+  Bates 2001 Arch Intern Med 161:385 (McMaster, 126 patients, 6 reagents x 4
+  coagulometers): "for all reagent-coagulometer combinations ... an aPTT ratio of 1.5
+  resulted in anti-factor Xa heparin levels considerably below the lower limit of the
+  therapeutic range"; Actin and IL Test need ratios of about 2.0-3.5 (read as anti-Xa
+  0.35-0.7, the McMaster range: UNCONFIRMED). A Siriraj Med J ex vivo study (3 reagents,
+  heparin 0.29-0.47 U/mL <-> ratios 1.8-2.5 Actin FS, 1.9-2.5 Actin FSL, 2.7-4.6 Pathromtin
+  SL; assay, authors and year not seen: UNCONFIRMED, tolerance 30 %). Brill-Edwards 1993
+  (Ann Intern Med 119:104) says the same as Bates qualitatively (ratio 1.5 is "much less
+  than" protamine 0.2 U/mL for every reagent) and is checked, not fitted. Counter-evidence,
+  not fitted because its aPTT range is not stated in the abstract: Arachchillage 2017
+  Thromb Res 157:157, adults with anti-Xa 0.3-0.7 had a sub-therapeutic APTT in 56 %.
 * Spearman correlation of aPTT and anti-Xa in treated patients 0.68 (PMC6009553).
 * Raschke 1993: 60/62 (97 %) vs 37/48 (77 %) exceeded 1.5 x control within 24 h -- a
   validation target (held-out patients), not fitted.
@@ -136,6 +149,24 @@ PD_TARGETS: tuple[Target, ...] = (
            "Sheffield 1996 Thromb Haemost 75:734 (FACTS §4.3)", at=0.35),
     Target("aPTT ratio at anti-Xa 0.7, most responsive reagent", "aptt_ratio", 2.9, "x control", 0.15,
            "Sheffield 1996 Thromb Haemost 75:734 (FACTS §4.3)", at=0.7),
+    # McMaster fixed-ratio study: 126 patients, 6 reagents x 4 coagulometers. Ratios VERIFIED
+    # (abstract); the anti-Xa bounds 0.35-0.7 are the McMaster range (Levine 1994), assumed
+    # because the abstract says only "therapeutic anti-factor Xa heparin levels": UNCONFIRMED.
+    Target("aPTT ratio at anti-Xa 0.35, Actin / IL Test reagents", "aptt_ratio", 2.0, "x control", 0.20,
+           "Bates 2001 Arch Intern Med 161:385 abstract (experts.mcmaster.ca publication455609): ratios "
+           "'approximated 2.0 to 3.5' at therapeutic anti-Xa; anti-Xa 0.35-0.7 assumed (UNCONFIRMED)", at=0.35),
+    Target("aPTT ratio at anti-Xa 0.7, Actin / IL Test reagents", "aptt_ratio", 3.5, "x control", 0.20,
+           "Bates 2001 Arch Intern Med 161:385 abstract (experts.mcmaster.ca publication455609): ratios "
+           "'approximated 2.0 to 3.5' at therapeutic anti-Xa; anti-Xa 0.35-0.7 assumed (UNCONFIRMED)", at=0.7),
+    # Siriraj Med J ex vivo study (24 patients on UFH, 3 reagents): ratios equal to heparin
+    # 0.29-0.47 U/mL. Authors, year and heparin assay not seen: UNCONFIRMED, wide tolerance.
+    *(
+        Target(f"aPTT ratio at heparin {at:g} U/mL, {reagent}", "aptt_ratio", value, "x control", 0.30,
+               "Siriraj Med J abstract (he02.tci-thaijo.org sirirajmedj article 245658): ratios at heparin "
+               "0.29-0.47 U/mL, Actin FS 1.8-2.5, Actin FSL 1.9-2.5, Pathromtin SL 2.7-4.6 (UNCONFIRMED)", at=at)
+        for reagent, lo, hi in (("Actin FS", 1.8, 2.5), ("Actin FSL", 1.9, 2.5), ("Pathromtin SL", 2.7, 4.6))
+        for at, value in ((0.29, lo), (0.47, hi))
+    ),
 )
 
 VARIABILITY_TARGET = Target(

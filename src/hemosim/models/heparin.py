@@ -135,11 +135,13 @@ class UfhParameters:
         "clearance at saturating levels); linear route of de Swart 1982",
     )
     aptt_sensitivity_per_iu_per_ml: float = _f(
-        1.32859,
+        1.50681843,
         "1/(IU/mL)",
         "fitted (heparin_fit, PD stage): anti-Xa 0.3-0.7 IU/mL <-> aPTT 1.5-2.5 x control "
-        "(Basu 1972) and Sheffield 1996 reagent ratios (FACTS §4.3); log-linear form of "
-        "Rosborough (FACTS §4.3)",
+        "(Basu 1972), Sheffield 1996 reagent ratios (FACTS §4.3), Bates 2001 Arch Intern Med "
+        "161:385 (Actin / IL Test ~2.0-3.5 at therapeutic anti-Xa) and a Siriraj Med J reagent "
+        "study (UNCONFIRMED); log-linear form of Rosborough (FACTS §4.3). Ratio 1.5 falls at "
+        "anti-Xa 0.27 IU/mL, below 0.35 as Brill-Edwards 1993 and Bates 2001 report for every reagent",
     )
     aptt_control_s: float = _f(
         30.0,
