@@ -97,7 +97,8 @@ def _evaluate(args: argparse.Namespace) -> int:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     payload = {
-        "command": "hemosim evaluate " + " ".join(sys.argv[2:] if len(sys.argv) > 1 and sys.argv[1] == "evaluate" else sys.argv[1:]),
+        "command": (f"hemosim evaluate --patients {args.patients} --difficulty {args.difficulty} "
+                    f"--constant-step-mg {args.constant_step_mg:g}"),
         "environment": "hemosim/WarfarinDosing-v0",
         "difficulty": args.difficulty,
         "seeds": [seeds[0], seeds[-1]],
@@ -105,8 +106,8 @@ def _evaluate(args: argparse.Namespace) -> int:
         "policies": results,
         "constant_dose_ttr_percent": {f"{d:g}": constant[d][0]["ttr_percent"]["mean"] for d in constant},
         "published_ttr_percent": PUBLISHED_TTR,
-        "elapsed_s": elapsed,
     }
+    print(f"\nevaluated {len(policies) + len(constant_doses)} policies in {elapsed:.1f} s")
     json_path = out / "warfarin_evaluation.json"
     json_path.write_text(json.dumps(payload, indent=2))
     print(f"\nwrote {json_path}")
