@@ -202,3 +202,33 @@ def test_common_gymnasium_wrappers_work_on_both_faces(env_id):
     for _ in range(length):
         *_, info = venv.step(venv.action_space.sample())
     assert np.all(info["episode"]["l"][info["_episode"]] == length) and info["_episode"].all()
+
+
+@pytest.mark.parametrize("env_id", ENV_IDS)
+def test_seedless_reset_after_a_seeded_one_matches_sync_vector_env(env_id):
+    """reset(seed=s); reset() moves every patient to the next patient of its own chain."""
+    n = 3
+    native = gym.make_vec(env_id, num_envs=n, vectorization_mode="vector_entry_point")
+    sync = SyncVectorEnv([lambda: gym.make(env_id) for _ in range(n)])
+    native.reset(seed=5)
+    sync.reset(seed=5)
+    obs_n, info_n = native.reset()
+    obs_s, info_s = sync.reset()
+    np.testing.assert_array_equal(obs_n, obs_s)
+    _assert_tree_equal(info_n, info_s)
+
+
+@pytest.mark.parametrize("env_id", ENV_IDS)
+def test_vector_info_is_fresh_every_step(env_id):
+    venv = gym.make_vec(env_id, num_envs=2, vectorization_mode="vector_entry_point")
+    _, info0 = venv.reset(seed=3)
+    snapshot = copy.deepcopy(info0)
+    venv.action_space.seed(0)
+    _, _, _, _, info1 = venv.step(venv.action_space.sample())
+    _assert_tree_equal(info0, snapshot)
+    for value in info1.values():
+        if isinstance(value, np.ndarray) and value.dtype != object:
+            value[...] = 0
+    _, _, _, _, info2 = venv.step(venv.action_space.sample())
+    _assert_tree_equal(info0, snapshot)
+    assert any(np.any(v != 0) for v in info2.values() if isinstance(v, np.ndarray) and v.dtype.kind == "f")

@@ -58,8 +58,14 @@ class BatchedVectorEnv(VectorEnv):
     def reset(self, *, seed: int | Sequence[int] | None = None, options: dict[str, Any] | None = None):
         super().reset(seed=None if seed is None or not isinstance(seed, (int, np.integer)) else int(seed))
         n = self.num_envs
+        if seed is None and self._seeded:
+            # Like each single env of SyncVectorEnv: the next patient of every chain.
+            self._episodes += 1
+            self._autoreset[:] = False
+            self.sim.reset_patients(np.ones(n, dtype=bool), patient_key(self._root_seeds, self._episodes), options)
+            return self.sim.observation(), self._info()
         if seed is None:
-            roots = np.random.default_rng().integers(0, 2**63 - 1, size=n)
+            roots = self.np_random.integers(0, 2**63 - 1, size=n)
         elif isinstance(seed, (int, np.integer)):
             roots = int(seed) + np.arange(n)
         else:
@@ -69,6 +75,7 @@ class BatchedVectorEnv(VectorEnv):
         if np.any(roots < 0):
             raise ValueError(f"seeds must be non-negative, got {roots[roots < 0][:5]}")
         self._root_seeds = roots.astype(np.uint64)
+        self._seeded = True
         self._episodes[:] = 0
         self._autoreset[:] = False
         mask = np.ones(n, dtype=bool)
