@@ -234,3 +234,18 @@ def test_property_monotone_dose_response_and_non_negative(seed, rate, bolus, ste
     assert hi["heparin_u_per_ml"] > lo["heparin_u_per_ml"]
     assert hi["aptt_true_s"] > lo["aptt_true_s"]
     assert lo["aptt_true_s"] >= lo["patient"]["baseline_aptt_s"]
+
+
+def test_reward_bounds_with_hit_match_the_card():
+    """Card: per-step reward in [-4, 1] ([-3.5, 1] without HIT), on the hard tier with HIT."""
+    import gymnasium as gym
+
+    env = gym.make("hemosim/HeparinInfusion-v0", difficulty="hard", hit_incidence=1.0)
+    rewards = []
+    for seed in range(20):
+        env.reset(seed=seed)
+        for _ in range(EPISODE_STEPS):
+            _, r, *_ = env.step(np.array([1.0, 1.0], dtype=np.float32))
+            rewards.append(r)
+    assert -4.0 - 1e-12 <= min(rewards) and max(rewards) <= 1.0
+    assert min(rewards) < -2.0  # the dangerous-aPTT and HIT penalties do occur here

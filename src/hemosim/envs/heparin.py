@@ -73,7 +73,7 @@ in between (Rosendaal 1993), as fractions of the step:
 * ``reward_hit``: ``-1 x`` time after HIT onset in a step in which heparin was given
   (thrombosis risk 5-10 % a day in untreated HIT, Cuker 2012).
 
-The per-step reward is their sum, in [-3.5, 1].
+The per-step reward is their sum, in [-4, 1] ([-3.5, 1] without HIT).
 
 Starting State
 --------------
