@@ -25,6 +25,8 @@ from typing import Any, Callable
 
 import numpy as np
 
+from hemosim.reproducibility import HELD_OUT_SEEDS
+
 __all__ = ["main"]
 
 #: Published comparators printed beside the simulated TTRs.
@@ -69,7 +71,6 @@ def _evaluate(args: argparse.Namespace) -> int:
 
     from hemosim.agents.policies import ConstantDosePolicy
     from hemosim.evaluation import rollout_warfarin, summarise_warfarin
-    from hemosim.reproducibility import HELD_OUT_SEEDS
 
     seeds = list(HELD_OUT_SEEDS)[: args.patients]
     policies = _warfarin_policies()
@@ -120,16 +121,19 @@ def _evaluate(args: argparse.Namespace) -> int:
 
 def _print_table(results: dict[str, Any], args: argparse.Namespace) -> None:
     n = next(iter(results.values()))["n_patients"]
-    print(f"\nhemosim/WarfarinDosing-v0, difficulty={args.difficulty}, {n} held-out patients (seeds 100000-{100000 + n - 1})")
+    print(f"\nhemosim/WarfarinDosing-v0, difficulty={args.difficulty}, {n} held-out patients "
+          f"(seeds {HELD_OUT_SEEDS.start}-{HELD_OUT_SEEDS.start + n - 1})")
     print("TTR: Rosendaal on the daily true INR; protocols act only on their scheduled INR checks.\n")
-    head = f"{'policy':50s} {'TTR % (95% CI)':>20s} {'TTR 12 wk %':>12s} {'% days >4':>10s} {'% days <1.5':>12s}"
+    head = (f"{'policy':50s} {'TTR % (95% CI)':>20s} {'TTR 12 wk %':>12s} {'TTR d4-28 %':>12s} "
+            f"{'% days >4':>10s} {'% days <1.5':>12s}")
     print(head)
     print("-" * len(head))
     for name, s in results.items():
         m, (lo, hi) = s["ttr_percent"]["mean"], s["ttr_percent"]["ci95"]
         print(f"{name:50s} {m:6.1f} ({lo:4.1f}-{hi:4.1f}) {s['ttr_12_weeks_percent']['mean']:12.1f} "
+              f"{s['ttr_days_4_28_percent']['mean']:12.1f} "
               f"{s['percent_days_inr_above_4']:10.1f} {s['percent_days_inr_below_1_5']:12.1f}")
-    print("\nPublished 12-week TTR for comparison:")
+    print("\nPublished TTR for comparison (EU-PACT: weeks 0-12; COAG: days 4-28):")
     for name, v in PUBLISHED_TTR.items():
         print(f"  {v:5.1f} %  {name}")
     print("\nMean maintenance dose (mg/day, last 28 days) by genotype group:")
@@ -156,8 +160,9 @@ def _plot(results: dict[str, Any], rollouts: dict[str, Any], path: Path) -> None
     ax1.barh(range(len(names)), means, xerr=errs, color="tab:blue", alpha=0.8)
     ax1.set_yticks(range(len(names)), [k[:40] for k in names], fontsize=8)
     ax1.invert_yaxis()
-    ax1.axvline(67.4, color="tab:green", ls="--", lw=1, label="EU-PACT genotype-guided 67.4 %")
-    ax1.axvline(60.3, color="tab:orange", ls="--", lw=1, label="EU-PACT standard 60.3 %")
+    eu_pact = [(k, v) for k, v in PUBLISHED_TTR.items() if k.startswith("EU-PACT")]
+    for (label, value), color in zip(eu_pact, ("tab:green", "tab:orange")):
+        ax1.axvline(value, color=color, ls="--", lw=1, label=f"{label.split(' (')[0]} {value} %")
     ax1.set_xlabel("TTR % (Rosendaal), mean and 95 % CI")
     ax1.legend(fontsize=7, loc="lower right")
     days = np.arange(91)
@@ -170,7 +175,8 @@ def _plot(results: dict[str, Any], rollouts: dict[str, Any], path: Path) -> None
     ax2.set_ylabel("median true INR")
     ax2.set_ylim(0.8, 6)
     ax2.legend(fontsize=7)
-    fig.suptitle("hemosim/WarfarinDosing-v0: held-out patients 100000-100999")
+    n = next(iter(results.values()))["n_patients"]
+    fig.suptitle(f"hemosim/WarfarinDosing-v0: held-out patients {HELD_OUT_SEEDS.start}-{HELD_OUT_SEEDS.start + n - 1}")
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)

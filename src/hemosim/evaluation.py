@@ -88,6 +88,7 @@ def summarise_warfarin(r: WarfarinRollout) -> dict[str, Any]:
     days = np.arange(r.inr.shape[1], dtype=np.float64)
     ttr90 = rosendaal_ttr(days, r.inr, r.target_low, r.target_high)
     ttr84 = rosendaal_ttr(days[:85], r.inr[:, :85], r.target_low, r.target_high)
+    ttr_4_28 = rosendaal_ttr(days[4:29], r.inr[:, 4:29], r.target_low, r.target_high)  # COAG's window
     daily = r.inr[:, 1:]
     maintenance = r.dose_mg[:, -28:].mean(axis=1)  # mean dose over the last 4 weeks
     groups = {}
@@ -97,10 +98,12 @@ def summarise_warfarin(r: WarfarinRollout) -> dict[str, Any]:
         groups[f"{v} {c}"] = {"n": int(sel.sum()), "mean_dose_mg_per_day": float(maintenance[sel].mean()) if sel.any() else None}
     m90, lo90, hi90 = _mean_ci(100 * ttr90)
     m84, lo84, hi84 = _mean_ci(100 * ttr84)
+    m428, lo428, hi428 = _mean_ci(100 * ttr_4_28)
     return {
         "n_patients": int(r.inr.shape[0]),
         "ttr_percent": {"mean": m90, "ci95": [lo90, hi90]},
         "ttr_12_weeks_percent": {"mean": m84, "ci95": [lo84, hi84]},
+        "ttr_days_4_28_percent": {"mean": m428, "ci95": [lo428, hi428]},
         "percent_days_inr_above_4": float(100 * np.mean(daily > 4.0)),
         "percent_days_inr_below_1_5": float(100 * np.mean(daily < 1.5)),
         "percent_patients_any_inr_above_4": float(100 * np.mean((daily > 4.0).any(axis=1))),
