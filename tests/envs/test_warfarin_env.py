@@ -490,3 +490,12 @@ def test_hard_tier_autoreset_starts_a_fresh_patient():
     np.testing.assert_array_equal(info["on_amiodarone"], fresh.amiodarone)
     np.testing.assert_allclose(sim.model.params.cl_s_l_per_h, fresh.model_parameters().cl_s_l_per_h, rtol=1e-14)
     np.testing.assert_array_equal(info["inr"], 1.0)
+
+
+def test_action_dose_mapping_round_trips_and_rejects_out_of_range():
+    from hemosim.envs.warfarin import MAX_DOSE_MG, action_from_dose_mg, dose_mg_from_action
+
+    doses = np.array([0.0, 2.5, 7.5, MAX_DOSE_MG])
+    np.testing.assert_allclose(dose_mg_from_action(action_from_dose_mg(doses)), doses, rtol=1e-6)
+    with pytest.raises(ValueError, match="outside"):
+        action_from_dose_mg(15.5)

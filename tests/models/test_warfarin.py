@@ -173,5 +173,5 @@ def test_bad_inputs_raise():
     with pytest.raises(ValueError, match="VKORC1"):
         individual_parameters(np.array([0]), np.array([3]), np.array([50.0]))
     m, _ = _model(0, 0, 50)
-    with pytest.raises(ValueError, match="non-negative"):
+    with pytest.raises(ValueError, match=">= 0 mg"):
         m.advance_days(np.array([-1.0]))

@@ -79,7 +79,7 @@ class _Protocol:
         if batch.ndim != 2 or batch.shape[1] != 6:
             raise ValueError(f"obs must have shape (6,) or (N, 6), got {obs.shape}")
         if not np.all(np.isfinite(batch)):
-            raise ValueError("obs contains non-finite values")
+            raise ValueError(f"obs contains non-finite values {batch[~np.isfinite(batch)][:5]}; observations must be finite")
         n = batch.shape[0]
         if self.rate_u_per_h is None or self.rate_u_per_h.shape[0] != n:
             self.rate_u_per_h = np.zeros(n)

@@ -517,7 +517,7 @@ def _obs_batch(obs: Any) -> tuple[np.ndarray, bool]:
     if arr.ndim != 2 or arr.shape[1] != 8:
         raise ValueError(f"obs must have shape (8,) or (N, 8); got {np.shape(obs)}")
     if not np.all(np.isfinite(arr)):
-        raise ValueError("obs contains non-finite values")
+        raise ValueError(f"obs contains non-finite values {arr[~np.isfinite(arr)][:5]}; observations must be finite")
     return arr, single
 
 

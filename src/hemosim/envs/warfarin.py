@@ -306,7 +306,7 @@ class WarfarinSimulator(BatchedSimulator):
 
     # -- one day -------------------------------------------------------------------------
     def advance(self, actions: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        dose = actions[:, 0].astype(np.float64) * MAX_DOSE_MG  # dose_mg_from_action, inlined
+        dose = dose_mg_from_action(actions[:, 0])
         self.dose_mg[:] = dose
         keys = self.patients.keys
         if self.hard:

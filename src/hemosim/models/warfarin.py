@@ -90,7 +90,6 @@ __all__ = [
 CYP2C9_GENOTYPES: tuple[str, ...] = ("*1/*1", "*1/*2", "*1/*3", "*2/*2", "*2/*3", "*3/*3")
 VKORC1_GENOTYPES: tuple[str, ...] = ("GG", "GA", "AA")
 
-KtrConvention = Literal["per_compartment", "chain_total"]
 ModelStructure = Literal["hamberg2007", "hamberg2010"]
 MODEL_STRUCTURES: tuple[str, ...] = ("hamberg2007", "hamberg2010")
 
@@ -543,7 +542,8 @@ class WarfarinModel:
         if doses.shape[0] != self.n:
             raise ValueError(f"dose array has {doses.shape[0]} rows for {self.n} patients")
         if np.any(~np.isfinite(doses)) or np.any(doses < 0):
-            raise ValueError("doses must be finite and non-negative (mg)")
+            bad = doses[~np.isfinite(doses) | (doses < 0)]
+            raise ValueError(f"doses {bad[:5]} mg are not allowed; doses must be finite and >= 0 mg")
         if self._is_2010:
             self._advance_2010(np.ascontiguousarray(doses * self.dose_to_depot[:, None]))
             return
