@@ -5,12 +5,13 @@
 * vector env: ``gym.make_vec(..., vectorization_mode="vector_entry_point")``
   patient-steps/s (``num_envs`` x steps/s), autoresets included;
 * model benchmarks: callables listed in :data:`MODEL_BENCHMARKS` (module, function)
-  returning a dict of named figures; skipped if the module is absent.
+  returning a dict of named figures (or seconds); skipped only if the module is absent.
 """
 
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import os
 import platform
 import time
@@ -108,11 +109,9 @@ def run_benchmarks(
         results[env_id] = {"single_steps_per_s": single, "vector_patient_steps_per_s": vec}
         print(f"| `{env_id}` | {single:,.0f} | " + " | ".join(f"{vec[n]:,.0f}" for n in sizes) + " |", flush=True)
     for module_name, func, label in MODEL_BENCHMARKS:
-        try:
-            module = importlib.import_module(module_name)
-            fn = getattr(module, func)
-        except (ImportError, AttributeError):
-            continue
+        if importlib.util.find_spec(module_name) is None:
+            continue  # the model is not part of this installation
+        fn = getattr(importlib.import_module(module_name), func)
         try:
             value = fn(num_patients=64) if (quick and func == "benchmark_year") else fn()
         except Exception as exc:  # a model benchmark failing must not hide the others

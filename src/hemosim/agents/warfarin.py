@@ -86,6 +86,10 @@ from typing import Any, Mapping
 import numpy as np
 from numpy.typing import ArrayLike
 
+from hemosim.envs.warfarin import EPISODE_DAYS, MAX_DOSE_MG
+from hemosim.models.warfarin import CYP2C9_GENOTYPES, VKORC1_GENOTYPES
+from hemosim.patients.warfarin import ANCESTRIES
+
 __all__ = [
     "CYP2C9_GENOTYPES",
     "VKORC1_GENOTYPES",
@@ -115,18 +119,13 @@ __all__ = [
     "Gage2008Baseline",
 ]
 
-#: Observation layout of ``hemosim/WarfarinDosing-v0`` (env card): genotype orders.
-CYP2C9_GENOTYPES: tuple[str, ...] = ("*1/*1", "*1/*2", "*1/*3", "*2/*2", "*2/*3", "*3/*3")
-VKORC1_GENOTYPES: tuple[str, ...] = ("GG", "GA", "AA")
-ANCESTRIES: tuple[str, ...] = ("european", "african", "east_asian", "south_asian", "admixed_american")
-
-#: Action scale of the env: dose_mg = 15 x action.
-MAX_DAILY_DOSE_MG = 15.0
+#: Action scale of the env: dose_mg = MAX_DAILY_DOSE_MG x action.
+MAX_DAILY_DOSE_MG = MAX_DOSE_MG
 #: Kovacs 2003 outpatient nomogram INR days (FACTS §2.3, VERIFIED); day 8 starts maintenance.
 INITIATION_CHECK_DAYS: tuple[int, ...] = (3, 5, 8)
 #: Intermountain maintenance protocol starts on therapy day 8 (ReiL intermountain.py, FACTS §2.3).
 MAINTENANCE_START_DAY = 8
-_STEPS_PER_DAY_NORMALISER = 90.0  # obs[7] = day / 90 (env card)
+_STEPS_PER_DAY_NORMALISER = float(EPISODE_DAYS)  # obs[7] = day / 90 (env card)
 
 
 def _coef(value: float, unit: str, source: str) -> Any:
@@ -435,7 +434,6 @@ def round_dose_mg(dose_mg: ArrayLike, step_mg: float = 0.5) -> np.ndarray:
 # ----------------------------------------------------------------------------------------
 
 ACTION_LOW, RED_LOW, YELLOW_LOW, GREEN, YELLOW_HIGH, RED_HIGH, ACTION_HIGH = range(7)
-ZONE_NAMES = ("action low", "red low", "yellow low", "green", "yellow high", "red high", "action high")
 NO_ZONE = -1
 
 

@@ -117,7 +117,6 @@ class Reporting:
         30.0, "s", "normal adult aPTT 25-35 s (Davis's Lab & Diagnostic Tests, FACTS 4.3)")
 
 
-_PT_LEVELS = ("ii_pct", "v_pct", "vii_pct", "viii_pct", "ix_pct", "x_pct", "tfpi_pct", "at_pct")
 
 
 def _levels_and_n(levels_pct: dict[str, Any], extra: dict[str, Any]) -> int:
