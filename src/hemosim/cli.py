@@ -46,8 +46,6 @@ CALIBRATIONS = {
 
 
 def _warfarin_policies() -> dict[str, Callable[[], Any]]:
-    from gymnasium import spaces
-
     from hemosim.agents.policies import RandomPolicy
     from hemosim.agents.warfarin import (
         Gage2008Baseline,
@@ -56,7 +54,9 @@ def _warfarin_policies() -> dict[str, Callable[[], Any]]:
         WarfarinClinicalBaseline,
     )
 
-    box = spaces.Box(0.0, 1.0, shape=(1,), dtype=np.float32)
+    from hemosim.envs.warfarin import WarfarinSimulator
+
+    box = WarfarinSimulator.action_space
     return {
         "Fixed-dose initiation + Intermountain titration": lambda: WarfarinClinicalBaseline(seed=0),
         "IWPC pharmacogenetic + titration": lambda: IWPCPharmacogeneticBaseline(seed=0),
@@ -70,12 +70,13 @@ def _evaluate(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from hemosim.agents.policies import ConstantDosePolicy
+    from hemosim.envs.warfarin import EPISODE_DAYS, MAX_DOSE_MG
     from hemosim.evaluation import rollout_warfarin, summarise_warfarin
 
     seeds = list(HELD_OUT_SEEDS)[: args.patients]
     policies = _warfarin_policies()
-    constant_doses = np.arange(0.0, 15.0 + 1e-9, args.constant_step_mg)
-    total = 90 * (len(policies) + len(constant_doses))
+    constant_doses = np.arange(0.0, MAX_DOSE_MG + 1e-9, args.constant_step_mg)
+    total = EPISODE_DAYS * (len(policies) + len(constant_doses))
     results: dict[str, Any] = {}
     rollouts = {}
     t0 = time.perf_counter()
@@ -165,7 +166,7 @@ def _plot(results: dict[str, Any], rollouts: dict[str, Any], path: Path) -> None
         ax1.axvline(value, color=color, ls="--", lw=1, label=f"{label.split(' (')[0]} {value} %")
     ax1.set_xlabel("TTR % (Rosendaal), mean and 95 % CI")
     ax1.legend(fontsize=7, loc="lower right")
-    days = np.arange(91)
+    days = np.arange(next(iter(rollouts.values())).inr.shape[1])
     for k in names:
         r = rollouts[k]
         med = np.median(r.inr, axis=0)

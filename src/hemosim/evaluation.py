@@ -14,6 +14,7 @@ from typing import Any, Callable, Iterable
 import gymnasium as gym
 import numpy as np
 
+from hemosim.envs.warfarin import EPISODE_DAYS
 from hemosim.metrics import rosendaal_ttr
 from hemosim.reproducibility import assert_held_out
 
@@ -48,7 +49,7 @@ def rollout_warfarin(
                        difficulty=difficulty)
     obs, info = env.reset(seed=seeds)
     policy = make_policy()
-    days = 90
+    days = EPISODE_DAYS
     inr = np.empty((n, days + 1))
     inr_measured = np.empty((n, days + 1))
     dose = np.empty((n, days))
