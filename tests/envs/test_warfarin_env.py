@@ -420,7 +420,7 @@ def test_hard_tier_within_subject_inr_cv_matches_stable_vka_patients():
     10.2 % (acenocoumarol). The card sets VITAMIN_K_LOG_SD so a stable patient's CV is about 9 %.
 
     Measured (hemosim 0.3, 600 patients per seed block): VITAMIN_K_LOG_SD 0.25 gave 7.1-7.3 %;
-    0.32 gives 9.0-9.4 %.
+    0.32 gives 8.8-9.2 % (three seed blocks).
     """
     for seed0 in (0, 20_000):
         cv, n_ok = _within_subject_cv(600, seed0)

@@ -160,7 +160,7 @@ MISSED_DOSE_BETA = (0.53, 2.29)  # Parker 2007: mean 18.8 % of days with too few
 AMIODARONE_START_FRACTION = 0.10
 AMIODARONE_START_DAYS = (15, 75)
 VITAMIN_K_RHO = 0.9
-VITAMIN_K_LOG_SD = 0.32  # measured: median within-subject INR CV 9.0-9.2 % (0.25 gave 7.1-7.3 %); FACTS §8.1 8.6-10.2 %
+VITAMIN_K_LOG_SD = 0.32  # measured: median within-subject INR CV 8.8-9.2 % over three seed blocks (0.25 gave 6.9-7.3 %); FACTS §8.1 8.6-10.2 %
 
 _S_MISSED_P, _S_MISSED_DAY, _S_AMIO_START, _S_AMIO_DAY, _S_VITK = 201, 202, 203, 204, 205
 
