@@ -97,3 +97,41 @@ def test_cockcroft_gault_positive_and_monotone(age, wt, scr, fem):
     c = float(scores.cockcroft_gault_ml_per_min(age, wt, scr, fem))
     assert np.isfinite(c) and c > 0
     assert float(scores.cockcroft_gault_ml_per_min(age, wt, scr * 1.1, fem)) < c
+
+
+def test_scores_reexports_the_model_layer_definitions():
+    """``hemosim.scores`` keeps its public API; every name is the one object of ``models.af_risk``."""
+    from hemosim.models import af_risk
+
+    assert set(scores.__all__) <= set(af_risk.__all__)
+    for name in scores.__all__:
+        assert getattr(scores, name) is getattr(af_risk, name), name
+
+
+def test_models_do_not_import_the_top_level_scores_module():
+    """DESIGN.md layering: ``models/`` imports only ``models/`` and ``sim/``, never ``hemosim.scores``."""
+    import ast
+    from pathlib import Path
+
+    import hemosim.models
+
+    for path in Path(hemosim.models.__file__).parent.glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = []
+            if isinstance(node, ast.ImportFrom) and node.module:
+                names = [node.module] + [f"{node.module}.{a.name}" for a in node.names]
+            elif isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            assert not any(n == "hemosim.scores" or n.startswith("hemosim.scores.") for n in names), path.name
+
+
+@settings(max_examples=60, deadline=None)
+@given(crcl=st.floats(1.0, 300.0), age=st.floats(18, 139), wt=st.floats(30, 250), fem=st.booleans())
+def test_unchecked_creatinine_kernel_is_bitwise_the_validated_inverse(crcl, age, wt, fem):
+    """The hot-loop kernel of models.doac and the validated inverse are one formula (bit-identical)."""
+    from hemosim.models import af_risk
+
+    fast = af_risk.serum_creatinine_from_crcl_unchecked_mg_per_dl(np.array([crcl]), np.array([age]),
+                                                                   np.array([wt]), np.array([fem]))
+    checked = scores.serum_creatinine_from_crcl_mg_per_dl(crcl, age, wt, fem)
+    assert fast[0] == float(checked)

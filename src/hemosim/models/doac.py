@@ -50,10 +50,11 @@ from typing import Any
 
 import numpy as np
 
-from hemosim.scores import (
+from hemosim.models.af_risk import (
     CHA2DS2VASC_ISCHAEMIC_STROKE_PCT_PER_YEAR,
     HASBLED_MAJOR_BLEEDING_PCT_PER_YEAR,
     SCR_ABNORMAL_RENAL_MG_PER_DL,
+    serum_creatinine_from_crcl_unchecked_mg_per_dl,
 )
 from hemosim.sim import rng
 
@@ -631,7 +632,8 @@ def advance_days(
         # ---- hazards
         age75 = age >= 75.0
         cha = static_cha + 2 * age75 + ((age >= 65.0) & ~age75) + 2 * state.prior_stroke + state.vascular_disease
-        scr = (140.0 - np.minimum(age, 139.0)) * cohort.weight_kg / (72.0 * crcl) * np.where(female, 0.85, 1.0)
+        # HAS-BLED renal item from the current CrCl (Cockcroft-Gault inverted; age clipped to its domain)
+        scr = serum_creatinine_from_crcl_unchecked_mg_per_dl(crcl, np.minimum(age, 139.0), cohort.weight_kg, female)
         hb = (static_hb + (scr >= SCR_ABNORMAL_RENAL_MG_PER_DL) + state.prior_stroke + state.bleeding_history
               + (age > 65.0))
         doac_load = (c_rel / ec50).sum(axis=1)

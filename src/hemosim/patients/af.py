@@ -20,7 +20,13 @@ import numpy as np
 from scipy.special import ndtr, ndtri
 
 from hemosim.models.doac import DABIGATRAN, EVENT_PARAMETERS, PK_PARAMETERS
-from hemosim.scores import cha2ds2_vasc, chads2, cockcroft_gault_ml_per_min, has_bled
+from hemosim.models.af_risk import (
+    SCR_ABNORMAL_RENAL_MG_PER_DL,
+    cha2ds2_vasc,
+    chads2,
+    cockcroft_gault_ml_per_min,
+    has_bled,
+)
 from hemosim.sim import rng
 
 __all__ = ["AFPreset", "AF_PRESETS", "AFCohort", "sample_cohort", "beta_parameters_from_mean_sd"]
@@ -96,6 +102,7 @@ class AFPreset:
         return -np.log(p) / 365.25
 
 
+#: Full citations of the short forms used in PRESET_SOURCES ("Connolly 2009", "[PMC4265383]", "Scientifica 2014").
 _RELY = "Connolly 2009 NEJM 361:1139 (RE-LY)"
 _ROCKET = "ROCKET AF overall population, Cheng/Hankey table (PMC4265383 Table 3, n = 14,171)"
 _ARIS = "Granger 2011 NEJM 365:981 (ARISTOTLE)"
@@ -149,6 +156,7 @@ AF_PRESETS: dict[str, AFPreset] = {
 #: Where each preset's numbers come from (fields left at the class default inherit its source).
 PRESET_SOURCES: dict[str, dict[str, str]] = {
     "rely": {
+        "references": f"{_RELY}; {_SCI}",
         "age": "mean 71 (Scientifica 2014 Table 1); SD 8.7 UNCONFIRMED (Connolly 2009 Table 1)",
         "female": "36.6 %: RE-LY D150 arm, 36.7 % / 35.5 % of non-bleeders / bleeders (PMC10529708 Table 1)",
         "weight": "median 81 kg, UNCONFIRMED (Connolly 2009 Table 1 mean 82.6 kg)",
@@ -162,6 +170,7 @@ PRESET_SOURCES: dict[str, dict[str, str]] = {
         "inclusion": "prior stroke/TIA/SE, HF / LVEF < 40 %, age >= 75, or age 65-74 with diabetes, hypertension or CAD",
     },
     "rocket": {
+        "references": f"{_ROCKET}; {_SCI}",
         "age": "median 73 (IQR 65-78) [PMC4265383 Table 3]; normal mean 72, SD 9.6 = IQR/1.35",
         "female": "39.6 % [PMC4265383]",
         "weight": "BMI median 28.2 [PMC4265383] -> ~80 kg at 1.68 m (derived)",
@@ -174,6 +183,7 @@ PRESET_SOURCES: dict[str, dict[str, str]] = {
         "check": "CHADS2 mean 3.5 (SD 0.9) and HAS-BLED mean 2.8 [PMC4265383] are reported as residuals",
     },
     "aristotle": {
+        "references": f"{_ARIS}; {_SCI}",
         "age": "30 % < 65, 39 % 65-75, 31 % >= 75, 13 % >= 80 (Halvorsen 2014 EHJ, pubmed 24561548): normal 69.5 +- 9.5",
         "female, chf, hypertension, diabetes, aspirin": "35.3 %, 35.4 %, 87.4 %, 25.0 %, 31 % UNCONFIRMED (Granger 2011 Table 1)",
         "weight": "median 84 kg (IQR ~72-98): ARISTOTLE interruption sub-study (PMC4263979 Table 2)",
@@ -240,8 +250,9 @@ class AFCohort:
 
     def has_bled(self) -> np.ndarray:
         """HAS-BLED without the labile-INR item (TTR acts separately in the warfarin model)."""
-        return has_bled(self.uncontrolled_hypertension, self.scr_mg_per_dl >= 200.0 / 88.4, self.liver_disease,
-                        self.prior_stroke, self.bleeding_history, np.zeros(len(self), dtype=bool), self.age_y,
+        abnormal_renal = self.scr_mg_per_dl >= SCR_ABNORMAL_RENAL_MG_PER_DL  # Pisters 2010: >= 200 umol/L
+        return has_bled(self.uncontrolled_hypertension, abnormal_renal, self.liver_disease, self.prior_stroke,
+                        self.bleeding_history, np.zeros(len(self), dtype=bool), self.age_y,
                         self.antiplatelet, self.alcohol)
 
     def subset(self, index: np.ndarray) -> "AFCohort":
