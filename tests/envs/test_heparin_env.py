@@ -202,8 +202,9 @@ def test_vector_patient_i_is_single_env_seeded_s_plus_i():
 
 
 def test_compiled_noise_is_bit_identical_to_the_rng_module():
-    from hemosim.envs.heparin import _normal, _uniform
     from hemosim.sim import rng
+    from hemosim.sim.rng_compiled import normal as _normal
+    from hemosim.sim.rng_compiled import uniform as _uniform
 
     keys = patient_key(np.arange(50, dtype=np.uint64), 7)
     for stream in (0, 111, 112, 113, 99999):

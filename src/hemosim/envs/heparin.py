@@ -143,16 +143,16 @@ from hemosim.assays import (
     STREAM_APTT_NOISE,
     STREAM_PLATELET_NOISE,
 )
-from hemosim.models.heparin import UFH_TYPICAL, UfhParameters, advance_rows
+from hemosim.models.heparin import UFH_TYPICAL, UfhParameters, advance_rows, aptt_scalar_s
 from hemosim.patients.heparin import (
     APTT_SENSITIVITY_LOG_SD,
-    HIT_FALL_TIME_CONSTANT_H,
     HIT_INCIDENCE,
     PK_VARIABILITY_SCALE,
     HeparinPatients,
+    hit_platelets_scalar_10e9_per_l,
     sample_patients,
 )
-from hemosim.sim import rng
+from hemosim.sim import rng_compiled
 from hemosim.sim.batch import BatchedSimulator, validate_options
 from hemosim.sim.single import SingleEnv
 from hemosim.sim.vector import BatchedVectorEnv
@@ -163,6 +163,13 @@ __all__ = [
     "STEP_HOURS",
     "EPISODE_STEPS",
     "THERAPEUTIC_APTT_S",
+    "OBS_APTT_OFFSET_S",
+    "OBS_APTT_SCALE_S",
+    "OBS_WEIGHT_OFFSET_KG",
+    "OBS_WEIGHT_SCALE_KG",
+    "OBS_CRCL_SCALE_ML_PER_MIN",
+    "OBS_PLATELETS_SCALE_10E9_PER_L",
+    "EPISODE_HOURS",
     "HeparinSimulator",
     "HeparinInfusionEnv",
     "HeparinInfusionVectorEnv",
@@ -180,6 +187,12 @@ SUBTHERAPEUTIC_APTT_S = 45.0  # 1.5 x control (30 s)
 SUPRA_APTT_S = 100.0
 DANGEROUS_APTT_S = 150.0
 W_IN_RANGE, W_SUB, W_SUPRA, W_DANGER, W_HIT = 1.0, 0.5, 1.0, 2.0, 1.0
+#: observation scaling (see the env card): obs = (value - offset) / scale, clipped to [0, 1];
+#: the anti-Xa level is shown as is (IU/mL), the hours as hours / EPISODE_HOURS
+OBS_APTT_OFFSET_S, OBS_APTT_SCALE_S = 20.0, 180.0
+OBS_WEIGHT_OFFSET_KG, OBS_WEIGHT_SCALE_KG = 40.0, 140.0
+OBS_CRCL_SCALE_ML_PER_MIN = 120.0
+OBS_PLATELETS_SCALE_10E9_PER_L = 400.0
 
 DIFFICULTIES = ("easy", "medium", "hard")
 _OPTIONS = {"difficulty": "medium", "hit_incidence": None}
@@ -189,9 +202,16 @@ _C, _HOURS, _RATE, _BOLUS, _APTT, _APTT_M, _AXA_M, _PLT, _PLT_M = range(9)
 _R_IN, _R_SUB, _R_SUPRA, _R_DANGER, _R_HIT = range(9, 14)
 _B = 14  # receptor-bound heparin per volume, B / V (IU/mL)
 _NS = 15
-# parameter columns
-_V, _KON, _BMAX, _KINT, _CL, _APTT0, _SENS, _PLT0, _ONSET, _FALL, _W, _RENAL = range(12)
-_NP = 12
+# parameter columns (per patient, set at reset)
+_V, _APTT0, _SENS, _PLT0, _ONSET, _FALL, _W, _RENAL = range(8)
+_NP = 8
+# rows of the volume-normalised PK constants handed to advance_rows (set at reset):
+# KON mL/(U h), BMAX / V IU/mL, KINT 1/h, CL_LIN / V 1/h
+_PK_KON, _PK_BMAX, _PK_KINT, _PK_K = range(4)
+_NPK = 4
+# rows of the step's work buffers: C (IU/mL), B / V (IU/mL), R / V (IU/mL/h)
+_BUF_C, _BUF_B, _BUF_R = range(3)
+_NBUF = 3
 
 
 def dose_from_action(action: np.ndarray, weight_kg: np.ndarray | float) -> tuple[np.ndarray, np.ndarray]:
@@ -216,6 +236,8 @@ def action_from_dose(rate_u_per_h, bolus_u, weight_kg) -> np.ndarray:
 def _frac(v0: float, v1: float, lo: float, hi: float) -> float:
     """Fraction of a step whose linear interpolant from v0 to v1 lies in [lo, hi]
     (the exact Rosendaal crossing rule of ``hemosim.metrics``)."""
+    # Compiled scalar copy of hemosim.metrics._fraction_in_range (NumPy, not shared: metrics.py
+    # belongs to another module owner); keep the two in step.
     dv = v1 - v0
     if abs(dv) < 1e-15:
         return 1.0 if (v0 >= lo and v0 <= hi) else 0.0
@@ -224,37 +246,6 @@ def _frac(v0: float, v1: float, lo: float, hi: float) -> float:
     t_in = min(max(min(t_lo, t_hi), 0.0), 1.0)
     t_out = min(max(max(t_lo, t_hi), 0.0), 1.0)
     return max(t_out - t_in, 0.0)
-
-
-_GOLDEN, _M1, _M2 = rng._GOLDEN, rng._M1, rng._M2
-_S30, _S27, _S31, _S12 = rng._S30, rng._S27, rng._S31, rng._S12
-_TWO_POW_M52 = rng._TWO_POW_M52
-_TWO_PI = 2.0 * math.pi
-
-
-@njit(cache=True, inline="always")
-def _mix(z):
-    z = z + _GOLDEN
-    z = (z ^ (z >> _S30)) * _M1
-    z = (z ^ (z >> _S27)) * _M2
-    return z ^ (z >> _S31)
-
-
-@njit(cache=True, inline="always")
-def _uniform(key, stream, counter) -> float:
-    """``hemosim.sim.rng.uniform`` for one (key, stream, counter); equality is tested."""
-    h = _mix(key)
-    h = _mix((h * _M2) ^ _mix(np.uint64(stream)))
-    h = _mix((h * _M2) ^ _mix(np.uint64(counter)))
-    return (float(h >> _S12) + 0.5) * _TWO_POW_M52
-
-
-@njit(cache=True, inline="always")
-def _normal(key, stream, counter) -> float:
-    """``hemosim.sim.rng.normal`` (Box-Muller on streams 2s + 1000003 / 1000004)."""
-    u1 = _uniform(key, 2 * stream + 1_000_003, counter)
-    u2 = _uniform(key, 2 * stream + 1_000_004, counter)
-    return math.sqrt(-2.0 * math.log(u1)) * math.cos(_TWO_PI * u2)
 
 
 @njit(cache=True, inline="always")
@@ -274,12 +265,13 @@ def _measure_row(i, state, params, keys, k, sig_aptt, sig_axa, sig_plt, obs):  #
     """Lab values at sample ``k`` of row ``i`` and the observation (see the env card).
 
     The assay noise is ``rng.normal(key, STREAM_*_NOISE, k)`` exactly as in
-    ``hemosim.assays.measure_*`` (compiled mirror; the equality is a test).
+    ``hemosim.assays.measure_*`` (through its compiled twin ``hemosim.sim.rng_compiled``;
+    the equality is a test).
     """
     key = keys[i]
-    z_aptt = _normal(key, STREAM_APTT_NOISE, k) if sig_aptt > 0.0 else 0.0
-    z_axa = _normal(key, STREAM_ANTI_XA_NOISE, k) if sig_axa > 0.0 else 0.0
-    z_plt = _normal(key, STREAM_PLATELET_NOISE, k) if sig_plt > 0.0 else 0.0
+    z_aptt = rng_compiled.normal(key, STREAM_APTT_NOISE, k) if sig_aptt > 0.0 else 0.0
+    z_axa = rng_compiled.normal(key, STREAM_ANTI_XA_NOISE, k) if sig_axa > 0.0 else 0.0
+    z_plt = rng_compiled.normal(key, STREAM_PLATELET_NOISE, k) if sig_plt > 0.0 else 0.0
     # (cv_* arguments are the log-normal sigmas of the assays)
     aptt_m = min(_lognormal(state[i, _APTT], z_aptt, sig_aptt), APTT_REPORT_MAX_S)
     axa_m = _lognormal(state[i, _C], z_axa, sig_axa)
@@ -287,11 +279,11 @@ def _measure_row(i, state, params, keys, k, sig_aptt, sig_axa, sig_plt, obs):  #
     state[i, _APTT_M] = aptt_m
     state[i, _AXA_M] = axa_m
     state[i, _PLT_M] = plt_m
-    obs[i, 0] = min(max((aptt_m - 20.0) / 180.0, 0.0), 1.0)
+    obs[i, 0] = min(max((aptt_m - OBS_APTT_OFFSET_S) / OBS_APTT_SCALE_S, 0.0), 1.0)
     obs[i, 1] = min(max(axa_m, 0.0), 1.0)
-    obs[i, 2] = min(max((params[i, _W] - 40.0) / 140.0, 0.0), 1.0)
+    obs[i, 2] = min(max((params[i, _W] - OBS_WEIGHT_OFFSET_KG) / OBS_WEIGHT_SCALE_KG, 0.0), 1.0)
     obs[i, 3] = params[i, _RENAL]
-    obs[i, 4] = min(max(plt_m / 400.0, 0.0), 1.0)
+    obs[i, 4] = min(max(plt_m / OBS_PLATELETS_SCALE_10E9_PER_L, 0.0), 1.0)
     obs[i, 5] = min(max(state[i, _HOURS] / EPISODE_HOURS, 0.0), 1.0)
 
 
@@ -307,34 +299,28 @@ def _reset_rows(rows, state, params, keys, sig_aptt, sig_axa, sig_plt, obs):  # 
 
 
 @njit(cache=True)
-def _step(actions, state, params, keys, sig_aptt, sig_axa, sig_plt, obs, reward, truncated):  # pragma: no cover - jitted
+def _step(rate_u_per_h, bolus_u, state, params, pk, buf, keys, sig_aptt, sig_axa, sig_plt, obs, reward, truncated):  # pragma: no cover - jitted
+    """One 6-h step of every row: ``rate_u_per_h`` / ``bolus_u`` from :func:`dose_from_action`,
+    ``pk`` the volume-normalised PK constants set at reset, ``buf`` preallocated work rows."""
     n = state.shape[0]
     dt = STEP_HOURS
     # PK: bolus, then all patients through the model's integrator together (volume-normalised)
-    c = np.empty(n)
-    b = np.empty(n)
-    r = np.empty(n)
-    kon = np.empty(n)
-    bm = np.empty(n)
-    kint = np.empty(n)
-    k = np.empty(n)
+    c = buf[_BUF_C]
+    b = buf[_BUF_B]
+    r = buf[_BUF_R]
     for i in range(n):
         v = params[i, _V]
-        c[i] = state[i, _C] + actions[i, 1] * BOLUS_U_PER_KG * params[i, _W] / v
+        c[i] = state[i, _C] + bolus_u[i] / v
         b[i] = state[i, _B]
-        r[i] = actions[i, 0] * MAX_RATE_U_PER_H / v
-        kon[i] = params[i, _KON]
-        bm[i] = params[i, _BMAX] / v
-        kint[i] = params[i, _KINT]
-        k[i] = params[i, _CL] / v
-    advance_rows(c, b, r, kon, bm, kint, k, dt)
+        r[i] = rate_u_per_h[i] / v
+    advance_rows(c, b, r, pk[_PK_KON], pk[_PK_BMAX], pk[_PK_KINT], pk[_PK_K], dt)
     for i in range(n):
-        rate = actions[i, 0] * MAX_RATE_U_PER_H
-        bolus = actions[i, 1] * BOLUS_U_PER_KG * params[i, _W]
+        rate = rate_u_per_h[i]
+        bolus = bolus_u[i]
         t0 = state[i, _HOURS]
         t1 = t0 + dt
         a0 = state[i, _APTT]
-        a1 = params[i, _APTT0] * math.exp(params[i, _SENS] * c[i])
+        a1 = aptt_scalar_s(c[i], params[i, _APTT0], params[i, _SENS])
         r_in = W_IN_RANGE * _frac(a0, a1, THERAPEUTIC_APTT_S[0], THERAPEUTIC_APTT_S[1])
         r_sub = -W_SUB * _frac(a0, a1, -math.inf, SUBTHERAPEUTIC_APTT_S)
         r_supra = -W_SUPRA * _frac(a0, a1, SUPRA_APTT_S, math.inf)
@@ -343,8 +329,7 @@ def _step(actions, state, params, keys, sig_aptt, sig_axa, sig_plt, obs, reward,
         r_hit = 0.0
         if onset < t1 and (rate > 0.0 or bolus > 0.0):
             r_hit = -W_HIT * (t1 - max(onset, t0)) / dt
-        dth = max(t1 - onset, 0.0)
-        plt = params[i, _PLT0] * (1.0 - params[i, _FALL] * (-math.expm1(-dth / HIT_FALL_TIME_CONSTANT_H)))
+        plt = hit_platelets_scalar_10e9_per_l(params[i, _PLT0], onset, params[i, _FALL], t1)
         state[i, _C] = c[i]
         state[i, _B] = b[i]
         state[i, _HOURS] = t1
@@ -395,6 +380,8 @@ class HeparinSimulator(BatchedSimulator):
         n = self.num_patients
         self.state = np.zeros((n, _NS))
         self.params = np.ones((n, _NP))
+        self._pk = np.ones((_NPK, n))
+        self._buf = np.zeros((_NBUF, n))
         self.keys = np.zeros(n, dtype=np.uint64)
         self._obs = np.zeros((n, 6), dtype=np.float32)
         self._reward = np.zeros(n)
@@ -425,24 +412,29 @@ class HeparinSimulator(BatchedSimulator):
                 self._patient_info[name][mask] = values
         p = self.params
         p[mask, _V] = new.v_ml
-        p[mask, _KON] = new.kon_ml_per_u_per_h
-        p[mask, _BMAX] = new.bmax_u
-        p[mask, _KINT] = new.kint_per_h
-        p[mask, _CL] = new.cl_lin_ml_per_h
         p[mask, _APTT0] = new.baseline_aptt_s
         p[mask, _SENS] = new.aptt_sensitivity_per_iu_per_ml
         p[mask, _PLT0] = new.baseline_platelets_10e9_per_l
         p[mask, _ONSET] = new.hit_onset_h
         p[mask, _FALL] = new.hit_fall_fraction
         p[mask, _W] = new.weight_kg
-        p[mask, _RENAL] = np.clip(new.crcl_ml_per_min / 120.0, 0.0, 1.0)
+        p[mask, _RENAL] = np.clip(new.crcl_ml_per_min / OBS_CRCL_SCALE_ML_PER_MIN, 0.0, 1.0)
+        pk = self._pk
+        pk[_PK_KON, mask] = new.kon_ml_per_u_per_h
+        pk[_PK_BMAX, mask] = new.bmax_u / new.v_ml
+        pk[_PK_KINT, mask] = new.kint_per_h
+        pk[_PK_K, mask] = new.cl_lin_ml_per_h / new.v_ml
         self.keys[mask] = np.asarray(keys, dtype=np.uint64)
         rows = np.flatnonzero(mask)
         _reset_rows(rows, self.state, self.params, self.keys, *self._sigmas, self._obs)
 
     # -- one 6-h step --------------------------------------------------------------------
     def advance(self, actions: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        _step(actions, self.state, self.params, self.keys, *self._sigmas, self._obs, self._reward, self._truncated)
+        rate_u_per_h, bolus_u = dose_from_action(actions, self.params[:, _W])
+        _step(
+            rate_u_per_h, bolus_u, self.state, self.params, self._pk, self._buf, self.keys,
+            *self._sigmas, self._obs, self._reward, self._truncated,
+        )
         return self._reward.copy(), np.zeros(self.num_patients, dtype=bool), self._truncated.copy()
 
     # -- what is seen --------------------------------------------------------------------

@@ -95,6 +95,7 @@ __all__ = [
     "advance_rows",
     "half_life_h",
     "aptt_from_concentration",
+    "aptt_scalar_s",
     "bolus_half_life_h",
     "michaelis_menten_equivalent",
     "steady_state_concentration",
@@ -317,9 +318,33 @@ def advance_state(
     return c, b * v
 
 
+@njit(cache=True, inline="always")
+def aptt_scalar_s(conc_u_per_ml: float, aptt0_s: float, sensitivity_per_iu_per_ml: float) -> float:
+    """True aPTT (s) of one patient: ``aPTT_0 * exp(s * C)`` (log-linear, FACTS §4.3).
+
+    The one definition of the aPTT response: the env's compiled step calls it per row and
+    :func:`aptt_from_concentration` wraps it for arrays.
+    """
+    return aptt0_s * math.exp(sensitivity_per_iu_per_ml * conc_u_per_ml)
+
+
+@njit(cache=True)
+def _aptt_flat(c, aptt0, sens, out):  # pragma: no cover - jitted
+    for i in range(out.shape[0]):
+        out[i] = aptt_scalar_s(c[i], aptt0[i], sens[i])
+
+
 def aptt_from_concentration(conc_u_per_ml: np.ndarray, aptt0_s: np.ndarray, sensitivity: np.ndarray | float) -> np.ndarray:
-    """True aPTT (s) from the heparin level: ``aPTT_0 * exp(s * C)`` (log-linear, FACTS §4.3)."""
-    return np.asarray(aptt0_s) * np.exp(np.asarray(sensitivity) * np.asarray(conc_u_per_ml))
+    """True aPTT (s) from the heparin level: ``aPTT_0 * exp(s * C)`` (log-linear, FACTS §4.3).
+
+    Arguments broadcast together (float64); elementwise :func:`aptt_scalar_s`.
+    """
+    arrays = np.broadcast_arrays(*(np.asarray(a, dtype=np.float64) for a in (conc_u_per_ml, aptt0_s, sensitivity)))
+    c, aptt0, sens = (np.ascontiguousarray(a).reshape(-1) for a in arrays)
+    out = np.empty(c.shape[0])
+    _aptt_flat(c, aptt0, sens, out)
+    out = out.reshape(arrays[0].shape)
+    return out if out.ndim else out[()]
 
 
 def steady_state_concentration(rate_u_per_h: np.ndarray | float, vmax_u_per_h, km_u_per_ml, cl_lin_ml_per_h) -> np.ndarray:

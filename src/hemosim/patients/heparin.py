@@ -10,7 +10,8 @@ Sources and assumptions
   (median 1.0 mg/dL men, 0.8 women, log-SD 0.3): an adult inpatient population chosen
   by us (Raschke 1993 reports no covariate table in its abstract; FACTS §4.5). These
   are assumptions, stated as such.
-* Creatinine clearance by Cockcroft-Gault 1976 (x 0.85 for women; FACTS §6.3),
+* Creatinine clearance by Cockcroft-Gault 1976 (x 0.85 for women; FACTS §6.3;
+  ``hemosim.scores.cockcroft_gault_ml_per_min``),
   actual body weight, clipped to 5-200 mL/min. The linear (renal) heparin route scales
   with ``CrCl / 100 mL/min``.
 * Baseline (own) aPTT N(30, 2.5) s truncated to 22-40 s: adult reference interval
@@ -42,13 +43,22 @@ Sources and assumptions
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, fields
 from typing import Any
 
 import numpy as np
+from numba import njit
 from scipy.special import ndtr, ndtri
 
-from hemosim.models.heparin import REFERENCE_CRCL_ML_PER_MIN, UFH_TYPICAL, UfhParameters, michaelis_menten_equivalent
+from hemosim.models.heparin import (
+    REFERENCE_CRCL_ML_PER_MIN,
+    UFH_TYPICAL,
+    UfhParameters,
+    clearance_terms,
+    michaelis_menten_equivalent,
+)
+from hemosim.scores import cockcroft_gault_ml_per_min
 from hemosim.sim import rng
 
 __all__ = [
@@ -62,6 +72,8 @@ __all__ = [
     "OMEGA2_V",
     "PK_VARIABILITY_SCALE",
     "RESISTANCE_U_PER_24H",
+    "hit_platelets",
+    "hit_platelets_scalar_10e9_per_l",
 ]
 
 HIT_INCIDENCE = 0.026  # Martel 2005 Blood 106:2710 (UFH 2.6 %), FACTS §7.4
@@ -112,6 +124,7 @@ class HeparinPatients:
 
     def as_info(self) -> dict[str, Any]:
         """Fresh per-patient arrays for ``info["patient"]`` (units in the names)."""
+        vmax, km = michaelis_menten_equivalent(self.kon_ml_per_u_per_h, self.bmax_u, self.kint_per_h)
         return {
             "weight_kg": self.weight_kg.copy(),
             "age_years": self.age_years.copy(),
@@ -123,8 +136,8 @@ class HeparinPatients:
             "kon_ml_per_u_per_h": self.kon_ml_per_u_per_h.copy(),
             "bmax_u": self.bmax_u.copy(),
             "kint_per_h": self.kint_per_h.copy(),
-            "vmax_u_per_h": self.kint_per_h * self.bmax_u,  # steady-state equivalent
-            "km_u_per_ml": self.kint_per_h / self.kon_ml_per_u_per_h,  # steady-state equivalent
+            "vmax_u_per_h": vmax,  # steady-state equivalent
+            "km_u_per_ml": km,  # steady-state equivalent
             "cl_lin_l_per_h": self.cl_lin_ml_per_h / 1000.0,
             "aptt_sensitivity_per_iu_per_ml": self.aptt_sensitivity_per_iu_per_ml.copy(),
             "heparin_resistant": self.heparin_resistant.copy(),
@@ -148,12 +161,6 @@ _UNIFORM_STREAMS = (_S_SEX, _S_AGE, _S_WEIGHT, _S_APTT0, _S_PLT0, _S_HIT, _S_HIT
 _NORMAL_STREAMS = (_S_SCR, _S_ETA_CL, _S_ETA_V, _S_ETA_S)
 #: all uniform streams drawn in one block: the plain ones, then the Box-Muller pairs of the normals
 _BLOCK_STREAMS = np.array(list(_UNIFORM_STREAMS) + [s for st in _NORMAL_STREAMS for s in rng.normal_streams(st)], dtype=np.int64)
-
-
-def cockcroft_gault_ml_per_min(age_years, weight_kg, creatinine_mg_per_dl, female) -> np.ndarray:
-    """Cockcroft & Gault 1976: (140 - age) x weight / (72 x SCr), x 0.85 for women."""
-    crcl = (140.0 - np.asarray(age_years)) * np.asarray(weight_kg) / (72.0 * np.asarray(creatinine_mg_per_dl))
-    return crcl * np.where(female, 0.85, 1.0)
 
 
 def sample_patients(
@@ -193,13 +200,12 @@ def sample_patients(
         eta_s = aptt_sensitivity_log_sd * z[_S_ETA_S]
     else:
         eta_cl = eta_v = eta_s = np.zeros(len(keys))
-    v_ml = params.v_l_per_kg * 1000.0 * weight * np.exp(eta_v)
-    n = len(keys)
-    kon = np.full(n, params.kon_ml_per_u_per_h)
-    bmax = params.bmax_u_per_kg * weight * np.exp(eta_cl)
-    kint = np.full(n, params.kint_per_h)
+    # typical values for the covariates, then the individual etas (clearance eta on both routes)
+    v_typ, kon, bmax_typ, kint, cl_typ = clearance_terms(weight, crcl / REFERENCE_CRCL_ML_PER_MIN, params)
+    v_ml = v_typ * np.exp(eta_v)
+    bmax = bmax_typ * np.exp(eta_cl)
     vmax, km = michaelis_menten_equivalent(kon, bmax, kint)
-    cl = params.cl_lin_ml_per_h_per_kg * weight * (crcl / REFERENCE_CRCL_ML_PER_MIN) * np.exp(eta_cl)
+    cl = cl_typ * np.exp(eta_cl)
     sens = params.aptt_sensitivity_per_iu_per_ml * np.exp(eta_s)
     # Levine 1994 criterion: steady-state need for aPTT 1.5 x control above 35,000 U/24 h.
     c_needed = np.log(1.5 * params.aptt_control_s / aptt0).clip(min=0.0) / sens
@@ -238,7 +244,32 @@ def sample_patients(
     )
 
 
+@njit(cache=True, inline="always")
+def hit_platelets_scalar_10e9_per_l(baseline: float, onset_h: float, fall: float, hours: float) -> float:
+    """True platelet count (x10^9/L) of one patient at ``hours`` after heparin start.
+
+    The one definition of the HIT course (exponential approach to ``baseline * (1 - fall)``
+    with time constant ``HIT_FALL_TIME_CONSTANT_H`` from ``onset_h``; ``onset_h = inf``: no
+    HIT): the env's compiled step calls it per row and :func:`hit_platelets` wraps it.
+    """
+    dt = max(hours - onset_h, 0.0)
+    return baseline * (1.0 - fall * (-math.expm1(-dt / HIT_FALL_TIME_CONSTANT_H)))
+
+
+@njit(cache=True)
+def _hit_platelets_flat(baseline, onset_h, fall, hours, out):  # pragma: no cover - jitted
+    for i in range(out.shape[0]):
+        out[i] = hit_platelets_scalar_10e9_per_l(baseline[i], onset_h[i], fall[i], hours[i])
+
+
 def hit_platelets(baseline: np.ndarray, onset_h: np.ndarray, fall: np.ndarray, hours: np.ndarray | float) -> np.ndarray:
-    """True platelet count (x10^9/L) at ``hours`` after heparin start (HIT course)."""
-    dt = np.maximum(np.asarray(hours, dtype=np.float64) - onset_h, 0.0)
-    return baseline * (1.0 - fall * (-np.expm1(-dt / HIT_FALL_TIME_CONSTANT_H)))
+    """True platelet count (x10^9/L) at ``hours`` after heparin start (HIT course).
+
+    Arguments broadcast together (float64); elementwise :func:`hit_platelets_scalar_10e9_per_l`.
+    """
+    arrays = np.broadcast_arrays(*(np.asarray(a, dtype=np.float64) for a in (baseline, onset_h, fall, hours)))
+    flat = [np.ascontiguousarray(a).reshape(-1) for a in arrays]
+    out = np.empty(flat[0].shape[0])
+    _hit_platelets_flat(*flat, out)
+    out = out.reshape(arrays[0].shape)
+    return out if out.ndim else out[()]
