@@ -146,3 +146,30 @@ def test_protocols_drive_the_env_to_range():
         if k >= 3:
             in_range.append(info["therapeutic"].mean())
     assert np.mean(in_range) > 0.6
+
+
+def test_decode_observation_inverts_the_env_observation():
+    from hemosim.agents.heparin import decode_observation
+
+    env = gym.make("hemosim/HeparinInfusion-v0", difficulty="easy")
+    obs, info = env.reset(seed=21)
+    obs, *_, info = env.step(np.array([0.5, 0.5], dtype=np.float32))
+    v = decode_observation(obs[None])
+    assert v["aptt_s"][0] == pytest.approx(info["aptt"], rel=1e-6)
+    assert v["anti_xa_iu_per_ml"][0] == pytest.approx(info["anti_xa"], rel=1e-6)
+    assert v["weight_kg"][0] == pytest.approx(info["patient"]["weight_kg"], rel=1e-6)
+    assert v["hours"][0] == pytest.approx(6.0, rel=1e-6)
+
+
+def test_random_policy_of_the_ttr_table_draws_the_plain_generator_stream():
+    # raschke_trial's "uniformly random actions" row uses agents.policies.RandomPolicy; on the
+    # Box(0, 1) action space it must give exactly default_rng(seed).random((N, 2)), batch by batch
+    from hemosim.agents.policies import RandomPolicy
+    from hemosim.envs.heparin import HeparinSimulator
+
+    pol = RandomPolicy(HeparinSimulator.action_space, seed=12345)
+    pol.reset()
+    g = np.random.default_rng(12345)
+    obs = np.zeros((7, 6), dtype=np.float32)
+    for _ in range(3):
+        np.testing.assert_array_equal(pol.predict(obs), g.random((7, 2)).astype(np.float32))

@@ -284,3 +284,34 @@ def test_assay_noise_is_mean_unbiased_with_the_stated_cv():
     # counter changes the draw; same counter repeats it
     np.testing.assert_array_equal(m[:10], assays.measure_anti_xa(np.full(10, 0.5), keys[:10], 1, 0.05))
     assert not np.array_equal(m[:10], assays.measure_anti_xa(np.full(10, 0.5), keys[:10], 2, 0.05))
+
+
+# -- scalar formulas shared with the env kernel ----------------------------------------------
+def test_aptt_wrapper_is_the_scalar_formula_and_broadcasts():
+    from hemosim.models.heparin import aptt_scalar_s
+
+    c = np.array([[0.0, 0.3, 0.7], [1.2, 2.0, 0.05]])
+    aptt0 = np.array([28.0, 31.5, 35.0])
+    got = aptt_from_concentration(c, aptt0, 1.5)
+    assert got.shape == (2, 3)
+    np.testing.assert_allclose(got, aptt0 * np.exp(1.5 * c), rtol=1e-14)
+    assert got[0, 0] == 28.0  # no heparin: the baseline exactly
+    for idx in np.ndindex(c.shape):
+        assert got[idx] == aptt_scalar_s(c[idx], aptt0[idx[1]], 1.5)
+    assert aptt_from_concentration(0.5, 30.0, 1.5) == pytest.approx(30.0 * np.exp(0.75), rel=1e-15)
+
+
+def test_hit_platelets_wrapper_is_the_scalar_formula():
+    from hemosim.patients.heparin import HIT_FALL_TIME_CONSTANT_H, hit_platelets, hit_platelets_scalar_10e9_per_l
+
+    base = np.array([250.0, 200.0, 300.0, 180.0])
+    onset = np.array([np.inf, 10.0, 120.0, 0.0])
+    fall = np.array([0.0, 0.6, 0.4, 0.9])
+    hours = np.array([50.0, 34.0, 60.0, 1e4])
+    got = hit_platelets(base, onset, fall, hours)
+    # hand-worked: no HIT; 24 h after onset (1 - 0.6 (1 - e^-1)); before onset; long after onset
+    want = [250.0, 200.0 * (1 - 0.6 * (1 - np.exp(-24.0 / HIT_FALL_TIME_CONSTANT_H))), 300.0, 18.0]
+    np.testing.assert_allclose(got, want, rtol=1e-12)
+    for i in range(4):
+        assert got[i] == hit_platelets_scalar_10e9_per_l(base[i], onset[i], fall[i], hours[i])
+    assert np.shape(hit_platelets(250.0, 0.0, 0.5, 24.0)) == ()

@@ -39,6 +39,18 @@ from __future__ import annotations
 
 import numpy as np
 
+# the env's action and observation scales (one definition, in the env module)
+from hemosim.envs.heparin import (
+    BOLUS_U_PER_KG,
+    EPISODE_HOURS,
+    MAX_RATE_U_PER_H,
+    OBS_APTT_OFFSET_S,
+    OBS_APTT_SCALE_S,
+    OBS_WEIGHT_OFFSET_KG,
+    OBS_WEIGHT_SCALE_KG,
+    STEP_HOURS,
+)
+
 __all__ = [
     "RaschkeNomogram",
     "StandardCareNomogram",
@@ -47,18 +59,15 @@ __all__ = [
     "decode_observation",
 ]
 
-MAX_RATE_U_PER_H = 2500.0  # the env's action scale (hemosim.envs.heparin)
-BOLUS_U_PER_KG = 80.0
-
 
 def decode_observation(obs: np.ndarray) -> dict[str, np.ndarray]:
     """Clinical values shown by a batch of observations ``(N, 6)`` (see the env card)."""
     obs = np.asarray(obs, dtype=np.float64)
     return {
-        "aptt_s": 20.0 + 180.0 * obs[:, 0],
+        "aptt_s": OBS_APTT_OFFSET_S + OBS_APTT_SCALE_S * obs[:, 0],
         "anti_xa_iu_per_ml": obs[:, 1],
-        "weight_kg": 40.0 + 140.0 * obs[:, 2],
-        "hours": 120.0 * obs[:, 5],
+        "weight_kg": OBS_WEIGHT_OFFSET_KG + OBS_WEIGHT_SCALE_KG * obs[:, 2],
+        "hours": EPISODE_HOURS * obs[:, 5],
     }
 
 
@@ -88,7 +97,7 @@ class _Protocol:
         rate, bolus, hold_h = self._decide(v, start)
         rate = np.clip(rate, 0.0, MAX_RATE_U_PER_H)
         self.rate_u_per_h = rate
-        delivered = rate * (6.0 - hold_h) / 6.0
+        delivered = rate * (STEP_HOURS - hold_h) / STEP_HOURS
         max_bolus = BOLUS_U_PER_KG * v["weight_kg"]
         action = np.empty((n, 2), dtype=np.float32)
         action[:, 0] = np.clip(delivered / MAX_RATE_U_PER_H, 0.0, 1.0)

@@ -118,17 +118,6 @@ def ttr(course: Course, measured: bool = False) -> np.ndarray:
     return rosendaal_ttr(course.hours, values, RANGE_S[0], RANGE_S[1], max_gap=None)
 
 
-class _RandomPolicy:
-    def __init__(self, seed: int) -> None:
-        self.rng = np.random.default_rng(seed)
-
-    def reset(self) -> None:
-        return None
-
-    def predict(self, obs: np.ndarray) -> np.ndarray:
-        return self.rng.random((obs.shape[0], 2)).astype(np.float32)
-
-
 def trial_table(n_patients: int = 1000, first_seed: int = 100000) -> tuple[str, dict]:
     from hemosim.agents.heparin import RaschkeNomogram, StandardCareNomogram
     from hemosim.reproducibility import assert_held_out
@@ -167,6 +156,8 @@ def trial_table(n_patients: int = 1000, first_seed: int = 100000) -> tuple[str, 
 
 def ttr_table(n_patients: int = 1000, first_seed: int = 100000, rate_grid: np.ndarray | None = None) -> tuple[str, dict]:
     from hemosim.agents.heparin import AntiXaNomogram, ConstantPolicy, RaschkeNomogram, StandardCareNomogram
+    from hemosim.agents.policies import RandomPolicy
+    from hemosim.envs.heparin import MAX_RATE_U_PER_H, HeparinSimulator
     from hemosim.reproducibility import assert_held_out
 
     assert_held_out(range(first_seed, first_seed + n_patients))
@@ -176,10 +167,12 @@ def ttr_table(n_patients: int = 1000, first_seed: int = 100000, rate_grid: np.nd
         "Raschke weight-based nomogram": RaschkeNomogram(),
         "standard care (5000 U + 1000 U/h, assumed steps)": StandardCareNomogram(),
         "anti-Xa nomogram (0.3-0.7 IU/mL)": AntiXaNomogram(),
-        "uniformly random actions": _RandomPolicy(12345),
+        # one generator for the whole batch, restarted by simulate_policy's reset(); on the
+        # Box(0, 1) action space its draws equal default_rng(12345).random((N, 2)) exactly
+        "uniformly random actions": RandomPolicy(HeparinSimulator.action_space, seed=12345),
     }
     for f in rate_grid:
-        policies[f"constant {2500 * f:.0f} U/h, no bolus"] = ConstantPolicy(float(f), 0.0)
+        policies[f"constant {MAX_RATE_U_PER_H * f:.0f} U/h, no bolus"] = ConstantPolicy(float(f), 0.0)
     res = {}
     for name, pol in policies.items():
         c = simulate_policy(pol, n_patients, first_seed)

@@ -58,6 +58,8 @@ nomogram). Raw values are in ``info``: ``aptt`` (measured, s), ``aptt_true_s``,
 ``platelets_true_10e9_per_l``, ``therapeutic`` (true aPTT in 46-70 s), ``hit_active``,
 ``hours``, the reward components and ``patient`` (covariates and individual
 parameters).
+The keys ``aptt``, ``anti_xa`` and ``platelets`` have no unit in their names (unlike
+the rest) because they are kept unchanged for the hemosim 0.2 interface.
 
 Rewards
 -------
