@@ -1,9 +1,18 @@
 """In-silico RE-LY / ROCKET AF / ARISTOTLE: published targets (each names its source) and a bounded regression.
 
 The full >= 20,000 patient-year run is the command ``python -m hemosim.calibration.doac_trials``
-(16,384 patients per trial cohort); here a 4,096-patient run checks the *expected* first-event
+(65,536 patients per trial cohort); here a 4,096-patient run checks the *expected* first-event
 rates (integrated hazards, the quantity the fit uses, with far less Monte-Carlo noise than
 sampled events) against the published intervals, plus the ICH and hazard-ratio directions.
+
+What is regression and what is validation: the stroke/SE and major-bleeding rates of every
+arm (and the RE-LY / ARISTOTLE warfarin death rates) are ``doac_targets.FITTED_TARGETS``, the
+very numbers ``FittedParameters`` were solved against; a test that they fall in their
+published intervals is a *regression test* of the fit (it fails if the model, the cohorts or
+the constants drift), not evidence that the model is right. Validation is everything else
+(ICH, GI bleeding, MI, non-fitted deaths, hazard ratios of non-fitted endpoints, White 2007,
+D150 vs D110 stroke): those are reported with their residuals and never tuned;
+``test_non_fitted_targets_are_reported_with_residuals`` checks that they are.
 """
 
 import dataclasses
@@ -51,7 +60,10 @@ def small_run():
 
 @pytest.mark.slow
 def test_expected_rates_within_published_intervals(small_run):
+    """Regression, not validation: every rate checked here is in ``FITTED_TARGETS`` (the fit's own targets)."""
     sim, summary = small_run
+    assert all((key, arm.name, e) in tg.FITTED_TARGETS for key in sim for arm in tg.TRIALS[key].arms
+               for e in ("stroke_se", "major_bleeding"))
     for key, block in sim.items():
         trial = tg.TRIALS[key]
         for arm in trial.arms:
@@ -64,6 +76,8 @@ def test_expected_rates_within_published_intervals(small_run):
 
 @pytest.mark.slow
 def test_ich_lower_on_every_doac_and_hazard_ratio_directions(small_run):
+    """Mixed: the ICH ordering and the ICH / GI / death HR directions are not fitted (validation);
+    the stroke/SE and major-bleeding HR directions follow from fitted arm rates (regression)."""
     sim, summary = small_run
     for key, block in sim.items():
         trial = tg.TRIALS[key]
@@ -80,6 +94,56 @@ def test_ich_lower_on_every_doac_and_hazard_ratio_directions(small_run):
 
 
 @pytest.mark.slow
+def test_non_fitted_targets_are_reported_with_residuals(small_run):
+    """Validation targets (not in FITTED_TARGETS) appear in the summary with their residuals, untuned.
+
+    Only that they are reported, finite and flagged ``fitted: False`` is asserted: the model is
+    not required to hit them (their residuals are the honest result, docs/models/doac.md).
+    """
+    sim, summary = small_run
+    rows = {(r["trial_key"], r["arm"], r["endpoint"]): r for r in summary["rates"]}
+    n_validation = 0
+    for key in sim:
+        for arm in tg.TRIALS[key].arms:
+            for e, target in arm.rates.items():
+                row = rows[(key, arm.name, e)]
+                fitted = (key, arm.name, e) in tg.FITTED_TARGETS
+                assert row["fitted"] is fitted
+                assert row["published"] == target.rate_per_100py
+                assert row["residual_per_100py"] == pytest.approx(row["rate"] - target.rate_per_100py, abs=1e-12)
+                assert np.isfinite(row["residual_per_100py"])
+                n_validation += not fitted
+    # at least the ICH rate of every arm is a validation target (Connolly 2009, Patel 2011, Granger 2011)
+    assert all((key, a.name, "ich") not in tg.FITTED_TARGETS for key in sim for a in tg.TRIALS[key].arms)
+    assert n_validation >= 7 * 3
+    # the RE-LY warfarin ICH row: published 0.74 /100 pt-yr (Connolly 2009), a residual the fit never saw
+    r = rows[("rely", "warfarin", "ich")]
+    assert r["published"] == 0.74 and r["fitted"] is False
+
+
+def test_fit_and_validation_cohorts_are_disjoint():
+    """Fitting cohorts (FIT_SEEDS) and validation cohorts (TRIAL_SEEDS) share no patient key.
+
+    Checked at the command's default sizes (65,536 validation, 8,192 fitting patients per trial)
+    over all three trials; also that all roots lie outside the training / held-out pools.
+    """
+    from hemosim.reproducibility import assert_held_out, assert_train
+    from hemosim.sim import rng
+
+    assert set(dt.FIT_SEEDS) == set(dt.TRIAL_SEEDS) == set(tg.TRIALS)
+    assert not set(dt.FIT_SEEDS.values()) & set(dt.TRIAL_SEEDS.values())
+    validation = np.concatenate([rng.patient_key(np.uint64(s), np.arange(65536)) for s in dt.TRIAL_SEEDS.values()])
+    fitting = np.concatenate([rng.patient_key(np.uint64(s), np.arange(8192)) for s in dt.FIT_SEEDS.values()])
+    assert np.unique(validation).size == validation.size and np.unique(fitting).size == fitting.size
+    assert np.intersect1d(validation, fitting).size == 0
+    for root in (*dt.TRIAL_SEEDS.values(), *dt.FIT_SEEDS.values()):
+        with pytest.raises(ValueError):
+            assert_train([root])
+        with pytest.raises(ValueError):
+            assert_held_out([root])
+
+
+@pytest.mark.slow
 def test_code_constants_are_the_fitted_solution():
     """One fitting iteration from FITTED_PARAMETERS on a fresh cohort finds them (near) a fixed point."""
     fp, history = dt.fit(n_patients=2048, max_iterations=1, verbose=False)
@@ -92,10 +156,28 @@ def test_arm_dose_rules():
     arm = tg.TRIALS["rocket"].arms[0]
     lv = dt.arm_dose_levels(arm, c)
     np.testing.assert_array_equal(lv == doac.REDUCED, c.crcl_ml_per_min < 50)
-    c = dt.trial_cohort("aristotle", 4000, 5)
+    n = 4000
+    c = dt.trial_cohort("aristotle", n, 5)
     lv = dt.arm_dose_levels(tg.TRIALS["aristotle"].arms[0], c)
-    # ARISTOTLE: 831 of 18,201 (4.6 %) met the 2.5 mg criteria (Granger 2011 / Halvorsen 2014 abstract)
-    assert 0.01 < (lv == doac.REDUCED).mean() < 0.10
+    # The rule itself, by hand: 2.5 mg bid with >= 2 of age >= 80 y, weight <= 60 kg, SCr >= 1.5 mg/dL.
+    crit_age, crit_wt, crit_scr = c.age_y >= 80.0, c.weight_kg <= 60.0, c.scr_mg_per_dl >= 1.5
+    n_crit = crit_age.astype(int) + crit_wt + crit_scr
+    np.testing.assert_array_equal(lv == doac.REDUCED, n_crit >= 2)
+    # Share on 2.5 mg. Published: 831 of 18,201 (4.6 %) met the criteria (Granger 2011 / Halvorsen
+    # 2014 abstract). The simulated share is lower (2.6 % at the 65,536-patient validation cohort,
+    # 2.3 % here), by ~7 binomial SE at n = 4,000, so a known residual of the cohort model, not noise:
+    # the ARISTOTLE preset draws age, weight and serum creatinine independently (patients/af.py),
+    # while in real patients the three criteria go together (the old weigh less and have higher
+    # creatinine), so "2 of 3" is rarer than published. So the test checks what the model claims,
+    # at sampling-error precision: the share equals the independence prediction from the cohort's
+    # own marginals within 4 binomial SE (SE = sqrt(p (1 - p) / n) ~ 0.25 points at n = 4,000).
+    pa, pw, ps = crit_age.mean(), crit_wt.mean(), crit_scr.mean()
+    p_indep = pa * pw + pa * ps + pw * ps - 2.0 * pa * pw * ps
+    se = np.sqrt(p_indep * (1.0 - p_indep) / n)
+    share = (lv == doac.REDUCED).mean()
+    assert abs(share - p_indep) < 4.0 * se, (share, p_indep, se)
+    # the residual against the published 4.6 % is stated, not hidden: under 3 percentage points
+    assert abs(share - 0.046) < 0.03
 
 
 def test_exposure_table_within_ehra_ranges():

@@ -16,7 +16,7 @@ treats the arms as independent, which is conservative because the arms share pat
 
 Fitting (``--fit``): the fourteen parameters of ``hemosim.models.doac.FittedParameters`` are
 solved so that the *expected* first-event rates (integrated hazards, smooth in the
-parameters) of a separate fitting cohort (seed ``--fit-seed``) match the fitted targets
+parameters) of a separate fitting cohort (root seeds ``FIT_SEEDS``) match the fitted targets
 ``doac_targets.FITTED_TARGETS``: per trial, the warfarin-arm stroke/SE and major-bleeding
 rates set the two scales; per drug, the DOAC-arm stroke/SE and major-bleeding rates set
 EC50 and the bleeding coefficient (the two dabigatran arms through their pooled events);
@@ -24,6 +24,24 @@ the RE-LY D150 / D110 major-bleeding ratio sets the global exposure exponent; th
 ARISTOTLE warfarin-arm death rates set the background-mortality scale. Each parameter is
 updated by a secant step in log space until every fitted rate is
 within 0.3 %. Validation then uses a different, larger cohort and sampled events.
+
+Seeds: the cohorts use their own seed space, outside the project's pools
+--------------------------------------------------------------------------
+``hemosim.reproducibility`` reserves training root seeds ``range(0, 10000)`` and held-out
+evaluation root seeds ``range(100000, 101000)`` for the environments (``assert_train`` /
+``assert_held_out``; there, patient ``i`` of a vector env seeded ``s`` is the env seeded ``s + i``).
+A trial cohort is a different object: one root seed per trial and ``n`` patients under it,
+patient ``j`` having key ``rng.patient_key(root, j)``. The validation cohorts hold 65,536
+patients per trial (the default ``--patients-per-arm``), more than the 1,000 seeds of the
+held-out pool, so they cannot be drawn from it, and drawing them from the training pool would
+mix calibration patients with the patients agents train on. The cohorts therefore use root
+seeds of their own: validation ``TRIAL_SEEDS`` = 910,001-910,003 and fitting ``FIT_SEEDS`` =
+911,001-911,003 (``TRIAL_SEEDS + FIT_SEED_OFFSET``), all outside both pools. Fitting and
+validation root seeds differ, so their patient keys are disjoint (the counter-based hash
+gives distinct keys; ``tests/calibration/test_doac_trials.py`` asserts the key sets do
+not intersect at the default sizes): the validation table is not computed on the
+patients the parameters were fitted on. These seeds are fixed; changing them would change
+every simulated number in ``docs/models/doac.md``.
 """
 
 from __future__ import annotations
@@ -65,11 +83,13 @@ from hemosim.models.doac import (
 from hemosim.patients.af import AF_PRESETS, AFCohort, sample_cohort
 from hemosim.sim import rng
 
-__all__ = ["main", "run_trials", "summarise", "fit", "exposure_table", "arm_dose_levels", "TRIAL_SEEDS"]
+__all__ = ["main", "run_trials", "summarise", "fit", "exposure_table", "arm_dose_levels", "TRIAL_SEEDS", "FIT_SEEDS"]
 
-#: Root seeds of the validation cohorts (one per trial) and of the fitting cohorts.
+#: Root seeds of the validation cohorts (one per trial) and of the fitting cohorts; outside the
+#: training / held-out pools on purpose (see "Seeds" in the module docstring).
 TRIAL_SEEDS: dict[str, int] = {"rely": 910_001, "rocket": 910_002, "aristotle": 910_003}
 FIT_SEED_OFFSET = 1_000
+FIT_SEEDS: dict[str, int] = {k: v + FIT_SEED_OFFSET for k, v in TRIAL_SEEDS.items()}
 
 
 def arm_dose_levels(arm: Arm, cohort: AFCohort) -> np.ndarray:
@@ -150,6 +170,7 @@ def summarise(sim: dict[str, dict[str, Any]]) -> dict[str, Any]:
                                 "published_events": tgt.n_events, "published_patient_years": tgt.patient_years,
                                 "source": tgt.source, "tag": tgt.tag,
                                 "within_interval": bool(plo <= row["rate"] <= phi),
+                                "residual_per_100py": row["rate"] - tgt.rate_per_100py,
                                 "fitted": (key, arm.name, e) in FITTED_TARGETS})
                 rows.append(row)
             if arm.name == wname:
@@ -278,8 +299,7 @@ def _expected(res: SimulationResult, endpoint: str) -> tuple[float, float]:
 def fit(n_patients: int = 8192, max_iterations: int = 12, tol: float = 0.003, verbose: bool = True,
         start: FittedParameters = FITTED_PARAMETERS) -> tuple[FittedParameters, list[dict[str, Any]]]:
     """Solve the fourteen :class:`FittedParameters` against ``FITTED_TARGETS`` (see module docstring)."""
-    seeds = {k: v + FIT_SEED_OFFSET for k, v in TRIAL_SEEDS.items()}
-    cohorts = {k: trial_cohort(k, n_patients, seeds[k]) for k in TRIALS}
+    cohorts = {k: trial_cohort(k, n_patients, FIT_SEEDS[k]) for k in TRIALS}
     params = dataclasses.asdict(start)
     # (parameter, kind, [(trial, arm)], endpoint); every parameter is positive and solved by a
     # secant on its log; kind "ratio" matches the ratio of two arms' rates instead of a level.
