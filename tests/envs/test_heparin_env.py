@@ -250,3 +250,12 @@ def test_reward_bounds_with_hit_match_the_card():
             rewards.append(r)
     assert -4.0 - 1e-12 <= min(rewards) and max(rewards) <= 1.0
     assert min(rewards) < -2.0  # the dangerous-aPTT and HIT penalties do occur here
+
+
+def test_dose_from_action_hand_worked_and_shapes():
+    rate, bolus = dose_from_action(np.array([[0.5, 0.5], [1.0, 0.25]], dtype=np.float32), np.array([70.0, 80.0]))
+    np.testing.assert_array_equal(rate, [1250.0, 2500.0])
+    np.testing.assert_array_equal(bolus, [2800.0, 1600.0])  # 40 U/kg x 70 kg, 20 U/kg x 80 kg
+    rate, bolus = dose_from_action(np.array([0.2, 1.0]), np.array([50.0, 100.0]))
+    assert np.shape(rate) == () and rate == 500.0  # the rate does not broadcast with the weight
+    np.testing.assert_array_equal(bolus, [4000.0, 8000.0])

@@ -216,10 +216,36 @@ _BUF_C, _BUF_B, _BUF_R = range(3)
 _NBUF = 3
 
 
+@njit(cache=True, inline="always")
+def _dose_scalar(rate_fraction: float, bolus_fraction: float, weight_kg: float) -> tuple[float, float]:
+    """``(rate U/h, bolus U)`` of one action: the one definition of the action mapping
+    (the env's compiled step calls it per row; :func:`dose_from_action` wraps it)."""
+    return rate_fraction * MAX_RATE_U_PER_H, bolus_fraction * BOLUS_U_PER_KG * weight_kg
+
+
+@njit(cache=True)
+def _dose_flat(rate_fraction, bolus_fraction, weight_kg, rate_u_per_h, bolus_u):  # pragma: no cover - jitted
+    for i in range(rate_u_per_h.shape[0]):
+        rate_u_per_h[i], bolus_u[i] = _dose_scalar(rate_fraction[i], bolus_fraction[i], weight_kg[i])
+
+
 def dose_from_action(action: np.ndarray, weight_kg: np.ndarray | float) -> tuple[np.ndarray, np.ndarray]:
-    """Map actions ``(..., 2)`` in [0, 1] to ``(rate_u_per_h, bolus_u)`` (the one mapping)."""
+    """Map actions ``(..., 2)`` in [0, 1] to ``(rate_u_per_h, bolus_u)`` (the one mapping).
+
+    ``rate_u_per_h`` has the shape of ``action[..., 0]``, ``bolus_u`` that of ``action[..., 1]``
+    broadcast with ``weight_kg``; elementwise :func:`_dose_scalar`.
+    """
     a = np.asarray(action, dtype=np.float64)
-    return a[..., 0] * MAX_RATE_U_PER_H, a[..., 1] * BOLUS_U_PER_KG * np.asarray(weight_kg, dtype=np.float64)
+    fr, fb, w = np.broadcast_arrays(a[..., 0], a[..., 1], np.asarray(weight_kg, dtype=np.float64))
+    flat = [np.ascontiguousarray(x).reshape(-1) for x in (fr, fb, w)]
+    rate, bolus = np.empty(flat[0].shape[0]), np.empty(flat[0].shape[0])
+    _dose_flat(*flat, rate, bolus)
+    # the rate does not depend on the weight: back to the shape of action[..., 0]
+    shape0, extra = a.shape[:-1], fr.ndim - (a.ndim - 1)
+    keep = tuple(slice(None) if n0 == nf else slice(0, 1) for n0, nf in zip(shape0, fr.shape[extra:]))
+    rate = rate.reshape(fr.shape)[(0,) * extra + keep]
+    bolus = bolus.reshape(fr.shape)
+    return (rate if rate.ndim else rate[()]), (bolus if bolus.ndim else bolus[()])
 
 
 def action_from_dose(rate_u_per_h, bolus_u, weight_kg) -> np.ndarray:
@@ -301,9 +327,10 @@ def _reset_rows(rows, state, params, keys, sig_aptt, sig_axa, sig_plt, obs):  # 
 
 
 @njit(cache=True)
-def _step(rate_u_per_h, bolus_u, state, params, pk, buf, keys, sig_aptt, sig_axa, sig_plt, obs, reward, truncated):  # pragma: no cover - jitted
-    """One 6-h step of every row: ``rate_u_per_h`` / ``bolus_u`` from :func:`dose_from_action`,
-    ``pk`` the volume-normalised PK constants set at reset, ``buf`` preallocated work rows."""
+def _step(actions, state, params, pk, buf, keys, sig_aptt, sig_axa, sig_plt, obs, reward, truncated):  # pragma: no cover - jitted
+    """One 6-h step of every row: the dose of ``actions`` by the mapping of :func:`dose_from_action`
+    (computed once per row), ``pk`` the volume-normalised PK constants set at reset, ``buf``
+    preallocated work rows."""
     n = state.shape[0]
     dt = STEP_HOURS
     # PK: bolus, then all patients through the model's integrator together (volume-normalised)
@@ -311,14 +338,17 @@ def _step(rate_u_per_h, bolus_u, state, params, pk, buf, keys, sig_aptt, sig_axa
     b = buf[_BUF_B]
     r = buf[_BUF_R]
     for i in range(n):
+        rate, bolus = _dose_scalar(actions[i, 0], actions[i, 1], params[i, _W])
+        state[i, _RATE] = rate
+        state[i, _BOLUS] = bolus
         v = params[i, _V]
-        c[i] = state[i, _C] + bolus_u[i] / v
+        c[i] = state[i, _C] + bolus / v
         b[i] = state[i, _B]
-        r[i] = rate_u_per_h[i] / v
+        r[i] = rate / v
     advance_rows(c, b, r, pk[_PK_KON], pk[_PK_BMAX], pk[_PK_KINT], pk[_PK_K], dt)
     for i in range(n):
-        rate = rate_u_per_h[i]
-        bolus = bolus_u[i]
+        rate = state[i, _RATE]
+        bolus = state[i, _BOLUS]
         t0 = state[i, _HOURS]
         t1 = t0 + dt
         a0 = state[i, _APTT]
@@ -335,8 +365,6 @@ def _step(rate_u_per_h, bolus_u, state, params, pk, buf, keys, sig_aptt, sig_axa
         state[i, _C] = c[i]
         state[i, _B] = b[i]
         state[i, _HOURS] = t1
-        state[i, _RATE] = rate
-        state[i, _BOLUS] = bolus
         state[i, _APTT] = a1
         state[i, _PLT] = plt
         state[i, _R_IN] = r_in
@@ -432,11 +460,7 @@ class HeparinSimulator(BatchedSimulator):
 
     # -- one 6-h step --------------------------------------------------------------------
     def advance(self, actions: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        rate_u_per_h, bolus_u = dose_from_action(actions, self.params[:, _W])
-        _step(
-            rate_u_per_h, bolus_u, self.state, self.params, self._pk, self._buf, self.keys,
-            *self._sigmas, self._obs, self._reward, self._truncated,
-        )
+        _step(actions, self.state, self.params, self._pk, self._buf, self.keys, *self._sigmas, self._obs, self._reward, self._truncated)
         return self._reward.copy(), np.zeros(self.num_patients, dtype=bool), self._truncated.copy()
 
     # -- what is seen --------------------------------------------------------------------
