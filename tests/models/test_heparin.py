@@ -315,3 +315,13 @@ def test_hit_platelets_wrapper_is_the_scalar_formula():
     for i in range(4):
         assert got[i] == hit_platelets_scalar_10e9_per_l(base[i], onset[i], fall[i], hours[i])
     assert np.shape(hit_platelets(250.0, 0.0, 0.5, 24.0)) == ()
+
+
+def test_population_cockcroft_gault_equals_the_public_score_exactly():
+    from hemosim.patients import heparin as hp
+    from hemosim.scores import cockcroft_gault_ml_per_min
+
+    p = hp.sample_patients(np.arange(300, dtype=np.uint64))
+    got = hp.cockcroft_gault_ml_per_min(p.age_years, p.weight_kg, p.creatinine_mg_per_dl, p.female)
+    np.testing.assert_array_equal(got, cockcroft_gault_ml_per_min(p.age_years, p.weight_kg, p.creatinine_mg_per_dl, p.female))
+    np.testing.assert_array_equal(np.clip(got, 5.0, 200.0), p.crcl_ml_per_min)

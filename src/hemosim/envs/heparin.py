@@ -440,20 +440,23 @@ class HeparinSimulator(BatchedSimulator):
             self.patients.assign(mask, new)
             for name, values in new.as_info().items():
                 self._patient_info[name][mask] = values
-        p = self.params
-        p[mask, _V] = new.v_ml
-        p[mask, _APTT0] = new.baseline_aptt_s
-        p[mask, _SENS] = new.aptt_sensitivity_per_iu_per_ml
-        p[mask, _PLT0] = new.baseline_platelets_10e9_per_l
-        p[mask, _ONSET] = new.hit_onset_h
-        p[mask, _FALL] = new.hit_fall_fraction
-        p[mask, _W] = new.weight_kg
-        p[mask, _RENAL] = np.clip(new.crcl_ml_per_min / OBS_CRCL_SCALE_ML_PER_MIN, 0.0, 1.0)
-        pk = self._pk
-        pk[_PK_KON, mask] = new.kon_ml_per_u_per_h
-        pk[_PK_BMAX, mask] = new.bmax_u / new.v_ml
-        pk[_PK_KINT, mask] = new.kint_per_h
-        pk[_PK_K, mask] = new.cl_lin_ml_per_h / new.v_ml
+        # rows of the new patients, built column by column, then written in one masked assignment
+        p = np.empty((len(new), _NP))
+        p[:, _V] = new.v_ml
+        p[:, _APTT0] = new.baseline_aptt_s
+        p[:, _SENS] = new.aptt_sensitivity_per_iu_per_ml
+        p[:, _PLT0] = new.baseline_platelets_10e9_per_l
+        p[:, _ONSET] = new.hit_onset_h
+        p[:, _FALL] = new.hit_fall_fraction
+        p[:, _W] = new.weight_kg
+        p[:, _RENAL] = np.clip(new.crcl_ml_per_min / OBS_CRCL_SCALE_ML_PER_MIN, 0.0, 1.0)
+        self.params[mask] = p
+        pk = np.empty((_NPK, len(new)))
+        pk[_PK_KON] = new.kon_ml_per_u_per_h
+        pk[_PK_BMAX] = new.bmax_u / new.v_ml
+        pk[_PK_KINT] = new.kint_per_h
+        pk[_PK_K] = new.cl_lin_ml_per_h / new.v_ml
+        self._pk[:, mask] = pk
         self.keys[mask] = np.asarray(keys, dtype=np.uint64)
         rows = np.flatnonzero(mask)
         _reset_rows(rows, self.state, self.params, self.keys, *self._sigmas, self._obs)
