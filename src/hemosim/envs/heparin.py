@@ -237,7 +237,7 @@ def dose_from_action(action: np.ndarray, weight_kg: np.ndarray | float) -> tuple
     """
     a = np.asarray(action, dtype=np.float64)
     fr, fb, w = np.broadcast_arrays(a[..., 0], a[..., 1], np.asarray(weight_kg, dtype=np.float64))
-    flat = [np.ascontiguousarray(x).reshape(-1) for x in (fr, fb, w)]
+    flat = [np.array(x, dtype=np.float64).reshape(-1) for x in (fr, fb, w)]  # writeable copies (not broadcast views)
     rate, bolus = np.empty(flat[0].shape[0]), np.empty(flat[0].shape[0])
     _dose_flat(*flat, rate, bolus)
     # the rate does not depend on the weight: back to the shape of action[..., 0]

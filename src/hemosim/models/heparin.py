@@ -295,7 +295,7 @@ def advance_state(
             for a in (c0_u_per_ml, bound_u, rate_u_per_h, v_ml, kon_ml_per_u_per_h, bmax_u, kint_per_h, cl_lin_ml_per_h, dt_h, bolus_u)
         )
     )
-    c0, b0, rate, v, kon, bmax, kint, cl, dt, bolus = (np.ascontiguousarray(np.atleast_1d(a)) for a in arrays)
+    c0, b0, rate, v, kon, bmax, kint, cl, dt, bolus = (np.array(np.atleast_1d(a), dtype=np.float64) for a in arrays)
     for name, a in (
         ("c0_u_per_ml", c0), ("bound_u", b0), ("rate_u_per_h", rate), ("bolus_u", bolus), ("dt_h", dt),
         ("kon_ml_per_u_per_h", kon), ("bmax_u", bmax), ("kint_per_h", kint),
@@ -340,7 +340,7 @@ def aptt_from_concentration(conc_u_per_ml: np.ndarray, aptt0_s: np.ndarray, sens
     Arguments broadcast together (float64); elementwise :func:`aptt_scalar_s`.
     """
     arrays = np.broadcast_arrays(*(np.asarray(a, dtype=np.float64) for a in (conc_u_per_ml, aptt0_s, sensitivity)))
-    c, aptt0, sens = (np.ascontiguousarray(a).reshape(-1) for a in arrays)
+    c, aptt0, sens = (np.array(a, dtype=np.float64).reshape(-1) for a in arrays)
     out = np.empty(c.shape[0])
     _aptt_flat(c, aptt0, sens, out)
     out = out.reshape(arrays[0].shape)
@@ -411,7 +411,7 @@ def _half_life_batch(c0, kon, bmax, kint, k, n, out):  # pragma: no cover - jitt
 def half_life_h(dose_u, v_ml, kon_ml_per_u_per_h, bmax_u, kint_per_h, cl_lin_ml_per_h, steps: int = HALF_LIFE_RK4_STEPS) -> np.ndarray:
     """Apparent half-life (h) after an IV bolus ``dose_u`` into empty receptors, per patient."""
     arrays = np.broadcast_arrays(*(np.asarray(a, dtype=np.float64) for a in (dose_u, v_ml, kon_ml_per_u_per_h, bmax_u, kint_per_h, cl_lin_ml_per_h)))
-    d, v, kon, bmax, kint, cl = (np.ascontiguousarray(np.atleast_1d(a)) for a in arrays)
+    d, v, kon, bmax, kint, cl = (np.array(np.atleast_1d(a), dtype=np.float64) for a in arrays)
     if np.any(~(d > 0)) or np.any(~(v > 0)) or np.any(~(cl > 0)):
         raise ValueError("dose_u, v_ml and cl_lin_ml_per_h must be > 0")
     out = np.empty_like(d)

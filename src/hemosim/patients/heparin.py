@@ -277,7 +277,7 @@ def hit_platelets(baseline: np.ndarray, onset_h: np.ndarray, fall: np.ndarray, h
     Arguments broadcast together (float64); elementwise :func:`hit_platelets_scalar_10e9_per_l`.
     """
     arrays = np.broadcast_arrays(*(np.asarray(a, dtype=np.float64) for a in (baseline, onset_h, fall, hours)))
-    flat = [np.ascontiguousarray(a).reshape(-1) for a in arrays]
+    flat = [np.array(a, dtype=np.float64).reshape(-1) for a in arrays]
     out = np.empty(flat[0].shape[0])
     _hit_platelets_flat(*flat, out)
     out = out.reshape(arrays[0].shape)
