@@ -17,7 +17,6 @@ from dataclasses import dataclass, field, fields
 from typing import Any
 
 import numpy as np
-from scipy.special import ndtr, ndtri
 
 from hemosim.models.doac import DABIGATRAN, EVENT_PARAMETERS, PK_PARAMETERS
 from hemosim.models.af_risk import (
@@ -277,18 +276,13 @@ def _beta_ppf(u: np.ndarray, a: float, b: float) -> np.ndarray:
     return betaincinv(a, b, u)
 
 
-def _trunc_normal(u: np.ndarray, mean: float, sd: float, lo: float, hi: float) -> np.ndarray:
-    a, b = ndtr((lo - mean) / sd), ndtr((hi - mean) / sd)
-    return mean + sd * ndtri(a + u * (b - a))
-
-
 def _draw(keys: np.ndarray, p: AFPreset, attempt: int) -> dict[str, np.ndarray]:
     c = attempt
 
     def bern(stream: int, prob: float) -> np.ndarray:
         return rng.uniform(keys, stream, c) < prob
 
-    age = _trunc_normal(rng.uniform(keys, _S_AGE, c), p.age_mean_y, p.age_sd_y, *p.age_range_y)
+    age = rng.truncated_normal_from_uniform(rng.uniform(keys, _S_AGE, c), p.age_mean_y, p.age_sd_y, *p.age_range_y)
     female = bern(_S_FEMALE, p.female_fraction)
     # women 15 % lighter than men (assumption), scaled so the population median stays at the preset's
     weight = p.weight_median_kg * np.where(female, 0.85, 1.0) / (1.0 - 0.15 * p.female_fraction) * np.exp(

@@ -48,7 +48,6 @@ from typing import Any
 
 import numpy as np
 from numba import njit
-from scipy.special import ndtr, ndtri
 
 from hemosim.models.heparin import (
     REFERENCE_CRCL_ML_PER_MIN,
@@ -149,12 +148,6 @@ class HeparinPatients:
             getattr(self, f.name)[mask] = getattr(other, f.name)
 
 
-def _truncated_normal_from_u(u: np.ndarray, mean: np.ndarray | float, sd: float, lo: float, hi: float) -> np.ndarray:
-    """Inverse-CDF draw from N(mean, sd) truncated to [lo, hi] given uniforms ``u``."""
-    a, b = ndtr((lo - np.asarray(mean)) / sd), ndtr((hi - np.asarray(mean)) / sd)
-    return mean + sd * ndtri(a + u * (b - a))
-
-
 _UNIFORM_STREAMS = (_S_SEX, _S_AGE, _S_WEIGHT, _S_APTT0, _S_PLT0, _S_HIT, _S_HIT_RAPID, _S_HIT_ONSET, _S_HIT_LARGE, _S_HIT_FALL)
 _NORMAL_STREAMS = (_S_SCR, _S_ETA_CL, _S_ETA_V, _S_ETA_S)
 #: all uniform streams drawn in one block: the plain ones, then the Box-Muller pairs of the normals
@@ -197,12 +190,12 @@ def sample_patients(
         for j, st in enumerate(_NORMAL_STREAMS)
     }
     female = u[_S_SEX] < 0.5
-    age = _truncated_normal_from_u(u[_S_AGE], 62.0, 16.0, 18.0, 95.0)
-    weight = _truncated_normal_from_u(u[_S_WEIGHT], np.where(female, 77.0, 89.0), 20.0, 40.0, 180.0)
+    age = rng.truncated_normal_from_uniform(u[_S_AGE], 62.0, 16.0, 18.0, 95.0)
+    weight = rng.truncated_normal_from_uniform(u[_S_WEIGHT], np.where(female, 77.0, 89.0), 20.0, 40.0, 180.0)
     scr = np.where(female, 0.8, 1.0) * np.exp(0.3 * z[_S_SCR])
     crcl = np.clip(cockcroft_gault_ml_per_min(age, weight, scr, female), 5.0, 200.0)
-    aptt0 = _truncated_normal_from_u(u[_S_APTT0], 30.0, 2.5, 22.0, 40.0)
-    plt0 = _truncated_normal_from_u(u[_S_PLT0], 250.0, 60.0, 150.0, 450.0)
+    aptt0 = rng.truncated_normal_from_uniform(u[_S_APTT0], 30.0, 2.5, 22.0, 40.0)
+    plt0 = rng.truncated_normal_from_uniform(u[_S_PLT0], 250.0, 60.0, 150.0, 450.0)
     if variability:
         eta_cl = pk_variability_scale * np.sqrt(OMEGA2_CL) * z[_S_ETA_CL]
         eta_v = pk_variability_scale * np.sqrt(OMEGA2_V) * z[_S_ETA_V]

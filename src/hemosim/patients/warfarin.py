@@ -41,7 +41,6 @@ from dataclasses import dataclass, field, fields
 from typing import Any
 
 import numpy as np
-from scipy.special import ndtr, ndtri
 
 from hemosim.models.warfarin import (
     CYP2C9_GENOTYPES,
@@ -218,12 +217,6 @@ class WarfarinPatients:
         }
 
 
-def _truncated_normal(u: np.ndarray, mean: float, sd: float, lo: float, hi: float) -> np.ndarray:
-    """Inverse-CDF draw from N(mean, sd) truncated to [lo, hi], from uniforms ``u``."""
-    a, b = ndtr((lo - mean) / sd), ndtr((hi - mean) / sd)
-    return mean + sd * ndtri(a + u * (b - a))
-
-
 def _genotype_from_alleles(u1: np.ndarray, u2: np.ndarray, cum: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     a1 = (u1[:, None] >= cum[:, :-1]).sum(axis=1)
     a2 = (u2[:, None] >= cum[:, :-1]).sum(axis=1)
@@ -305,9 +298,9 @@ def sample_patients(
         keys=keys.copy(),
         ancestry_index=ancestry,
         female=u[:, col[_S_SEX]] < pop.female_fraction,
-        age_years=_truncated_normal(u[:, col[_S_AGE]], pop.age_mean_years, pop.age_sd_years, *pop.age_range_years),
-        weight_kg=_truncated_normal(u[:, col[_S_WEIGHT]], pop.weight_mean_kg, pop.weight_sd_kg, *pop.weight_range_kg),
-        height_cm=_truncated_normal(u[:, col[_S_HEIGHT]], pop.height_mean_cm, pop.height_sd_cm, *pop.height_range_cm),
+        age_years=rng.truncated_normal_from_uniform(u[:, col[_S_AGE]], pop.age_mean_years, pop.age_sd_years, *pop.age_range_years),
+        weight_kg=rng.truncated_normal_from_uniform(u[:, col[_S_WEIGHT]], pop.weight_mean_kg, pop.weight_sd_kg, *pop.weight_range_kg),
+        height_cm=rng.truncated_normal_from_uniform(u[:, col[_S_HEIGHT]], pop.height_mean_cm, pop.height_sd_cm, *pop.height_range_cm),
         cyp2c9_index=_CYP_TABLE[a1, a2],
         vkorc1_index=vk_alleles.astype(np.int64),
         amiodarone=u[:, col[_S_AMIO]] < pop.amiodarone_fraction,

@@ -32,6 +32,7 @@ __all__ = [
     "uniform_block",
     "normal_streams",
     "categorical_from_uniform",
+    "truncated_normal_from_uniform",
     "normal_from_uniforms",
 ]
 
@@ -136,3 +137,13 @@ def categorical_from_uniform(u: np.ndarray, probs: np.ndarray) -> np.ndarray:
     if cdf.ndim == 1:
         return np.minimum(np.searchsorted(cdf, u, side="right"), len(cdf) - 1)
     return np.minimum((u[:, None] >= cdf).sum(axis=1), cdf.shape[1] - 1)
+
+
+def truncated_normal_from_uniform(
+    u: np.ndarray, mean: np.ndarray | float, sd: float, lo: float, hi: float
+) -> np.ndarray:
+    """Inverse-CDF draw from N(mean, sd) truncated to [lo, hi], given uniforms ``u``."""
+    from scipy.special import ndtr, ndtri
+
+    a, b = ndtr((lo - np.asarray(mean)) / sd), ndtr((hi - np.asarray(mean)) / sd)
+    return mean + sd * ndtri(a + u * (b - a))
