@@ -180,6 +180,29 @@ def test_raschke_standard_care_share_in_published_interval(raschke_results):
     assert lo_sc <= raschke_results["standard_care"]["share_above_24h"] <= hi_sc
 
 
+def _within_binomial(sim: float, published: float, n: int, k: float = 2.0) -> bool:
+    return abs(sim - published) <= k * np.sqrt(published * (1 - published) / n)
+
+
+@pytest.mark.slow
+def test_raschke_1995_letter_share_of_early_aptts_below_range(raschke_results):
+    # Raschke et al., letter, Arch Intern Med 1995;155:117: of the weight-based arm's 444 aPTTs
+    # in the first 48 h, 17 % were below the range (validation only; never fitted)
+    wb = raschke_results["weight_based"]
+    assert _within_binomial(wb["share_samples_48h_below"], raschke_trial.PUBLISHED_48H_SAMPLES["below"], 444)
+
+
+@pytest.mark.slow
+@pytest.mark.xfail(strict=True, reason=(
+    "known residual (docs/models/heparin.md): the weight-based arm's aPTTs in the first 48 h are "
+    "above the range in 3 % vs 18 % published (Raschke 1995 letter); the model lacks the spread "
+    "of heparin response behind supratherapeutic aPTTs (fitted aPTT-sensitivity spread is 0)"
+))
+def test_raschke_1995_letter_share_of_early_aptts_above_range(raschke_results):
+    wb = raschke_results["weight_based"]
+    assert _within_binomial(wb["share_samples_48h_above"], raschke_trial.PUBLISHED_48H_SAMPLES["above"], 444)
+
+
 @pytest.mark.slow
 def test_raschke_ttr_beats_random_and_every_constant_rate():
     _, res = raschke_trial.ttr_table(1000, 100000, rate_grid=np.round(np.arange(0.0, 1.0001, 0.05), 2))
