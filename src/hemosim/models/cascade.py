@@ -658,6 +658,16 @@ def _hermite(th, h, y0, f0, y1, f1):
     return h00 * y0 + h10 * h * f0 + h01 * y1 + h11 * h * f1
 
 
+@njit(cache=True, inline="always")
+def _rodas_work_buffers(n):
+    """Work arrays of one RODAS4 integration of ``n`` species (shared by both drivers)."""
+    return (
+        np.empty(n), np.empty(n), np.empty(n), np.empty(n), np.empty(n), np.empty((6, n)),
+        np.empty((n, n)), np.empty((n, n)), np.empty(n, dtype=np.int64),
+        np.empty((n, n + 1), dtype=np.int64), np.empty((n, n + 1), dtype=np.int64),
+    )
+
+
 @njit(cache=True)
 def _solve_one(y0, k, t_out, store, rtol, atol, h_init, max_steps, out,
                kidx, reac, sptr, sidx, sval, A, C, gamma):
@@ -670,17 +680,7 @@ def _solve_one(y0, k, t_out, store, rtol, atol, h_init, max_steps, out,
     n_out = t_out.shape[0]
     n_store = store.shape[0]
     y = y0.copy()
-    ynew = np.empty(n)
-    f0 = np.empty(n)
-    f1 = np.empty(n)
-    u = np.empty(n)
-    fu = np.empty(n)
-    ks = np.empty((6, n))
-    jac = np.empty((n, n))
-    w = np.empty((n, n))
-    piv = np.empty(n, dtype=np.int64)
-    nzl = np.empty((n, n + 1), dtype=np.int64)
-    nzu = np.empty((n, n + 1), dtype=np.int64)
+    ynew, f0, f1, u, fu, ks, jac, w, piv, nzl, nzu = _rodas_work_buffers(n)
     t = 0.0
     t_end = t_out[n_out - 1]
     m = 0
@@ -743,17 +743,7 @@ def _clot_one(y0, k, weights, threshold, t_max, rtol, atol, h_init, max_steps,
     """
     n = y0.shape[0]
     y = y0.copy()
-    ynew = np.empty(n)
-    f0 = np.empty(n)
-    f1 = np.empty(n)
-    u = np.empty(n)
-    fu = np.empty(n)
-    ks = np.empty((6, n))
-    jac = np.empty((n, n))
-    w = np.empty((n, n))
-    piv = np.empty(n, dtype=np.int64)
-    nzl = np.empty((n, n + 1), dtype=np.int64)
-    nzu = np.empty((n, n + 1), dtype=np.int64)
+    ynew, f0, f1, u, fu, ks, jac, w, piv, nzl, nzu = _rodas_work_buffers(n)
     g0 = 0.0
     for i in range(n):
         g0 += weights[i] * y[i]
