@@ -75,6 +75,41 @@ def test_action_mapping_and_pk_follow_the_model():
         action_from_dose(3000.0, 0.0, w)
 
 
+def test_medium_tier_elimination_varies_within_patient_as_the_patients_module_draws_it():
+    # the interval-to-interval factor on both elimination rate constants is
+    # patients.heparin.elimination_factor(key, interval) (compiled draw == NumPy draw), and the
+    # env's level is the model integrated with the scaled constants
+    from hemosim.patients.heparin import ELIMINATION_IOV_LOG_SD, elimination_factor
+
+    assert ELIMINATION_IOV_LOG_SD > 0.0
+    n = 3
+    sim = HeparinSimulator(n, difficulty="medium")
+    keys = patient_key(np.arange(200, 200 + n, dtype=np.uint64), 0)
+    sim.reset_patients(np.ones(n, dtype=bool), keys, None)
+    p = sim.static_info()["patient"]
+    c, b = np.zeros(n), np.zeros(n)
+    factors = []
+    for interval, action in enumerate(([0.5, 0.5], [0.55, 0.0], [0.45, 0.0]), start=1):
+        sim.advance(np.tile(np.array(action, dtype=np.float32), (n, 1)))
+        info = sim.info()
+        f = elimination_factor(keys, interval)
+        factors.append(f)
+        for i in range(n):
+            pk = (p["v_l"][i] * 1000, p["kon_ml_per_u_per_h"][i], p["bmax_u"][i], p["kint_per_h"][i] * f[i],
+                  p["cl_lin_l_per_h"][i] * 1000 * f[i])
+            ci, bi = advance_state(c[i], b[i], info["rate_u_per_h"][i], *pk, 6.0, info["bolus_u"][i])
+            c[i], b[i] = ci[0], bi[0]
+        np.testing.assert_allclose(info["heparin_u_per_ml"], c, rtol=1e-12)
+    f = np.array(factors)
+    assert np.all(f > 0) and np.unique(f).size == f.size  # a new factor per patient and interval
+    # median 1: the log factors of many keys have mean ~0 and SD ELIMINATION_IOV_LOG_SD
+    z = np.log(elimination_factor(patient_key(np.arange(20000, dtype=np.uint64), 0), 1))
+    assert abs(z.mean()) < 0.01 and z.std() == pytest.approx(ELIMINATION_IOV_LOG_SD, rel=0.03)
+    # the easy tier has none
+    easy = HeparinSimulator(n, difficulty="easy")
+    assert easy.iov_log_sd == 0.0
+
+
 def test_measurements_are_the_assay_functions_of_the_patient_key():
     n = 4
     sim = HeparinSimulator(n)

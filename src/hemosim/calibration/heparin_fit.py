@@ -15,8 +15,10 @@ the residual table (target, source, simulated, residual). Stages:
    targets are hard constraints: each bolus half-life at 25 / 100 / 400 U/kg within
    ``FIT_HALF_LIFE_BOUND`` (15 %) of its published value, and the steady state at
    18 U/kg/h inside the published range 0.3-0.7 IU/mL (an interval target: residual 0
-   inside). The secondary targets (volume, Hirsh 1976 half-life at 70 U/kg, renal
-   half-life ratio, Jia 2015 clearance) only enter the weighted sum.
+   inside) and equal to the level chosen by stage 4 (``steady_state``, default
+   :data:`FITTED_STEADY_STATE_IU_PER_ML`). The secondary targets (volume, Hirsh 1976
+   half-life at 70 U/kg, renal half-life ratio, Jia 2015 clearance) only enter the
+   weighted sum.
 2. aPTT sensitivity: the log-linear slope against ``PD_TARGETS`` (closed form).
 3. Variability, jointly on a lattice (step 0.05): the factor on Jia 2015's omegas and
    the log-SD of the aPTT sensitivity, against (a) the SD of the half-life after
@@ -25,7 +27,19 @@ the residual table (target, source, simulated, residual). Stages:
    measured aPTT and anti-Xa under the weight-based nomogram (training seeds 0-1999,
    medium tier; ``CORRELATION_TARGET``: 0.68, 95 % CI 0.60-0.75, SE ~0.038).
 
-The Raschke trial is not fitted; the table shows it on held-out patients as validation
+4. Dose-response level and within-patient variability, jointly on a lattice: the steady
+   state at 18 U/kg/h (:data:`LEVEL_GRID`, 0.300-0.500 IU/mL in steps of 0.025, all inside
+   the published 0.3-0.7; stage 1 is refitted with the level as a constraint) and the
+   log-SD of the interval-to-interval factor on elimination (:data:`IOV_GRID`), against
+   the published outcomes of the weight-based arm (``TRIAL_TARGETS``: Raschke 1993
+   60/62 above 1.5 x control within 24 h; Raschke 1995 letter 17 % / 18 % of the early
+   aPTTs below / above the range), simulated with that protocol on training seeds
+   0-1999; cost = sum of squared binomial z-scores. Stages 3 and 4 depend on each other
+   (the Spearman correlation sees the within-patient variability, the trial sees the
+   between-patient spread), so they alternate until neither changes.
+
+The standard-care arm of the Raschke trial is never fitted (its adjustment steps are
+assumed); the table shows it on held-out patients as validation
 (``hemosim.calibration.raschke_trial``).
 """
 
@@ -42,6 +56,7 @@ from hemosim.calibration.heparin_targets import (
     PD_TARGETS,
     PK_TARGETS,
     RASCHKE_TARGETS,
+    TRIAL_TARGETS,
     VARIABILITY_TARGET,
     Target,
 )
@@ -61,6 +76,12 @@ __all__ = [
     "fit_pk",
     "fit_sensitivity",
     "fit_variability",
+    "fit_level_and_iov",
+    "weight_based_early_aptts",
+    "trial_cost",
+    "FITTED_STEADY_STATE_IU_PER_ML",
+    "LEVEL_GRID",
+    "IOV_GRID",
     "half_life_sd_min",
     "simulated_spearman",
     "residual_table",
@@ -99,17 +120,27 @@ def _with(p: UfhParameters, x: np.ndarray) -> UfhParameters:
     return dataclasses.replace(p, **dict(zip(PK_FIELDS, (float(v) for v in np.exp(x)))))
 
 
+#: Stage 4's lattice of the steady state at 18 U/kg/h (IU/mL; inside the published 0.3-0.7)
+LEVEL_GRID = np.round(np.arange(0.300, 0.50001, 0.025), 3)
+#: Stage 4's lattice of the within-patient elimination log-SD
+IOV_GRID = np.round(np.arange(0.0, 0.50001, 0.05), 2)
+#: The level stage 4 chose (the lattice optimum; stage 1 reproduces UFH_TYPICAL from it)
+FITTED_STEADY_STATE_IU_PER_ML = 0.4
+#: Relative width of the stage-1 equality constraint on the steady state
+STEADY_STATE_TOLERANCE = 1e-3
+
 #: Inner margin (relative) of the hard constraints, so that round-off in the stored
 #: (9-digit) values cannot put a constrained quantity just outside its bound.
 CONSTRAINT_MARGIN = 1e-6
 
 
-def pk_constraints(p: UfhParameters) -> np.ndarray:
+def pk_constraints(p: UfhParameters, steady_state: float | None = FITTED_STEADY_STATE_IU_PER_ML) -> np.ndarray:
     """Hard constraints of the PK stage as ``g >= 0`` (relative units).
 
     Each primary target with a ``hard_bound`` b gives ``b - |sim / value - 1| >= 0`` (as
     two smooth halves); each interval target ``[lo, hi]`` gives ``sim / lo - 1 >= 0`` and
-    ``1 - sim / hi >= 0``.
+    ``1 - sim / hi >= 0``; ``steady_state`` (IU/mL at 18 U/kg/h, stage 4's level; ``None``:
+    free inside the interval) gives ``|sim / steady_state - 1| <= STEADY_STATE_TOLERANCE``.
     """
     g: list[float] = []
     for t in PK_TARGETS:
@@ -120,6 +151,9 @@ def pk_constraints(p: UfhParameters) -> np.ndarray:
         if t.interval is not None:
             lo, hi = t.interval
             g += [sim / lo - 1.0, 1.0 - sim / hi]
+            if steady_state is not None:
+                ratio = sim / steady_state
+                g += [ratio - (1.0 - STEADY_STATE_TOLERANCE), (1.0 + STEADY_STATE_TOLERANCE) - ratio]
     return np.array(g)
 
 
@@ -128,13 +162,15 @@ def pk_objective(p: UfhParameters) -> float:
     return float(sum((t.log_residual(simulate_pk_target(t, p)) / t.tolerance) ** 2 for t in PK_TARGETS))
 
 
-def fit_pk(base: UfhParameters = UFH_TYPICAL, starts: int = 40) -> UfhParameters:
+def fit_pk(
+    base: UfhParameters = UFH_TYPICAL, starts: int = 40, steady_state: float | None = FITTED_STEADY_STATE_IU_PER_ML
+) -> UfhParameters:
     """Stage 1: weighted log-residual least squares over the PK targets, subject to the
     hard constraints of :func:`pk_constraints` (SLSQP in log-parameters, deterministic
     multi-start; the best feasible local optimum wins)."""
     from scipy.optimize import minimize
 
-    n_con = 2 * sum(1 for t in PK_TARGETS if t.hard_bound > 0.0 or t.interval is not None)
+    n_con = len(pk_constraints(base, steady_state))
 
     def objective(x: np.ndarray) -> float:
         try:  # a candidate whose simulated values are not positive and finite is infeasible
@@ -144,7 +180,7 @@ def fit_pk(base: UfhParameters = UFH_TYPICAL, starts: int = 40) -> UfhParameters
         return f if np.isfinite(f) else 1e6
 
     def constraints(x: np.ndarray) -> np.ndarray:
-        g = pk_constraints(_with(base, x)) - CONSTRAINT_MARGIN
+        g = pk_constraints(_with(base, x), steady_state) - CONSTRAINT_MARGIN
         return g if np.all(np.isfinite(g)) else np.full(n_con, -1.0)
 
     rng = np.random.default_rng(20240601)
@@ -174,11 +210,80 @@ def fit_sensitivity(base: UfhParameters) -> UfhParameters:
     return dataclasses.replace(base, aptt_sensitivity_per_iu_per_ml=s)
 
 
-def _simulator(params: UfhParameters, log_sd: float, n: int, pk_scale: float):
+def _simulator(params: UfhParameters, log_sd: float, n: int, pk_scale: float, iov_log_sd: float | None = None):
     from hemosim.envs.heparin import HeparinSimulator
+    from hemosim.patients.heparin import ELIMINATION_IOV_LOG_SD
 
-    attrs = {"ufh_params": params, "aptt_sensitivity_log_sd": log_sd, "pk_variability_scale": pk_scale}
+    attrs = {
+        "ufh_params": params,
+        "aptt_sensitivity_log_sd": log_sd,
+        "pk_variability_scale": pk_scale,
+        "elimination_iov_log_sd": ELIMINATION_IOV_LOG_SD if iov_log_sd is None else iov_log_sd,
+    }
     return type("CandidateHeparinSimulator", (HeparinSimulator,), attrs)(n)
+
+
+def weight_based_early_aptts(
+    params: UfhParameters, log_sd: float, pk_scale: float, iov_log_sd: float, seeds: tuple[int, int] = TRAINING_SEEDS
+) -> dict[str, float]:
+    """The weight-based arm's early aPTTs on training patients (medium tier, measured aPTT,
+    rounded to whole seconds as reported): share above 1.5 x control (45 s) within 24 h and
+    shares of the 6-48 h samples below / in / above 46-70 s (``raschke_trial.trial_outcomes``)."""
+    from hemosim.agents.heparin import RaschkeNomogram
+    from hemosim.calibration.raschke_trial import THRESHOLD_S, RANGE_S
+    from hemosim.reproducibility import assert_train
+    from hemosim.sim.rng import patient_key
+
+    assert_train(range(*seeds))
+    n = seeds[1] - seeds[0]
+    sim = _simulator(params, log_sd, n, pk_scale, iov_log_sd)
+    sim.reset_patients(np.ones(n, dtype=bool), patient_key(np.arange(*seeds, dtype=np.uint64), 0), None)
+    policy = RaschkeNomogram()
+    obs = sim.observation()
+    samples = []
+    for _ in range(8):  # 6, 12, ..., 48 h
+        sim.advance(policy.predict(obs))
+        obs = sim.observation()
+        samples.append(np.round(sim.info()["aptt"]))
+    a = np.array(samples).T
+    flat = a.ravel()
+    return {
+        "share_above_24h": float((a[:, :4] > THRESHOLD_S).any(axis=1).mean()),
+        "share_samples_48h_below": float((flat < RANGE_S[0]).mean()),
+        "share_samples_48h_in_range": float(((flat >= RANGE_S[0]) & (flat <= RANGE_S[1])).mean()),
+        "share_samples_48h_above": float((flat > RANGE_S[1]).mean()),
+    }
+
+
+def trial_cost(outcomes: dict[str, float]) -> float:
+    """Sum of squared z-scores of the weight-based arm's outcomes against ``TRIAL_TARGETS``
+    (standard errors: the targets' binomial tolerances)."""
+    return float(sum(((outcomes[t.quantity] - t.value) / (t.tolerance * t.value)) ** 2 for t in TRIAL_TARGETS))
+
+
+def fit_level_and_iov(
+    pk_scale: float,
+    log_sd: float,
+    levels: np.ndarray = LEVEL_GRID,
+    iovs: np.ndarray = IOV_GRID,
+    starts: int = 40,
+    pk_fits: dict[float, UfhParameters] | None = None,
+) -> tuple[UfhParameters, float, float, float]:
+    """Stage 4: lattice over (steady state at 18 U/kg/h, within-patient elimination log-SD)
+    minimising :func:`trial_cost`; returns (parameters refitted at the level, level, log-SD, cost).
+    ``pk_fits`` caches stage 1 per level across calls."""
+    pk_fits = {} if pk_fits is None else pk_fits
+    best: tuple[UfhParameters | None, float, float, float] = (None, np.nan, np.nan, np.inf)
+    for level in levels:
+        level = float(level)
+        if level not in pk_fits:
+            pk_fits[level] = fit_sensitivity(fit_pk(UFH_TYPICAL, starts, level))
+        p = pk_fits[level]
+        for iov in iovs:
+            cost = trial_cost(weight_based_early_aptts(p, log_sd, pk_scale, float(iov)))
+            if cost < best[3] - 1e-12:
+                best = (p, level, float(iov), cost)
+    return best  # type: ignore[return-value]
 
 
 def half_life_sd_min(params: UfhParameters, pk_scale: float, seeds: tuple[int, int] = (0, 4000)) -> float:
@@ -203,15 +308,16 @@ def fit_variability(
     params: UfhParameters,
     scales: np.ndarray | None = None,
     log_sds: np.ndarray | None = None,
+    iov_log_sd: float | None = None,
 ) -> tuple[float, float, float]:
     """Stage 3: lattice search of (omega factor, sensitivity log-SD); returns (scale, sd, cost)."""
-    scales = np.round(np.arange(0.40, 1.0001, 0.05), 2) if scales is None else scales
-    log_sds = np.round(np.arange(0.0, 0.2001, 0.05), 2) if log_sds is None else log_sds
+    scales = np.round(np.arange(0.20, 1.0001, 0.05), 2) if scales is None else scales
+    log_sds = np.round(np.arange(0.0, 0.5001, 0.05), 2) if log_sds is None else log_sds
     best = (np.nan, np.nan, np.inf)
     for scale in scales:
         r_sd = (half_life_sd_min(params, scale) - VARIABILITY_TARGET.value) / HALF_LIFE_SD_SE_MIN
         for sd in log_sds:
-            r_sp = (simulated_spearman(params, sd, scale) - CORRELATION_TARGET.value) / SPEARMAN_SE
+            r_sp = (simulated_spearman(params, sd, scale, iov_log_sd=iov_log_sd) - CORRELATION_TARGET.value) / SPEARMAN_SE
             cost = r_sd * r_sd + r_sp * r_sp
             if cost < best[2] - 1e-12:
                 best = (float(scale), float(sd), float(cost))
@@ -219,7 +325,11 @@ def fit_variability(
 
 
 def simulated_spearman(
-    params: UfhParameters, log_sd: float, pk_scale: float | None = None, seeds: tuple[int, int] = TRAINING_SEEDS
+    params: UfhParameters,
+    log_sd: float,
+    pk_scale: float | None = None,
+    seeds: tuple[int, int] = TRAINING_SEEDS,
+    iov_log_sd: float | None = None,
 ) -> float:
     """Spearman r of measured aPTT vs anti-Xa, 6-120 h under the weight-based nomogram."""
     from scipy.stats import spearmanr
@@ -233,7 +343,7 @@ def simulated_spearman(
 
     assert_train(range(*seeds))
     n = seeds[1] - seeds[0]
-    sim = _simulator(params, log_sd, n, PK_VARIABILITY_SCALE if pk_scale is None else pk_scale)
+    sim = _simulator(params, log_sd, n, PK_VARIABILITY_SCALE if pk_scale is None else pk_scale, iov_log_sd)
     sim.reset_patients(np.ones(n, dtype=bool), patient_key(np.arange(*seeds, dtype=np.uint64), 0), None)
     policy = RaschkeNomogram()
     obs = sim.observation()
@@ -248,23 +358,34 @@ def simulated_spearman(
 
 
 def residual_table(
-    params: UfhParameters, log_sd: float, pk_scale: float, validation_patients: int = 1000
+    params: UfhParameters,
+    log_sd: float,
+    pk_scale: float,
+    validation_patients: int = 1000,
+    iov_log_sd: float | None = None,
 ) -> tuple[str, list[dict]]:
     """Markdown table: target, source, published, simulated, residual (relative).
 
-    The Raschke validation rows run the registered env, i.e. the *stored* parameters.
+    The stage-4 rows (weight-based arm) are simulated on the training patients; the
+    Raschke validation row (standard care) runs the registered env on held-out patients,
+    i.e. the *stored* parameters.
     """
+    from hemosim.patients.heparin import ELIMINATION_IOV_LOG_SD
+
+    iov = ELIMINATION_IOV_LOG_SD if iov_log_sd is None else iov_log_sd
     rows: list[dict] = []
     for t in PK_TARGETS + PD_TARGETS:
         sim = simulate_pk_target(t, params)
         rows.append({"target": t, "simulated": sim})
     rows.append({"target": VARIABILITY_TARGET, "simulated": half_life_sd_min(params, pk_scale)})
-    rows.append({"target": CORRELATION_TARGET, "simulated": simulated_spearman(params, log_sd, pk_scale)})
+    rows.append({"target": CORRELATION_TARGET, "simulated": simulated_spearman(params, log_sd, pk_scale, iov_log_sd=iov)})
+    trial = weight_based_early_aptts(params, log_sd, pk_scale, iov)
+    rows += [{"target": t, "simulated": trial[t.quantity]} for t in TRIAL_TARGETS]
     if validation_patients:
-        from hemosim.agents.heparin import RaschkeNomogram, StandardCareNomogram
+        from hemosim.agents.heparin import StandardCareNomogram
         from hemosim.calibration.raschke_trial import simulate_policy, trial_outcomes
 
-        for t, pol in zip(RASCHKE_TARGETS, (RaschkeNomogram(), StandardCareNomogram())):
+        for t, pol in zip(RASCHKE_TARGETS, (StandardCareNomogram(),)):
             out = trial_outcomes(simulate_policy(pol, validation_patients, 100000))
             rows.append({"target": t, "simulated": out["share_above_24h"]})
     lines = [
@@ -288,12 +409,23 @@ def residual_table(
     return "\n".join(lines), rows
 
 
-def run_fit() -> tuple[UfhParameters, float, float]:
-    """All three stages; returns (parameters, PK omega factor, aPTT-sensitivity log-SD)."""
-    p = fit_pk(UFH_TYPICAL)
-    p = fit_sensitivity(p)
-    scale, sd, _ = fit_variability(p)
-    return p, scale, sd
+def run_fit(max_rounds: int = 4) -> tuple[UfhParameters, float, float, float, float]:
+    """All four stages; returns (parameters, PK omega factor, aPTT-sensitivity log-SD,
+    steady state at 18 U/kg/h, within-patient elimination log-SD).
+
+    Stages 3 and 4 alternate from the stored variability until a round changes nothing
+    (stage 1 runs once per lattice level and is cached)."""
+    from hemosim.patients.heparin import APTT_SENSITIVITY_LOG_SD, PK_VARIABILITY_SCALE
+
+    scale, sd = PK_VARIABILITY_SCALE, APTT_SENSITIVITY_LOG_SD
+    pk_fits: dict[float, UfhParameters] = {}
+    for _ in range(max_rounds):
+        p, level, iov, _ = fit_level_and_iov(scale, sd, pk_fits=pk_fits)
+        new_scale, new_sd, _ = fit_variability(p, iov_log_sd=iov)
+        if (new_scale, new_sd) == (scale, sd):
+            return p, scale, sd, level, iov
+        scale, sd = new_scale, new_sd
+    raise RuntimeError(f"stages 3 and 4 did not settle in {max_rounds} rounds")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -301,20 +433,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--stored", action="store_true", help="skip the fit; table for the stored values only")
     parser.add_argument("--validation-patients", type=int, default=1000)
     args = parser.parse_args(argv)
-    from hemosim.patients.heparin import APTT_SENSITIVITY_LOG_SD, PK_VARIABILITY_SCALE
+    from hemosim.patients.heparin import APTT_SENSITIVITY_LOG_SD, ELIMINATION_IOV_LOG_SD, PK_VARIABILITY_SCALE
 
     if args.stored:
-        p, scale, sd = UFH_TYPICAL, PK_VARIABILITY_SCALE, APTT_SENSITIVITY_LOG_SD
+        p, scale, sd, iov = UFH_TYPICAL, PK_VARIABILITY_SCALE, APTT_SENSITIVITY_LOG_SD, ELIMINATION_IOV_LOG_SD
     else:
-        p, scale, sd = run_fit()
+        p, scale, sd, level, iov = run_fit()
         print("| parameter | fitted now | stored in the model |")
         print("|---|---|---|")
         for f in PK_FIELDS + ("aptt_sensitivity_per_iu_per_ml",):
             print(f"| {f} | {getattr(p, f):.9g} | {getattr(UFH_TYPICAL, f):.9g} |")
         print(f"| pk_variability_scale | {scale:.4g} | {PK_VARIABILITY_SCALE:.4g} |")
         print(f"| aptt_sensitivity_log_sd | {sd:.4g} | {APTT_SENSITIVITY_LOG_SD:.4g} |")
+        print(f"| elimination_iov_log_sd | {iov:.4g} | {ELIMINATION_IOV_LOG_SD:.4g} |")
+        print(f"| steady state at 18 U/kg/h (IU/mL, stage 4 level) | {level:.4g} | {FITTED_STEADY_STATE_IU_PER_ML:.4g} |")
         print()
-    text, _ = residual_table(p, sd, scale, args.validation_patients)
+    text, _ = residual_table(p, sd, scale, args.validation_patients, iov)
     print(text)
     return 0
 

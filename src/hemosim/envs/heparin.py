@@ -95,9 +95,12 @@ Unknown arguments raise ``ValueError``.
 * ``difficulty="easy"``: covariates vary (weight, renal function, baseline aPTT) but the
   PK and aPTT sensitivity are the typical values for them; exact laboratory values.
 * ``"medium"`` (default): between-patient variability of clearance and volume (Jia
-  2015 shape, scaled to Hirsh 1976's half-life SD; heparin resistance shows through
-  clearance, ``patient["heparin_resistant"]``) and of the aPTT sensitivity (fitted
-  spread, currently 0); assay error (aPTT CV 2.9 %, anti-Xa 5 %, platelets 4 %).
+  2015 shape, scaled to Hirsh 1976's half-life SD; ``patient["heparin_resistant"]``) and
+  of the aPTT sensitivity (log-SD 0.25); within-patient variability: both elimination
+  rate constants change by a factor ``exp(0.25 z)`` in every 6-h interval, independent
+  between intervals (size fitted to the Raschke 1995 letter's spread of early aPTTs;
+  ``hemosim.patients.heparin.elimination_factor``); assay error (aPTT CV 2.9 %, anti-Xa
+  5 %, platelets 4 %).
 * ``"hard"``: as medium, plus HIT at the published UFH incidence (2.6 %; within 5 days
   only rapid-onset cases, about 0.7 % of patients, become visible).
 * ``hit_incidence``: overrides the tier's HIT probability (a float in [0, 1]).
@@ -114,7 +117,10 @@ Version History
 * v0 (hemosim 0.3): calibrated saturable + linear UFH model, continuous bolus action,
   no early termination, native vector env. The saturable route later became explicit
   receptor binding (same id and spaces; the dynamics after a bolus differ, so numbers
-  are not comparable with the memoryless version). (hemosim 0.2's env of the same id used an
+  are not comparable with the memoryless version). Later still (hemosim 0.3, before
+  release) the medium and hard tiers gained within-patient variability of elimination
+  and the level at 18 U/kg/h moved from 0.305 to 0.40 IU/mL (same id and spaces;
+  numbers not comparable with earlier builds). (hemosim 0.2's env of the same id used an
   unfitted model and terminated episodes on aPTT > 150 s; results are not comparable.)
 
 References
@@ -148,6 +154,8 @@ from hemosim.assays import (
 from hemosim.models.heparin import UFH_TYPICAL, UfhParameters, advance_rows, aptt_scalar_s
 from hemosim.patients.heparin import (
     APTT_SENSITIVITY_LOG_SD,
+    ELIMINATION_IOV_LOG_SD,
+    STREAM_ELIMINATION_IOV,
     HIT_INCIDENCE,
     PK_VARIABILITY_SCALE,
     HeparinPatients,
@@ -211,9 +219,10 @@ _NP = 8
 # KON mL/(U h), BMAX / V IU/mL, KINT 1/h, CL_LIN / V 1/h
 _PK_KON, _PK_BMAX, _PK_KINT, _PK_K = range(4)
 _NPK = 4
-# rows of the step's work buffers: C (IU/mL), B / V (IU/mL), R / V (IU/mL/h)
-_BUF_C, _BUF_B, _BUF_R = range(3)
-_NBUF = 3
+# rows of the step's work buffers: C (IU/mL), B / V (IU/mL), R / V (IU/mL/h), and this
+# interval's KINT and CL_LIN / V (1/h; the typical rows times the within-patient factor)
+_BUF_C, _BUF_B, _BUF_R, _BUF_KINT, _BUF_K = range(5)
+_NBUF = 5
 
 
 @njit(cache=True, inline="always")
@@ -327,17 +336,27 @@ def _reset_rows(rows, state, params, keys, sig_aptt, sig_axa, sig_plt, obs):  # 
 
 
 @njit(cache=True)
-def _step(actions, state, params, pk, buf, keys, sig_aptt, sig_axa, sig_plt, obs, reward, truncated):  # pragma: no cover - jitted
+def _step(actions, state, params, pk, buf, keys, sig_iov, sig_aptt, sig_axa, sig_plt, obs, reward, truncated):  # pragma: no cover - jitted
     """One 6-h step of every row: the dose of ``actions`` by the mapping of :func:`dose_from_action`
     (computed once per row), ``pk`` the volume-normalised PK constants set at reset, ``buf``
-    preallocated work rows."""
+    preallocated work rows. ``sig_iov`` is the log-SD of the within-patient factor on both
+    elimination rate constants in this interval (``hemosim.patients.heparin.elimination_factor``:
+    ``rng.normal(key, STREAM_ELIMINATION_IOV, interval number)``)."""
     n = state.shape[0]
     dt = STEP_HOURS
     # PK: bolus, then all patients through the model's integrator together (volume-normalised)
     c = buf[_BUF_C]
     b = buf[_BUF_B]
     r = buf[_BUF_R]
+    kint = buf[_BUF_KINT]
+    k_lin = buf[_BUF_K]
     for i in range(n):
+        f = 1.0
+        if sig_iov > 0.0:
+            interval = int(state[i, _HOURS] / dt + 0.5) + 1
+            f = math.exp(sig_iov * rng_compiled.normal(keys[i], STREAM_ELIMINATION_IOV, interval))
+        kint[i] = pk[_PK_KINT, i] * f
+        k_lin[i] = pk[_PK_K, i] * f
         rate, bolus = _dose_scalar(actions[i, 0], actions[i, 1], params[i, _W])
         state[i, _RATE] = rate
         state[i, _BOLUS] = bolus
@@ -345,7 +364,7 @@ def _step(actions, state, params, pk, buf, keys, sig_aptt, sig_axa, sig_plt, obs
         c[i] = state[i, _C] + bolus / v
         b[i] = state[i, _B]
         r[i] = rate / v
-    advance_rows(c, b, r, pk[_PK_KON], pk[_PK_BMAX], pk[_PK_KINT], pk[_PK_K], dt)
+    advance_rows(c, b, r, pk[_PK_KON], pk[_PK_BMAX], kint, k_lin, dt)
     for i in range(n):
         rate = state[i, _RATE]
         bolus = state[i, _BOLUS]
@@ -388,6 +407,7 @@ class HeparinSimulator(BatchedSimulator):
     ufh_params: UfhParameters = UFH_TYPICAL
     aptt_sensitivity_log_sd: float = APTT_SENSITIVITY_LOG_SD
     pk_variability_scale: float = PK_VARIABILITY_SCALE
+    elimination_iov_log_sd: float = ELIMINATION_IOV_LOG_SD
 
     def __init__(self, num_patients: int, **options: Any) -> None:
         super().__init__(num_patients)
@@ -407,6 +427,7 @@ class HeparinSimulator(BatchedSimulator):
         self.cv_axa = ANTI_XA_ANALYTICAL_CV if noisy else 0.0
         self.cv_plt = PLATELET_ANALYTICAL_CV if noisy else 0.0
         self._sigmas = (_sigma(self.cv_aptt), _sigma(self.cv_axa), _sigma(self.cv_plt))
+        self.iov_log_sd = float(self.elimination_iov_log_sd) if self.variability else 0.0
         n = self.num_patients
         self.state = np.zeros((n, _NS))
         self.params = np.ones((n, _NP))
@@ -463,7 +484,10 @@ class HeparinSimulator(BatchedSimulator):
 
     # -- one 6-h step --------------------------------------------------------------------
     def advance(self, actions: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        _step(actions, self.state, self.params, self._pk, self._buf, self.keys, *self._sigmas, self._obs, self._reward, self._truncated)
+        _step(
+            actions, self.state, self.params, self._pk, self._buf, self.keys, self.iov_log_sd, *self._sigmas,
+            self._obs, self._reward, self._truncated,
+        )
         return self._reward.copy(), np.zeros(self.num_patients, dtype=bool), self._truncated.copy()
 
     # -- what is seen --------------------------------------------------------------------

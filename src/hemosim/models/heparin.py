@@ -73,8 +73,10 @@ to the published targets in ``hemosim.calibration.heparin_targets``; the fit and
 residual table are reproducible with that one command and tested. The fit holds each
 bolus half-life at 25 / 100 / 400 U/kg within 15 % of 30 / 60 / 150 min (hard
 constraint) and the steady state at 18 U/kg/h inside 0.3-0.7 IU/mL (hard constraint,
-an interval target). The fit lands at 32.1 / 65.7 / 147.8 min and 0.305 IU/mL (the
-secondary targets pull the steady state to the lower edge; see docs/models/heparin.md).
+an interval target); where inside the interval the level lies (0.40 IU/mL for a typical
+70 kg adult) is fitted to the outcomes of the weight-based arm of the Raschke trial (the
+fit's stage 4, with the within-patient variability of ``hemosim.patients.heparin``). The
+fit lands at 34.5 / 64.3 / 149.9 min and 0.400 IU/mL (docs/models/heparin.md).
 Time base: hours.
 """
 
@@ -115,7 +117,8 @@ def _f(default: float, unit: str, source: str) -> float:
 _FIT = (
     "fitted by hemosim.calibration.heparin_fit (PK stage) to the bolus half-lives at 25/100/400 U/kg "
     "(Hirsh ACCP; Swiss label reg. 46240; hard bound 15 %), the 0.3-0.7 IU/mL steady state at 18 U/kg/h "
-    "(Raschke 1993; Univ. Michigan; hard interval) and, as secondary targets, US PI §12.3 Vd 0.07 L/kg, "
+    "(Raschke 1993; Univ. Michigan; hard interval; level 0.40 IU/mL from stage 4: Raschke 1993 weight-based arm "
+    "60/62, Raschke 1995 letter 17/65/18 %) and, as secondary targets, US PI §12.3 Vd 0.07 L/kg, "
     "Hirsh 1976, Perry 1974 and Jia 2015; FACTS §4.2"
 )
 _BINDING = "; receptor binding + internalisation route of Hirsh 2001 Chest 119:64S / de Swart 1982 Blood 60:1251 (no published value, FACTS §4.2)"
@@ -125,12 +128,12 @@ _BINDING = "; receptor binding + internalisation route of Hirsh 2001 Chest 119:6
 class UfhParameters:
     """Typical UFH PK/PD parameters (a typical adult; variability lives in patients)."""
 
-    v_l_per_kg: float = _f(0.0681806915, "L/kg", _FIT)
-    kon_ml_per_u_per_h: float = _f(4.40589370, "mL/(U h)", _FIT + _BINDING)
-    bmax_u_per_kg: float = _f(22.6255604, "U/kg", _FIT + _BINDING)
-    kint_per_h: float = _f(1.22981920, "1/h", _FIT + _BINDING)
+    v_l_per_kg: float = _f(0.0677485512, "L/kg", _FIT)
+    kon_ml_per_u_per_h: float = _f(2.81564214, "mL/(U h)", _FIT + _BINDING)
+    bmax_u_per_kg: float = _f(30.2260042, "U/kg", _FIT + _BINDING)
+    kint_per_h: float = _f(0.720300196, "1/h", _FIT + _BINDING)
     cl_lin_ml_per_h_per_kg: float = _f(
-        11.3415500,
+        11.8269832,
         "mL/h/kg at CrCl 100 mL/min",
         _FIT + " (the renal share is set mainly by Perry 1974's anephric/normal half-life ratio and Jia 2015's "
         "clearance at saturating levels); linear route of de Swart 1982",

@@ -32,6 +32,18 @@ Sources and assumptions
   0.68 (PMC6009553; FACTS §4.3). ``heparin_resistant`` marks a patient who would need
   more than 35,000 U/24 h at steady state to reach aPTT 1.5 x control (the Levine 1994
   entry criterion).
+* Within-patient (interval-to-interval) variability of elimination: in every 6-h
+  interval both elimination rate constants (receptor internalisation ``KINT`` and the
+  linear ``CL_LIN``) of a patient are multiplied by ``exp(ELIMINATION_IOV_LOG_SD * z)``,
+  ``z`` standard normal from the patient's key (stream ``STREAM_ELIMINATION_IOV``,
+  counter = the interval's number, 1 for 0-6 h), independent between intervals. It
+  stands for the day-to-day variation in heparin requirements of one patient that no
+  covariate explains (Fennerty 1989 BMJ, "day to day variation of heparin
+  requirements": biological and delivery factors; Hirsh 2001 Chest 119:64S) and is
+  what puts a stable patient outside the range on a fixed dose. No published size was
+  found; ``ELIMINATION_IOV_LOG_SD`` is fitted by ``hemosim.calibration.heparin_fit`` to
+  the spread of the weight-based arm's early aPTTs (Raschke 1995 letter, FACTS §4.5).
+  Independence between intervals is an assumption.
 * HIT (heparin-induced thrombocytopenia): incidence 2.6 % on UFH (Martel 2005 Blood
   106:2710 meta-analysis; FACTS §7.4). 27.5 % of HIT is rapid onset (25-30 %,
   previous heparin in the past 100 days: onset within the first day); the rest starts
@@ -69,6 +81,9 @@ __all__ = [
     "OMEGA2_V",
     "PK_VARIABILITY_SCALE",
     "RESISTANCE_U_PER_24H",
+    "ELIMINATION_IOV_LOG_SD",
+    "STREAM_ELIMINATION_IOV",
+    "elimination_factor",
     "hit_platelets",
     "hit_platelets_scalar_10e9_per_l",
 ]
@@ -82,15 +97,21 @@ OMEGA2_CL = 0.122  # Jia 2015 Table 2
 OMEGA2_V = 0.105  # Jia 2015 Table 2
 #: Factor on Jia's omegas (a CPB population), fitted by hemosim.calibration.heparin_fit so
 #: that the half-life after 70 U/kg has SD 15 min in VTE patients (Hirsh 1976: 63 +/- 15 min).
-PK_VARIABILITY_SCALE = 0.6
+PK_VARIABILITY_SCALE = 0.45
 #: Log-SD of the aPTT sensitivity, fitted by hemosim.calibration.heparin_fit (Spearman 0.68).
-APTT_SENSITIVITY_LOG_SD = 0.0
+APTT_SENSITIVITY_LOG_SD = 0.25
 RESISTANCE_U_PER_24H = 35000.0  # Levine 1994 entry criterion (FACTS §4.3)
+#: Log-SD of the within-patient, interval-to-interval factor on both elimination rate
+#: constants, fitted by hemosim.calibration.heparin_fit (Raschke 1995 letter: 17 / 65 / 18 %
+#: of the weight-based arm's aPTTs in the first 48 h below / in / above the range).
+ELIMINATION_IOV_LOG_SD = 0.25
 
 # Random streams (never renumber).
 _S_SEX, _S_AGE, _S_WEIGHT, _S_SCR, _S_APTT0, _S_PLT0 = 1, 2, 3, 4, 5, 6
 _S_ETA_CL, _S_ETA_V, _S_ETA_S = 7, 8, 9
 _S_HIT, _S_HIT_RAPID, _S_HIT_ONSET, _S_HIT_LARGE, _S_HIT_FALL = 10, 11, 12, 13, 14
+#: normal stream of the within-patient elimination factor (counter = interval number, 1, 2, ...)
+STREAM_ELIMINATION_IOV = 15
 
 
 @dataclass
@@ -244,6 +265,15 @@ def sample_patients(
         hit_onset_h=onset,
         hit_fall_fraction=fall,
     )
+
+
+def elimination_factor(keys: np.ndarray, interval: np.ndarray | int, log_sd: float = ELIMINATION_IOV_LOG_SD) -> np.ndarray:
+    """Within-patient factor on both elimination rate constants in 6-h interval ``interval``
+    (1 = hours 0-6): ``exp(log_sd * z)``, ``z = rng.normal(key, STREAM_ELIMINATION_IOV, interval)``
+    (median 1). The env's compiled step draws the same numbers (equality is a test)."""
+    if log_sd == 0.0:
+        return np.ones(np.broadcast(np.asarray(keys), np.asarray(interval)).shape)
+    return np.exp(log_sd * rng.normal(np.asarray(keys, dtype=np.uint64), STREAM_ELIMINATION_IOV, interval))
 
 
 @njit(cache=True, inline="always")
