@@ -94,6 +94,7 @@ def test_medium_tier_elimination_varies_within_patient_as_the_patients_module_dr
         info = sim.info()
         f = elimination_factor(keys, interval)
         factors.append(f)
+        np.testing.assert_allclose(info["elimination_factor"], f, rtol=1e-14)
         for i in range(n):
             pk = (p["v_l"][i] * 1000, p["kon_ml_per_u_per_h"][i], p["bmax_u"][i], p["kint_per_h"][i] * f[i],
                   p["cl_lin_l_per_h"][i] * 1000 * f[i])

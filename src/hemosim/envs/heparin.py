@@ -53,7 +53,8 @@ idx   meaning                         unit          normalisation
 Samples are drawn at the end of each 6-h step (the aPTT "6 h after any change" of the
 nomogram). Raw values are in ``info``: ``aptt`` (measured, s), ``aptt_true_s``,
 ``anti_xa`` (measured IU/mL), ``heparin_u_per_ml`` (true level), ``heparin_bound_u``
-(receptor-bound heparin, U), ``rate_u_per_h``,
+(receptor-bound heparin, U), ``elimination_factor`` (the within-patient factor on
+elimination in the step just simulated; 1 in the easy tier and at reset), ``rate_u_per_h``,
 ``bolus_u`` (the last action), ``platelets`` (measured x10^9/L),
 ``platelets_true_10e9_per_l``, ``therapeutic`` (true aPTT in 46-70 s), ``hit_active``,
 ``hours``, the reward components and ``patient`` (covariates and individual
@@ -211,7 +212,8 @@ _OPTIONS = {"difficulty": "medium", "hit_incidence": None}
 _C, _HOURS, _RATE, _BOLUS, _APTT, _APTT_M, _AXA_M, _PLT, _PLT_M = range(9)
 _R_IN, _R_SUB, _R_SUPRA, _R_DANGER, _R_HIT = range(9, 14)
 _B = 14  # receptor-bound heparin per volume, B / V (IU/mL)
-_NS = 15
+_IOV = 15  # the last interval's within-patient factor on elimination (1 before the first step)
+_NS = 16
 # parameter columns (per patient, set at reset)
 _V, _APTT0, _SENS, _PLT0, _ONSET, _FALL, _W, _RENAL = range(8)
 _NP = 8
@@ -332,6 +334,7 @@ def _reset_rows(rows, state, params, keys, sig_aptt, sig_axa, sig_plt, obs):  # 
             state[i, c] = 0.0
         state[i, _APTT] = params[i, _APTT0]
         state[i, _PLT] = params[i, _PLT0]
+        state[i, _IOV] = 1.0
         _measure_row(i, state, params, keys, 0, sig_aptt, sig_axa, sig_plt, obs)
 
 
@@ -357,6 +360,7 @@ def _step(actions, state, params, pk, buf, keys, sig_iov, sig_aptt, sig_axa, sig
             f = math.exp(sig_iov * rng_compiled.normal(keys[i], STREAM_ELIMINATION_IOV, interval))
         kint[i] = pk[_PK_KINT, i] * f
         k_lin[i] = pk[_PK_K, i] * f
+        state[i, _IOV] = f
         rate, bolus = _dose_scalar(actions[i, 0], actions[i, 1], params[i, _W])
         state[i, _RATE] = rate
         state[i, _BOLUS] = bolus
@@ -505,6 +509,7 @@ class HeparinSimulator(BatchedSimulator):
             "anti_xa": s[:, _AXA_M],
             "heparin_u_per_ml": s[:, _C],
             "heparin_bound_u": s[:, _B] * self.params[:, _V],
+            "elimination_factor": s[:, _IOV],
             "rate_u_per_h": s[:, _RATE],
             "bolus_u": s[:, _BOLUS],
             "platelets": s[:, _PLT_M],
