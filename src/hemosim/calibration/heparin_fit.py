@@ -223,14 +223,17 @@ def _simulator(params: UfhParameters, log_sd: float, n: int, pk_scale: float, io
     return type("CandidateHeparinSimulator", (HeparinSimulator,), attrs)(n)
 
 
-def weight_based_early_aptts(
-    params: UfhParameters, log_sd: float, pk_scale: float, iov_log_sd: float, seeds: tuple[int, int] = TRAINING_SEEDS
-) -> dict[str, float]:
-    """The weight-based arm's early aPTTs on training patients (medium tier, measured aPTT,
-    rounded to whole seconds as reported): share above 1.5 x control (45 s) within 24 h and
-    shares of the 6-48 h samples below / in / above 46-70 s (``raschke_trial.trial_outcomes``)."""
+def _weight_based_samples(
+    params: UfhParameters,
+    log_sd: float,
+    pk_scale: float,
+    iov_log_sd: float | None,
+    seeds: tuple[int, int],
+    steps: int,
+) -> dict[str, np.ndarray]:
+    """The weight-based nomogram on training patients (medium tier) for ``steps`` 6-h steps:
+    ``hours``, measured ``aptt`` and ``anti_xa`` after each step, arrays of shape (N, steps)."""
     from hemosim.agents.heparin import RaschkeNomogram
-    from hemosim.calibration.raschke_trial import THRESHOLD_S, RANGE_S
     from hemosim.reproducibility import assert_train
     from hemosim.sim.rng import patient_key
 
@@ -240,19 +243,26 @@ def weight_based_early_aptts(
     sim.reset_patients(np.ones(n, dtype=bool), patient_key(np.arange(*seeds, dtype=np.uint64), 0), None)
     policy = RaschkeNomogram()
     obs = sim.observation()
-    samples = []
-    for _ in range(8):  # 6, 12, ..., 48 h
+    out: dict[str, list[np.ndarray]] = {"hours": [], "aptt": [], "anti_xa": []}
+    for _ in range(steps):
         sim.advance(policy.predict(obs))
         obs = sim.observation()
-        samples.append(np.round(sim.info()["aptt"]))
-    a = np.array(samples).T
-    flat = a.ravel()
-    return {
-        "share_above_24h": float((a[:, :4] > THRESHOLD_S).any(axis=1).mean()),
-        "share_samples_48h_below": float((flat < RANGE_S[0]).mean()),
-        "share_samples_48h_in_range": float(((flat >= RANGE_S[0]) & (flat <= RANGE_S[1])).mean()),
-        "share_samples_48h_above": float((flat > RANGE_S[1]).mean()),
-    }
+        info = sim.info()
+        for k in out:
+            out[k].append(info[k].copy())
+    return {k: np.stack(v, axis=1) for k, v in out.items()}
+
+
+def weight_based_early_aptts(
+    params: UfhParameters, log_sd: float, pk_scale: float, iov_log_sd: float, seeds: tuple[int, int] = TRAINING_SEEDS
+) -> dict[str, float]:
+    """The weight-based arm's early aPTTs on training patients, the trial's end points
+    (``raschke_trial.sample_outcomes``): share above 1.5 x control within 24 h and shares of
+    the 6-48 h samples below / in / above the range."""
+    from hemosim.calibration.raschke_trial import sample_outcomes
+
+    s = _weight_based_samples(params, log_sd, pk_scale, iov_log_sd, seeds, steps=8)  # 6, 12, ..., 48 h
+    return sample_outcomes(s["hours"], s["aptt"])
 
 
 def trial_cost(outcomes: dict[str, float]) -> float:
@@ -334,27 +344,11 @@ def simulated_spearman(
     """Spearman r of measured aPTT vs anti-Xa, 6-120 h under the weight-based nomogram."""
     from scipy.stats import spearmanr
 
-    from hemosim.agents.heparin import RaschkeNomogram
-    from hemosim.sim.rng import patient_key
-
     from hemosim.patients.heparin import PK_VARIABILITY_SCALE
 
-    from hemosim.reproducibility import assert_train
-
-    assert_train(range(*seeds))
-    n = seeds[1] - seeds[0]
-    sim = _simulator(params, log_sd, n, PK_VARIABILITY_SCALE if pk_scale is None else pk_scale, iov_log_sd)
-    sim.reset_patients(np.ones(n, dtype=bool), patient_key(np.arange(*seeds, dtype=np.uint64), 0), None)
-    policy = RaschkeNomogram()
-    obs = sim.observation()
-    aptt, axa = [], []
-    for _ in range(20):
-        sim.advance(policy.predict(obs))
-        obs = sim.observation()
-        info = sim.info()
-        aptt.append(info["aptt"].copy())
-        axa.append(info["anti_xa"].copy())
-    return float(spearmanr(np.concatenate(aptt), np.concatenate(axa)).statistic)
+    scale = PK_VARIABILITY_SCALE if pk_scale is None else pk_scale
+    s = _weight_based_samples(params, log_sd, scale, iov_log_sd, seeds, steps=20)
+    return float(spearmanr(s["aptt"].ravel(), s["anti_xa"].ravel()).statistic)
 
 
 def residual_table(

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["simulate_policy", "trial_table", "ttr_table", "main", "PUBLISHED"]
+__all__ = ["simulate_policy", "sample_outcomes", "trial_outcomes", "trial_table", "ttr_table", "main", "PUBLISHED"]
 
 THRESHOLD_S = 45.0  # 1.5 x control (30 s)
 RANGE_S = (46.0, 70.0)
@@ -91,10 +91,12 @@ def _first_hour(hours: np.ndarray, hit: np.ndarray) -> np.ndarray:
     return np.where(idx >= 0, hours[np.arange(len(idx)), np.maximum(idx, 0)], np.nan)
 
 
-def trial_outcomes(course: Course) -> dict[str, float]:
-    """Trial end points from the 6-hourly measured aPTT (samples at 6, 12, ... h)."""
-    h = course.hours[:, 1:]
-    a = np.round(course.aptt_measured_s[:, 1:])
+def sample_outcomes(hours: np.ndarray, aptt_measured_s: np.ndarray) -> dict[str, float]:
+    """Trial end points from 6-hourly samples, shape (N, samples), first sample at 6 h.
+
+    The measured aPTT is rounded to whole seconds, as a laboratory reports it."""
+    h = hours
+    a = np.round(aptt_measured_s)
     above = a > THRESHOLD_S
     in_range = (a >= RANGE_S[0]) & (a <= RANGE_S[1])
     within24 = (above & (h <= 24.0 + 1e-9)).any(axis=1)
@@ -117,6 +119,11 @@ def trial_outcomes(course: Course) -> dict[str, float]:
         "mean_h_to_range": float(np.nanmean(t_range)) if np.isfinite(t_range).any() else np.nan,
         "share_reached_range_24h": float((in_range & (h <= 24.0 + 1e-9)).any(axis=1).mean()),
     }
+
+
+def trial_outcomes(course: Course) -> dict[str, float]:
+    """Trial end points of a course (:func:`sample_outcomes` on the samples at 6, 12, ... h)."""
+    return sample_outcomes(course.hours[:, 1:], course.aptt_measured_s[:, 1:])
 
 
 def ttr(course: Course, measured: bool = False) -> np.ndarray:
