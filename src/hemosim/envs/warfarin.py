@@ -122,6 +122,7 @@ from gymnasium import spaces
 from numba import njit
 
 from hemosim.assays import INR_ANALYTICAL_CV, measure_inr
+from hemosim.envs.warfarin_events import HIGH_INR_COST_THRESHOLD, WARFARIN_EVENTS, draw_warfarin_events
 from hemosim.models.warfarin import HAMBERG_2007, MODEL_STRUCTURES, WarfarinModel
 from hemosim.patients.warfarin import (
     AMIODARONE_CL_MULTIPLIER,
@@ -132,6 +133,7 @@ from hemosim.patients.warfarin import (
 )
 from hemosim.sim import rng
 from hemosim.sim.batch import BatchedSimulator, validate_options
+from hemosim.sim.events import REWARD_MODES, EventLog, event_reward
 from hemosim.sim.single import SingleEnv
 from hemosim.sim.vector import BatchedVectorEnv
 
@@ -164,7 +166,7 @@ VITAMIN_K_LOG_SD = 0.32  # measured: median within-subject INR CV 8.8-9.2 % over
 
 _S_MISSED_P, _S_MISSED_DAY, _S_AMIO_START, _S_AMIO_DAY, _S_VITK = 201, 202, 203, 204, 205
 
-_OPTIONS = {"difficulty": "medium", "population": "iwpc", "variability": None, "model": "hamberg2007"}
+_OPTIONS = {"difficulty": "medium", "population": "iwpc", "variability": None, "model": "hamberg2007", "reward_mode": "default"}
 
 
 @njit(cache=True)
@@ -224,6 +226,9 @@ class WarfarinSimulator(BatchedSimulator):
             raise ValueError(f"unknown population {opts['population']!r}; allowed: {sorted(POPULATIONS)}")
         if opts["model"] not in MODEL_STRUCTURES:
             raise ValueError(f"unknown model {opts['model']!r}; allowed: {list(MODEL_STRUCTURES)}")
+        if opts["reward_mode"] not in REWARD_MODES:
+            raise ValueError(f"unknown reward_mode {opts['reward_mode']!r}; allowed: {list(REWARD_MODES)}")
+        self.reward_mode: str = opts["reward_mode"]
         self.difficulty: str = opts["difficulty"]
         self.population: str = opts["population"]
         self.model_name: str = opts["model"]
@@ -256,6 +261,7 @@ class WarfarinSimulator(BatchedSimulator):
         self._obs = np.zeros((n, 8), dtype=np.float32)
         self.vitamin_k_z = np.zeros(n)
         self.ec50_typical = np.ones(n)
+        self.events = EventLog(n, WARFARIN_EVENTS)  # clinical events (hemosim.envs.warfarin_events)
 
     # -- episode start -------------------------------------------------------------------
     def reset_patients(self, mask: np.ndarray, keys: np.ndarray, options: Mapping[str, Any] | None) -> None:
@@ -280,6 +286,7 @@ class WarfarinSimulator(BatchedSimulator):
         )
         self._obs[mask, 3:7] = np.clip(static_obs, 0.0, 1.0)
         self.day[mask] = 0
+        self.events.reset(mask)
         self.dose_mg[mask] = 0.0
         self.dose_taken_mg[mask] = 0.0
         self.reward_parts[mask] = 0.0
@@ -323,6 +330,16 @@ class WarfarinSimulator(BatchedSimulator):
         reward, _, self.therapeutic = warfarin_reward(inr, self.target_low, self.target_high, self.reward_parts)
         terminated = np.zeros(self.num_patients, dtype=bool)
         truncated = self.day >= EPISODE_DAYS
+        # clinical events from the true INR (env card, Rewards / cost); death ends the
+        # episode only with reward_mode="events" (the default keeps the fixed 90-day horizon)
+        alive = self.events.alive.copy()
+        draw_warfarin_events(self.events, keys, self.day, inr)
+        flags = self.events.flags
+        cost = flags["major_bleeding"] + flags["thromboembolism"] + flags["death"] + (inr > HIGH_INR_COST_THRESHOLD)
+        self.events.end_step(cost)
+        if self.reward_mode == "events":
+            reward = event_reward(flags, alive)
+            terminated = flags["death"].copy()
         return reward, terminated, truncated
 
     def _hard_tier_events(self, keys: np.ndarray) -> None:
@@ -359,6 +376,7 @@ class WarfarinSimulator(BatchedSimulator):
             "reward_high": self.reward_parts[:, 2],
             "reward_severe": self.reward_parts[:, 3],
             "on_amiodarone": self.on_amiodarone,
+            **self.events.info(),
         }
 
     def static_info(self) -> dict[str, Any]:
