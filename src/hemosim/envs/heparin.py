@@ -152,6 +152,9 @@ from hemosim.assays import (
     STREAM_APTT_NOISE,
     STREAM_PLATELET_NOISE,
 )
+from hemosim.envs.heparin_events import HEPARIN_EVENTS, draw_heparin_events
+from hemosim.envs.heparin_events import hazards_per_h as event_hazards_per_h
+from hemosim.metrics import four_ts_score
 from hemosim.models.heparin import UFH_TYPICAL, UfhParameters, advance_rows, aptt_scalar_s
 from hemosim.patients.heparin import (
     APTT_SENSITIVITY_LOG_SD,
@@ -165,6 +168,7 @@ from hemosim.patients.heparin import (
 )
 from hemosim.sim import rng_compiled
 from hemosim.sim.batch import BatchedSimulator, validate_options
+from hemosim.sim.events import REWARD_MODES, EventLog, event_reward
 from hemosim.sim.single import SingleEnv
 from hemosim.sim.vector import BatchedVectorEnv
 
@@ -206,7 +210,13 @@ OBS_CRCL_SCALE_ML_PER_MIN = 120.0
 OBS_PLATELETS_SCALE_10E9_PER_L = 400.0
 
 DIFFICULTIES = ("easy", "medium", "hard")
-_OPTIONS = {"difficulty": "medium", "hit_incidence": None}
+_OPTIONS = {"difficulty": "medium", "hit_incidence": None, "reward_mode": "default"}
+#: 4Ts inputs the simulator cannot know (hemosim's reading; env card): other causes of
+#: thrombocytopenia "possible" (1 point) for every inpatient; a rapid-onset HIT course
+#: means heparin in the past 30 days (Lo 2006 timing: 2 points)
+FOUR_TS_OTHER_CAUSES = "possible"
+FOUR_TS_RAPID_PRIOR_HEPARIN_DAYS = 15.0
+FOUR_TS_FALL_FRACTION = 0.3  # a measured fall of >= 30 % from the reset count dates the fall's onset
 
 # state columns
 _C, _HOURS, _RATE, _BOLUS, _APTT, _APTT_M, _AXA_M, _PLT, _PLT_M = range(9)
@@ -423,6 +433,9 @@ class HeparinSimulator(BatchedSimulator):
             hit = HIT_INCIDENCE if opts["difficulty"] == "hard" else 0.0
         if isinstance(hit, bool) or not isinstance(hit, (int, float)) or not 0.0 <= float(hit) <= 1.0:
             raise ValueError(f"hit_incidence must be a number in [0, 1] or None, got {hit!r}")
+        if opts["reward_mode"] not in REWARD_MODES:
+            raise ValueError(f"unknown reward_mode {opts['reward_mode']!r}; allowed: {list(REWARD_MODES)}")
+        self.reward_mode: str = opts["reward_mode"]
         self.difficulty: str = opts["difficulty"]
         self.hit_incidence = float(hit)
         self.variability = self.difficulty != "easy"
@@ -443,6 +456,12 @@ class HeparinSimulator(BatchedSimulator):
         self._truncated = np.zeros(n, dtype=bool)
         self.patients: HeparinPatients | None = None
         self._patient_info: dict[str, np.ndarray] = {}
+        # clinical events (hemosim.envs.heparin_events) and the 4Ts inputs (HIT tiers)
+        self.events = EventLog(n, HEPARIN_EVENTS)
+        self.platelets_reset_measured = np.ones(n)
+        self.platelets_nadir_measured = np.ones(n)
+        self.platelet_fall_onset_h = np.full(n, np.nan)
+        self.thrombosis_with_hit = np.zeros(n, dtype=bool)
 
     # -- episode start -------------------------------------------------------------------
     def reset_patients(self, mask: np.ndarray, keys: np.ndarray, options: Mapping[str, Any] | None) -> None:
@@ -485,14 +504,48 @@ class HeparinSimulator(BatchedSimulator):
         self.keys[mask] = np.asarray(keys, dtype=np.uint64)
         rows = np.flatnonzero(mask)
         _reset_rows(rows, self.state, self.params, self.keys, *self._sigmas, self._obs)
+        self.events.reset(mask)
+        self.platelets_reset_measured[mask] = self.state[mask, _PLT_M]
+        self.platelets_nadir_measured[mask] = self.state[mask, _PLT_M]
+        self.platelet_fall_onset_h[mask] = np.nan
+        self.thrombosis_with_hit[mask] = False
 
     # -- one 6-h step --------------------------------------------------------------------
     def advance(self, actions: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        s = self.state
+        aptt_start = s[:, _APTT].copy()
+        t_start = s[:, _HOURS].copy()
         _step(
             actions, self.state, self.params, self._pk, self._buf, self.keys, self.iov_log_sd, *self._sigmas,
             self._obs, self._reward, self._truncated,
         )
-        return self._reward.copy(), np.zeros(self.num_patients, dtype=bool), self._truncated.copy()
+        reward = self._reward.copy()
+        terminated = np.zeros(self.num_patients, dtype=bool)
+        self._draw_events(aptt_start, t_start)
+        if self.reward_mode == "events":
+            reward = event_reward(self.events.flags, self.events.alive)
+        return reward, terminated, self._truncated.copy()
+
+    def _draw_events(self, aptt_start: np.ndarray, t_start: np.ndarray) -> None:
+        """The step's clinical events from the true aPTT path and HIT course (env card)."""
+        s = self.state
+        t_end = s[:, _HOURS]
+        onset = self.params[:, _ONSET]
+        heparin_given = (s[:, _RATE] > 0.0) | (s[:, _BOLUS] > 0.0)
+        frac_sub = s[:, _R_SUB] * (-1.0 / W_SUB)
+        hazards = event_hazards_per_h(aptt_start, s[:, _APTT], frac_sub, t_start, t_end, onset, heparin_given)
+        step = (t_end * (1.0 / STEP_HOURS) + 0.5).astype(np.int64)
+        draw_heparin_events(self.events, self.keys, step, hazards, onset, t_start, t_end, STEP_HOURS)
+        f = self.events.flags
+        # cost: serious events + the share of the step with the true aPTT > 100 s
+        cost = f["major_bleeding"] + f["thromboembolism"] + f["hit"] + s[:, _R_SUPRA] * (-1.0 / W_SUPRA)
+        self.events.end_step(cost)
+        if self.hit_incidence > 0.0:
+            plt_m = s[:, _PLT_M]
+            np.minimum(self.platelets_nadir_measured, plt_m, out=self.platelets_nadir_measured)
+            falling = np.isnan(self.platelet_fall_onset_h) & (plt_m <= (1.0 - FOUR_TS_FALL_FRACTION) * self.platelets_reset_measured)
+            self.platelet_fall_onset_h[falling] = t_end[falling]
+            self.thrombosis_with_hit |= f["thromboembolism"] & (onset < t_end)
 
     # -- what is seen --------------------------------------------------------------------
     def observation(self) -> np.ndarray:
@@ -522,7 +575,26 @@ class HeparinSimulator(BatchedSimulator):
             "reward_supratherapeutic": s[:, _R_SUPRA],
             "reward_dangerous": s[:, _R_DANGER],
             "reward_hit": s[:, _R_HIT],
+            **self.events.info(),
+            **self._four_ts_info(),
         }
+
+    def _four_ts_info(self) -> dict[str, Any]:
+        """The 4Ts score (Lo 2006, ``hemosim.metrics.four_ts_score``) from the measured platelet
+        course, on the tiers with HIT (``hit_incidence > 0``); empty otherwise."""
+        if self.hit_incidence <= 0.0:
+            return {}
+        onset = self.params[:, _ONSET]
+        rapid = onset < 24.0
+        score, _ = four_ts_score(
+            self.platelets_reset_measured,
+            self.platelets_nadir_measured,
+            self.platelet_fall_onset_h / 24.0,
+            thrombosis=np.where(self.thrombosis_with_hit, 2, 0),
+            other_causes=FOUR_TS_OTHER_CAUSES,
+            prior_heparin_days_ago=np.where(rapid, FOUR_TS_RAPID_PRIOR_HEPARIN_DAYS, np.inf),
+        )
+        return {"hit_4ts": score.astype(np.int64)}
 
     def static_info(self) -> dict[str, Any]:
         """The patient's covariates and individual parameters (change only at reset)."""
