@@ -41,6 +41,7 @@ CALIBRATIONS = {
     "doac-trials": ("hemosim.calibration.doac_trials", "RE-LY, ROCKET AF and ARISTOTLE in silico"),
     "heparin": ("hemosim.calibration.heparin_fit", "UFH model fit and residual table"),
     "raschke": ("hemosim.calibration.raschke_trial", "Raschke 1993 trial in silico"),
+    "events": ("hemosim.calibration.clinical_events", "clinical events: INR-band incidence, protocol rates, Raschke arms"),
     "cascade-table": ("hemosim.models.clotting", "rebuild the fast PT/aPTT table (pass --rebuild)"),
 }
 
@@ -208,6 +209,8 @@ REPRODUCE_STEPS = [
     ("heparin_fit", ["calibrate", "heparin"]),
     ("raschke_trial", ["calibrate", "raschke"]),
     ("doac_trials", ["calibrate", "doac-trials", "--out", "results/doac_trials"]),
+    ("clinical_events", ["calibrate", "events", "--json", "results/clinical_events.json"]),
+    ("safety_layer", ["safety", "--patients", "1000", "--json", "results/safety_layer.json"]),
     ("cascade_figures", ["script", "scripts/cascade_figures.py"]),  # the cascade model card's figures
 ]
 
@@ -281,6 +284,10 @@ def _parser() -> argparse.ArgumentParser:
     cal.add_argument("name", nargs="?", help="calibration name (see --list)")
     cal.add_argument("rest", nargs=argparse.REMAINDER, help="arguments passed to the calibration")
     cal.add_argument("--list", action="store_true")
+    saf = sub.add_parser("safety", help="baselines and a random policy with and without the CDS safety layer")
+    saf.add_argument("--patients", type=int, default=200, help="held-out patients per policy (documented run: 1000)")
+    saf.add_argument("--env", nargs="+", default=["warfarin", "heparin"], choices=["warfarin", "heparin"])
+    saf.add_argument("--json", default=None, help="write the numbers to this JSON file")
     rep = sub.add_parser("reproduce", help="regenerate every result the README quotes into results/")
     rep.add_argument("--only", nargs="*", default=None, choices=[n for n, _ in REPRODUCE_STEPS])
     return p
@@ -309,6 +316,10 @@ def main(argv: list[str] | None = None) -> int:
         return _benchmark(args)
     if args.command == "calibrate":
         return _calibrate(args)
+    if args.command == "safety":
+        from hemosim.calibration.clinical_events import safety_main
+
+        return safety_main(["--patients", str(args.patients), "--env", *args.env] + (["--json", args.json] if args.json else []))
     if args.command == "reproduce":
         return _reproduce(args)
     _parser().print_help()

@@ -100,6 +100,7 @@ def apply_rules(rules: Sequence[Rule], ctx: Context, fields: Fields) -> tuple[Fi
 WARFARIN_HOLD_INR = 5.0
 WARFARIN_INITIATION_MAX_DOSE_MG = 10.0
 WARFARIN_INITIATION_DAYS = 2
+_TOL_MG = 1e-4  # float32 actions: 10 mg arrives as 10.0000001 mg
 
 WARFARIN_RULES: list[Rule] = [
     Rule(
@@ -112,15 +113,15 @@ WARFARIN_RULES: list[Rule] = [
     Rule(
         "warfarin_no_increase_above_range",
         "CHEST 2008 (INR above range but < 5: lower or omit the dose), FACTS §7.5",
-        "measured INR above the target range: no dose above the previous day's",
-        lambda c, f: (c["inr_measured"] > c["target_inr_high"]) & (c["day"] > 0) & (f["dose_mg"] > c["previous_dose_mg"]),
-        lambda c, f: {"dose_mg": np.minimum(f["dose_mg"], c["previous_dose_mg"])},
+        "measured INR above the target range: no dose above the largest of the last 7 days (the current weekly regimen)",
+        lambda c, f: (c["inr_measured"] > c["target_inr_high"]) & (c["day"] > 0) & (f["dose_mg"] > c["max_dose_7d_mg"] + _TOL_MG),
+        lambda c, f: {"dose_mg": np.minimum(f["dose_mg"], c["max_dose_7d_mg"])},
     ),
     Rule(
         "warfarin_initiation_dose_cap",
         "CHEST 2012 (Holbrook, Chest 141:e152S: start with 10 mg), FACTS §7.5",
         "first two days: no more than 10 mg a day",
-        lambda c, f: (c["day"] < WARFARIN_INITIATION_DAYS) & (f["dose_mg"] > WARFARIN_INITIATION_MAX_DOSE_MG),
+        lambda c, f: (c["day"] < WARFARIN_INITIATION_DAYS) & (f["dose_mg"] > WARFARIN_INITIATION_MAX_DOSE_MG + _TOL_MG),
         lambda c, f: {"dose_mg": np.minimum(f["dose_mg"], WARFARIN_INITIATION_MAX_DOSE_MG)},
     ),
 ]
@@ -168,8 +169,9 @@ HEPARIN_RULES: list[Rule] = [
     Rule(
         "ufh_hold_decrease_aptt_above_90",
         "Raschke 1993 nomogram (aPTT > 90 s: hold 1 h, decrease 3 U/kg/h), FACTS §4.1 / §7.5",
-        "measured aPTT > 90 s: no bolus and at most (previous rate - 3 U/kg/h) after a 1-h hold",
-        lambda c, f: (c["aptt_s"] > UFH_HIGH_APTT_S) & ((f["rate_u_per_h"] > _raschke_high_rate(c, f) + 1e-9) | (f["bolus_u"] > 0.0)),
+        "measured aPTT > 90 s: the rate must come down and no bolus; else (previous rate - 3 U/kg/h) after a 1-h hold",
+        lambda c, f: (c["aptt_s"] > UFH_HIGH_APTT_S) & (c["hours"] > 0.0)
+        & ((f["rate_u_per_h"] >= c["previous_rate_u_per_h"]) | (f["bolus_u"] > 0.0)),
         lambda c, f: {"rate_u_per_h": np.minimum(f["rate_u_per_h"], _raschke_high_rate(c, f)), "bolus_u": np.zeros_like(f["bolus_u"])},
     ),
     Rule(
@@ -265,11 +267,21 @@ class WarfarinAdapter(SafetyAdapter):
         return out
 
     def context(self, info, state):
+        day = _col(info, "day")
+        dose = _col(info, "dose_mg")
+        recent = state.get("recent_doses_mg")
+        if recent is None or recent.shape[0] != day.shape[0]:
+            recent = np.zeros((day.shape[0], 7))
+        recent = np.roll(recent, 1, axis=1)
+        recent[:, 0] = dose
+        recent[day <= 0] = 0.0  # a new patient
+        state["recent_doses_mg"] = recent
         return {
             "inr_measured": _col(info, "inr_measured"),
             "target_inr_high": _col(info, "target_inr_high"),
-            "day": _col(info, "day"),
-            "previous_dose_mg": _col(info, "dose_mg"),
+            "day": day,
+            "previous_dose_mg": dose,
+            "max_dose_7d_mg": recent.max(axis=1),
         }
 
 
