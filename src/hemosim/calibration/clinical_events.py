@@ -3,7 +3,11 @@
 ``hemosim calibrate events [--patients 1000]`` prints
 
 1. **Warfarin INR-band incidence.** Every policy of ``hemosim evaluate`` (four guideline
-   protocols and uniformly random doses) on the held-out patients, pooled: person-time by
+   protocols and uniformly random doses), each on its own 2,000 patients of the training
+   pool (seeds 0-9,999; nothing is fitted here, and distinct patients keep the policies'
+   events independent: a patient's event uniforms depend only on its key and day, so the
+   same patient under two policies shares them, common random numbers that make paired
+   comparisons sharp but would make pooled counts over-dispersed), pooled: person-time by
    the band of the day's true INR and the events drawn in it, as rates per 100
    patient-years with exact Poisson (Garwood) intervals, beside the published rates the
    hazards were built from (``hemosim.envs.warfarin_events``).
@@ -37,7 +41,7 @@ from typing import Any, Callable
 import numpy as np
 
 from hemosim.metrics import rate_per_100_patient_years, rosendaal_ttr
-from hemosim.reproducibility import assert_held_out
+from hemosim.reproducibility import assert_held_out, assert_train
 from hemosim.sim.events import HOURS_PER_YEAR
 
 __all__ = [
@@ -102,14 +106,17 @@ def _heparin_policies() -> dict[str, Callable[[], Any]]:
 
 
 def rollout(env_id: str, make_policy: Callable[[], Any], seeds: list[int], mode: str | None = None,
-            **env_options: Any) -> EventRollout:
-    """Run one episode per seed in the native vector env, optionally behind the CDS layer."""
+            pool: str = "held_out", **env_options: Any) -> EventRollout:
+    """Run one episode per seed in the native vector env, optionally behind the CDS layer.
+
+    ``pool`` names the seed pool the seeds must come from (``"held_out"`` or ``"train"``).
+    """
     import gymnasium as gym
 
     import hemosim  # noqa: F401
     from hemosim.safety import SafetyLayer
 
-    assert_held_out(seeds)
+    (assert_held_out if pool == "held_out" else assert_train)(seeds)
     n = len(seeds)
     env = gym.make_vec(env_id, num_envs=n, vectorization_mode="vector_entry_point", **env_options)
     if mode is not None:
@@ -272,17 +279,25 @@ def main(argv: list[str] | None = None) -> int:
     """``hemosim calibrate events``: INR-band table, protocol rates, Raschke arms."""
     p = argparse.ArgumentParser(prog="hemosim calibrate events")
     p.add_argument("--patients", type=int, default=1000, help="held-out patients per policy (<= 1000)")
+    p.add_argument("--band-patients", type=int, default=2000, help="training-pool patients per policy for the INR-band table")
     p.add_argument("--json", default=None, help="write the numbers to this JSON file")
     args = p.parse_args(argv)
+    if not 1 <= args.band_patients <= 2000:
+        raise SystemExit(f"--band-patients must be in 1..2000 (5 policies x 2,000 = the training pool), got {args.band_patients}")
     if not 1 <= args.patients <= 1000:
         raise SystemExit(f"--patients must be in 1..1000, got {args.patients}")
     seeds = list(range(100000, 100000 + args.patients))
+    band_runs = {
+        name: rollout(WARFARIN, make, list(range(j * args.band_patients, (j + 1) * args.band_patients)), pool="train")
+        for j, (name, make) in enumerate(_warfarin_policies().items())
+    }
+    band_txt, band = warfarin_band_table(band_runs)
     runs = {name: rollout(WARFARIN, make, seeds) for name, make in _warfarin_policies().items()}
-    band_txt, band = warfarin_band_table(runs)
     guideline = {k: v for k, v in runs.items() if not k.startswith("Random")}
     proto_txt, proto = protocol_rate_table(runs)
     rasch_txt, rasch = raschke_events_table(args.patients)
-    print(f"Warfarin: events by true-INR band, {args.patients} held-out patients x {len(runs)} policies, pooled\n{band_txt}\n")
+    print(f"Warfarin: events by true-INR band, {len(band_runs)} policies x {args.band_patients} training-pool patients each, "
+          f"pooled\n{band_txt}\n")
     print(f"Warfarin: annualised rates over the 90-day course\n{proto_txt}\n")
     print(f"Heparin: Raschke 1993 arms, {args.patients} held-out patients each\n{rasch_txt}")
     if args.json:

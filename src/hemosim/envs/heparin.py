@@ -216,7 +216,8 @@ _OPTIONS = {"difficulty": "medium", "hit_incidence": None, "reward_mode": "defau
 #: means heparin in the past 30 days (Lo 2006 timing: 2 points)
 FOUR_TS_OTHER_CAUSES = "possible"
 FOUR_TS_RAPID_PRIOR_HEPARIN_DAYS = 15.0
-FOUR_TS_FALL_FRACTION = 0.3  # a measured fall of >= 30 % from the reset count dates the fall's onset
+FOUR_TS_FALL_FRACTION = 0.3  # a measured fall of >= 30 % from the reset count reveals the fall ...
+FOUR_TS_UNFALLEN_FRACTION = 0.1  # ... dated to the last sample still within 10 % of it (assay CV 4 %)
 
 # state columns
 _C, _HOURS, _RATE, _BOLUS, _APTT, _APTT_M, _AXA_M, _PLT, _PLT_M = range(9)
@@ -461,6 +462,7 @@ class HeparinSimulator(BatchedSimulator):
         self.platelets_reset_measured = np.ones(n)
         self.platelets_nadir_measured = np.ones(n)
         self.platelet_fall_onset_h = np.full(n, np.nan)
+        self.platelets_last_unfallen_h = np.zeros(n)
         self.thrombosis_with_hit = np.zeros(n, dtype=bool)
 
     # -- episode start -------------------------------------------------------------------
@@ -508,6 +510,7 @@ class HeparinSimulator(BatchedSimulator):
         self.platelets_reset_measured[mask] = self.state[mask, _PLT_M]
         self.platelets_nadir_measured[mask] = self.state[mask, _PLT_M]
         self.platelet_fall_onset_h[mask] = np.nan
+        self.platelets_last_unfallen_h[mask] = 0.0
         self.thrombosis_with_hit[mask] = False
 
     # -- one 6-h step --------------------------------------------------------------------
@@ -544,7 +547,9 @@ class HeparinSimulator(BatchedSimulator):
             plt_m = s[:, _PLT_M]
             np.minimum(self.platelets_nadir_measured, plt_m, out=self.platelets_nadir_measured)
             falling = np.isnan(self.platelet_fall_onset_h) & (plt_m <= (1.0 - FOUR_TS_FALL_FRACTION) * self.platelets_reset_measured)
-            self.platelet_fall_onset_h[falling] = t_end[falling]
+            self.platelet_fall_onset_h[falling] = self.platelets_last_unfallen_h[falling]
+            unfallen = plt_m >= (1.0 - FOUR_TS_UNFALLEN_FRACTION) * self.platelets_reset_measured
+            self.platelets_last_unfallen_h[unfallen] = t_end[unfallen]
             self.thrombosis_with_hit |= f["thromboembolism"] & (onset < t_end)
 
     # -- what is seen --------------------------------------------------------------------
