@@ -98,6 +98,7 @@ def apply_rules(rules: Sequence[Rule], ctx: Context, fields: Fields) -> tuple[Fi
 
 # -- warfarin ---------------------------------------------------------------------------
 WARFARIN_HOLD_INR = 5.0
+WARFARIN_LOWER_INR = 4.0
 WARFARIN_INITIATION_MAX_DOSE_MG = 10.0
 WARFARIN_INITIATION_DAYS = 2
 _TOL_MG = 1e-4  # float32 actions: 10 mg arrives as 10.0000001 mg
@@ -109,6 +110,13 @@ WARFARIN_RULES: list[Rule] = [
         "measured INR > 5: hold the dose (0 mg)",
         lambda c, f: (c["inr_measured"] > WARFARIN_HOLD_INR) & (f["dose_mg"] > 0.0),
         lambda c, f: {"dose_mg": np.zeros_like(f["dose_mg"])},
+    ),
+    Rule(
+        "warfarin_halve_inr_4_to_5",
+        "CHEST 2008 (INR above range, < 5: lower or omit the dose); Intermountain Table A (INR >= 4.0: hold today), FACTS §2.3 / §7.5",
+        "measured INR 4-5: no more than half the mean daily dose of the last 7 days",
+        lambda c, f: (c["inr_measured"] >= WARFARIN_LOWER_INR) & (f["dose_mg"] > 0.5 * c["mean_dose_7d_mg"] + _TOL_MG),
+        lambda c, f: {"dose_mg": np.minimum(f["dose_mg"], 0.5 * c["mean_dose_7d_mg"])},
     ),
     Rule(
         "warfarin_no_increase_above_range",
@@ -282,6 +290,7 @@ class WarfarinAdapter(SafetyAdapter):
             "day": day,
             "previous_dose_mg": dose,
             "max_dose_7d_mg": recent.max(axis=1),
+            "mean_dose_7d_mg": recent.sum(axis=1) / np.clip(day, 1.0, 7.0),
         }
 
 
