@@ -40,7 +40,7 @@ def test_warfarin_rules_hand_worked():
 
 def test_heparin_rules_hand_worked():
     ctx = {
-        "aptt_s": np.array([95.0, 150.0, 60.0, 60.0, 60.0]),
+        "aptt_s": np.array([95.0, 200.0, 60.0, 60.0, 60.0]),
         "platelets": np.array([250.0, 250.0, 120.0, 250.0, 250.0]),
         "platelets_start": np.full(5, 250.0),
         "hours": np.array([12.0, 12.0, 12.0, 0.0, 12.0]),
@@ -55,7 +55,7 @@ def test_heparin_rules_hand_worked():
     np.testing.assert_allclose(out["bolus_u"], [0.0, 0.0, 0.0, 10000.0, 0.0])
     names = [r.name for r in HEPARIN_RULES]
     assert [names[j] for j in np.flatnonzero(fired[0])] == ["ufh_hold_decrease_aptt_above_90"]
-    assert [names[j] for j in np.flatnonzero(fired[1])] == ["ufh_stop_aptt_above_140"]
+    assert [names[j] for j in np.flatnonzero(fired[1])] == ["ufh_stop_aptt_critical"]
     assert [names[j] for j in np.flatnonzero(fired[2])] == ["ufh_no_bolus_platelet_fall"]
     assert [names[j] for j in np.flatnonzero(fired[3])] == ["ufh_bolus_cap", "ufh_initial_rate_cap"]
     assert [names[j] for j in np.flatnonzero(fired[4])] == ["ufh_stop_hit_likely"]

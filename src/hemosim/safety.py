@@ -139,7 +139,7 @@ UFH_BOLUS_CAP_U = 10_000.0
 UFH_INITIAL_RATE_CAP_U_PER_H = 1_800.0
 UFH_HIGH_APTT_S = 90.0
 UFH_HIGH_APTT_DECREASE_U_PER_KG_H = 3.0
-UFH_STOP_APTT_S = 140.0
+UFH_STOP_APTT_S = 200.0
 UFH_PLATELET_FALL = 0.3
 UFH_PLATELETS_NOTIFY_10E9_PER_L = 100.0
 UFH_HIT_LIKELY_4TS = 6
@@ -168,10 +168,10 @@ HEPARIN_RULES: list[Rule] = [
         lambda c, f: {"rate_u_per_h": np.minimum(f["rate_u_per_h"], UFH_INITIAL_RATE_CAP_U_PER_H)},
     ),
     Rule(
-        "ufh_stop_aptt_above_140",
-        "nursing UFH protocol (aPTT > 140 s: stop and call), FACTS §7.5",
-        "measured aPTT > 140 s: stop the infusion for the step, no bolus",
-        lambda c, f: (c["aptt_s"] > UFH_STOP_APTT_S) & ((f["rate_u_per_h"] > 0.0) | (f["bolus_u"] > 0.0)),
+        "ufh_stop_aptt_critical",
+        "critical aPTT >= 200 s (OHSU); JECT 2023 Table 2 (> 200 s once: hold and notify), FACTS §7.5",
+        "measured aPTT >= 200 s (the critical value): stop the infusion for the step, no bolus",
+        lambda c, f: (c["aptt_s"] >= UFH_STOP_APTT_S) & ((f["rate_u_per_h"] > 0.0) | (f["bolus_u"] > 0.0)),
         lambda c, f: {"rate_u_per_h": np.zeros_like(f["rate_u_per_h"]), "bolus_u": np.zeros_like(f["bolus_u"])},
     ),
     Rule(

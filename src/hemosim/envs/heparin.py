@@ -78,6 +78,29 @@ in between (Rosendaal 1993), as fractions of the step:
 
 The per-step reward is their sum, in [-4, 1] ([-3.5, 1] without HIT).
 
+Clinical events and cost. Every step each patient can have major bleeding or
+thromboembolism, drawn with its own counter-based random numbers from hazards of the
+**true** aPTT path and HIT course (``hemosim.envs.heparin_events``): major bleeding
+1.9 % over a 5-day course in range (Cochrane), relative hazard 1 up to 70 s rising
+log-linearly to 20 at 140 s and above (Norman & Provan, in Levine's ACCP chapter);
+recurrent thromboembolism 5 % over the course plus, in the first 48 h, an excess while the
+aPTT is below 45 s sized so that 24 h sub-therapeutic gives 23.3 % (Hull 1997; Hull 1986);
+after HIT onset, thrombosis at 7.5 % a day on heparin (Cuker 2012) or 52.8 % over 30 days
+off it (Warkentin & Kelton 1996). ``info["events"]`` holds ``major_bleeding``,
+``thromboembolism`` and ``hit`` (True on the step the HIT course starts), all False at
+reset; ``info["bleeding_isth_class"]`` is 3 for a major bleed (recorded with a
+haemoglobin fall of 2 g/dL); ``info["cost"]`` (0.0 at reset) is
+``major_bleeding + thromboembolism + hit`` plus the share of the step with the true aPTT
+above 100 s. On the HIT tiers (``hit_incidence > 0``) ``info["hit_4ts"]`` is the 4Ts
+score (Lo 2006, ``hemosim.metrics.four_ts_score``) from the measured platelet course
+(fall from the first count; its onset dated to the last sample within 10 %; thrombosis
+= a drawn thromboembolism after HIT onset; other causes "possible"; a rapid-onset
+course counts as heparin in the past 30 days). No death, CRNM or intracranial
+haemorrhage is drawn (no heparin-specific shares were found).
+
+``reward_mode="events"`` replaces the reward by ``1`` minus ``EVENT_PENALTIES``
+(``hemosim.sim.events``: major bleeding 10, thromboembolism 10, HIT 5) per step.
+
 Starting State
 --------------
 A heparin-naive inpatient: heparin level 0, the patient's own baseline aPTT and
@@ -90,8 +113,11 @@ simulated patient ends the episode, so ending early can never pay.
 
 Arguments
 ---------
-``gym.make("hemosim/HeparinInfusion-v0", difficulty="medium", hit_incidence=None)``.
-Unknown arguments raise ``ValueError``.
+``gym.make("hemosim/HeparinInfusion-v0", difficulty="medium", hit_incidence=None,
+reward_mode="default")``. Unknown arguments raise ``ValueError``.
+
+* ``reward_mode``: ``"default"`` (the reward above) or ``"events"`` (the event-based
+  reward of Rewards).
 
 * ``difficulty="easy"``: covariates vary (weight, renal function, baseline aPTT) but the
   PK and aPTT sensitivity are the typical values for them; exact laboratory values.
@@ -121,7 +147,9 @@ Version History
   are not comparable with the memoryless version). Later still (hemosim 0.3, before
   release) the medium and hard tiers gained within-patient variability of elimination
   and the level at 18 U/kg/h moved from 0.305 to 0.40 IU/mL (same id and spaces;
-  numbers not comparable with earlier builds). (hemosim 0.2's env of the same id used an
+  numbers not comparable with earlier builds). Clinical events, ``info["cost"]``,
+  ``info["hit_4ts"]`` and ``reward_mode`` were added without changing the default reward
+  or trajectories. (hemosim 0.2's env of the same id used an
   unfitted model and terminated episodes on aPTT > 150 s; results are not comparable.)
 
 References
@@ -131,7 +159,9 @@ Raschke 1993 Ann Intern Med 119:874; de Swart 1982 Blood 60:1251; Hirsh 2001 Che
 Circulation 53:691; Basu 1972 N Engl J Med 287:324; Levine 1994 Arch Intern Med 154:49;
 Jia 2015 J Transl Med 13:45; Hull 1997 Arch Intern Med 157:2562; Granger 1996
 Circulation 93:870; Lo 2006 J Thromb Haemost 4:759; Martel 2005 Blood 106:2710;
-Cuker 2012 Blood 120:4160; Rosendaal 1993 Thromb Haemost 69:236.
+Cuker 2012 Blood 120:4160; Rosendaal 1993 Thromb Haemost 69:236; Hull 1986 N Engl J
+Med 315:1109; Warkentin & Kelton 1996 Am J Med 101:502; Schulman & Kearon 2005 J
+Thromb Haemost 3:692.
 """
 
 from __future__ import annotations

@@ -47,6 +47,37 @@ haemorrhage odds 4.6x at INR 3.5-3.9, Fang 2004); a further ``-2`` if INR > 6
 ("over-anticoagulation", Penning-van Beest 2001). Every component is reported in
 ``info`` (``reward_in_range``, ``reward_low``, ``reward_high``, ``reward_severe``).
 
+Clinical events and cost. Every day each living patient can have one of three competing
+events, drawn with its own counter-based random numbers from hazards of the **true**
+INR at the end of the day (``hemosim.envs.warfarin_events``): major bleeding (ISTH; a
+share intracranial, a share fatal), clinically relevant non-major bleeding, and
+thromboembolism (stroke or systemic embolism; a share fatal). INR-band incidence per 100
+patient-years (Nelson 2015 Int J Clin Pharm 37:53; ISCOAT, Palareti 1996/1997):
+
+=========  ==============  ===============
+INR        major bleeding  thromboembolism
+=========  ==============  ===============
+< 2.0      4.55            12.11
+2.0-3.0    1.75            1.59
+3.0-4.5    2.63            1.59
+>= 4.5     13.84           1.59
+=========  ==============  ===============
+
+with CRNM bleeding at 3.63 x the major rate (ROCKET AF warfarin arm), 21 % of major
+bleeds intracranial (Cannegieter 1995), 18 % of major bleeds and 29 % of thromboembolic
+events fatal (ISCOAT). ``info["events"]`` holds a bool per event for the day
+(``major_bleeding``, ``crnm_bleeding``, ``intracranial_haemorrhage``,
+``thromboembolism``, ``death``; all False at reset), ``info["bleeding_isth_class"]`` the
+day's bleed by ISTH 2005 (0 none, 2 CRNM, 3 major; ``hemosim.metrics.isth_bleeding_class``)
+and ``info["cost"]`` (Safety-Gymnasium convention, 0.0 at reset) counts
+``major_bleeding + thromboembolism + death + [true INR > 4]`` for the day. After a death
+no further events are drawn for the patient.
+
+``reward_mode="events"`` replaces the reward by ``1`` for a day alive at its start minus
+``EVENT_PENALTIES`` (``hemosim.sim.events``: CRNM 1, major bleeding 10, intracranial
+haemorrhage a further 20, thromboembolism 10, death 100); in this mode death terminates
+the episode (the penalty and the forfeited +1 per remaining day mean dying never pays).
+
 Starting State
 --------------
 A warfarin-naive patient (no drug, transit compartments at 1, INR = baseline 1.0)
@@ -55,13 +86,18 @@ the genotype frequencies match the IWPC 2009 cohort).
 
 Episode End
 -----------
-Truncated after 90 daily decisions. There is no early termination: no state of the
-simulated patient ends the episode, so ending early can never pay.
+Truncated after 90 daily decisions. With the default reward there is no early
+termination (a simulated death is reported in ``info`` but the 90-day course goes on, so
+ending early can never pay); with ``reward_mode="events"`` death terminates.
 
 Arguments
 ---------
 ``gym.make("hemosim/WarfarinDosing-v0", difficulty="medium", population="iwpc",
-variability=None, model="hamberg2007")``. Unknown arguments raise ``ValueError``.
+variability=None, model="hamberg2007", reward_mode="default")``. Unknown arguments raise
+``ValueError``.
+
+* ``reward_mode``: ``"default"`` (the reward above) or ``"events"`` (the event-based
+  reward of Rewards; death terminates).
 
 * ``difficulty="easy"``: parameters are the typical values given genotype, age and
   co-medication (no random between-patient variability); the INR is observed exactly
@@ -101,14 +137,17 @@ single env seeded ``s + i``.
 Version History
 ---------------
 * v0 (hemosim 0.3): Hamberg 2007 model, difficulty tiers, native vector env;
-  ``model="hamberg2010"`` option.
+  ``model="hamberg2010"`` option; clinical events, ``info["cost"]`` and
+  ``reward_mode`` (the default reward and trajectories are unchanged).
   (hemosim 0.2's env of the same id used an invented model whose INR could not exceed
   2.63; its results are not comparable.)
 
 References
 ----------
 Hamberg 2007 Clin Pharmacol Ther 81:529; Hamberg 2010 Clin Pharmacol Ther 87:727;
-IWPC 2009 N Engl J Med 360:753; Gage 2008 Clin Pharmacol Ther 84:326; Rosendaal 1993
+IWPC 2009 N Engl J Med 360:753; Gage 2008 Clin Pharmacol Ther 84:326; Nelson 2015 Int J Clin Pharm 37:53; Palareti 1996 Lancet 348:423;
+Palareti 1997 Thromb Haemost 78:1438; Cannegieter 1995 N Engl J Med 333:11; Schulman &
+Kearon 2005 J Thromb Haemost 3:692; Rosendaal 1993
 Thromb Haemost 69:236; Hylek 1996 N Engl J Med 335:540; Fang 2004 Ann Intern Med
 141:745; Pirmohamed 2013 N Engl J Med 369:2294; Parker 2007 J Gen Intern Med 22:1254.
 """
