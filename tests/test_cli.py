@@ -72,3 +72,32 @@ def test_reproduce_runs_a_step_and_writes_its_table(tmp_path, monkeypatch, capsy
     assert main(["reproduce"]) == 0
     assert "IWPC pharmacogenetic" in (tmp_path / "results" / "warfarin_small.txt").read_text()
     assert "1 of 1 steps ok" in capsys.readouterr().out
+
+
+def test_safety_command_prints_both_envs_and_writes_json(tmp_path, capsys):
+    out = tmp_path / "safety.json"
+    assert main(["safety", "--patients", "20", "--json", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "warfarin" in text and "heparin" in text and "enforce" in text and "monitor" in text
+    data = json.loads(out.read_text())
+    for env_key in ("warfarin", "heparin"):
+        for policy, modes in data[env_key].items():
+            assert set(modes) == {"none", "enforce", "monitor"}
+            # monitor changes nothing; enforce never overrides in "none"
+            assert modes["monitor"]["events"] == modes["none"]["events"]
+            assert modes["monitor"]["mean_episode_cost"] == modes["none"]["mean_episode_cost"]
+            assert modes["monitor"]["overridden_step_percent"] == 0.0
+
+
+def test_safety_command_rejects_patients_outside_the_pool(capsys):
+    assert main(["safety", "--patients", "1001"]) == 2
+
+
+def test_committed_safety_results_show_the_layer_working():
+    data = json.loads((Path(__file__).resolve().parents[1] / "results" / "safety_layer.json").read_text())
+    rnd = data["warfarin"]["Random dose (uniform 0-15 mg)"]
+    assert rnd["enforce"]["excursion_percent"] < rnd["none"]["excursion_percent"]
+    assert rnd["enforce"]["serious_events"] < rnd["none"]["serious_events"]
+    for name, modes in data["warfarin"].items():
+        if not name.startswith("Random"):
+            assert modes["enforce"]["overridden_step_percent"] < 2.0  # guideline protocols: few overrides
