@@ -277,13 +277,15 @@ class WarfarinAdapter(SafetyAdapter):
     def context(self, info, state):
         day = _col(info, "day")
         dose = _col(info, "dose_mg")
-        recent = state.get("recent_doses_mg")
+        recent = state.get("recent_doses_mg")  # ring buffer of the last 7 prescribed doses
         if recent is None or recent.shape[0] != day.shape[0]:
-            recent = np.zeros((day.shape[0], 7))
-        recent = np.roll(recent, 1, axis=1)
-        recent[:, 0] = dose
-        recent[day <= 0] = 0.0  # a new patient
-        state["recent_doses_mg"] = recent
+            recent = state["recent_doses_mg"] = np.zeros((day.shape[0], 7))
+            state["slot"] = 0
+        slot = state["slot"] = (state["slot"] + 1) % 7
+        recent[:, slot] = dose
+        new = day <= 0
+        if new.any():
+            recent[new] = 0.0  # a new patient
         return {
             "inr_measured": _col(info, "inr_measured"),
             "target_inr_high": _col(info, "target_inr_high"),
