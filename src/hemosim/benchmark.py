@@ -69,8 +69,12 @@ def single_env_steps_per_s(env_id: str, seconds: float = 2.0) -> float:
     return steps / (time.perf_counter() - t0)
 
 
-def vector_patient_steps_per_s(env_id: str, num_envs: int, seconds: float = 2.0) -> float:
+def vector_patient_steps_per_s(env_id: str, num_envs: int, seconds: float = 2.0, safety_mode: str | None = None) -> float:
     venv = gym.make_vec(env_id, num_envs=num_envs, vectorization_mode="vector_entry_point")
+    if safety_mode is not None:  # behind the CDS layer (hemosim.safety)
+        from hemosim.safety import SafetyLayer
+
+        venv = SafetyLayer(venv, mode=safety_mode)
     venv.reset(seed=0)
     actions = _actions(venv.action_space, 16)
     for a in actions[:2]:
@@ -108,6 +112,13 @@ def run_benchmarks(
         vec = {n: vector_patient_steps_per_s(env_id, n, seconds) for n in sizes}
         results[env_id] = {"single_steps_per_s": single, "vector_patient_steps_per_s": vec}
         print(f"| `{env_id}` | {single:,.0f} | " + " | ".join(f"{vec[n]:,.0f}" for n in sizes) + " |", flush=True)
+    for env_id in ids:  # with clinical events (always on) and the CDS layer enforcing, at the largest N
+        try:
+            rate = vector_patient_steps_per_s(env_id, sizes[-1], seconds, safety_mode="enforce")
+        except ValueError:  # no safety adapter for this env
+            continue
+        results[env_id]["safety_layer_patient_steps_per_s"] = {sizes[-1]: rate}
+        print(f"{env_id} + SafetyLayer(enforce), N={sizes[-1]}: {rate:,.0f} patient-steps/s", flush=True)
     for module_name, func, label in MODEL_BENCHMARKS:
         if importlib.util.find_spec(module_name) is None:
             continue  # the model is not part of this installation
