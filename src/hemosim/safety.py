@@ -83,13 +83,19 @@ def apply_rules(rules: Sequence[Rule], ctx: Context, fields: Fields) -> tuple[Fi
 
     Each rule sees the fields as corrected by the rules before it.
     """
+    current, fired = _apply_rules_by_rule(rules, ctx, fields)
+    return current, fired.T
+
+
+def _apply_rules_by_rule(rules: Sequence[Rule], ctx: Context, fields: Fields) -> tuple[Fields, np.ndarray]:
+    """:func:`apply_rules` with the firings laid out ``(R, N)`` (fast reductions over rules)."""
     n = next(iter(fields.values())).shape[0]
-    fired = np.zeros((n, len(rules)), dtype=bool)
+    fired = np.zeros((len(rules), n), dtype=bool)
     current = {k: np.array(v, dtype=np.float64) for k, v in fields.items()}
     for j, rule in enumerate(rules):
         mask = np.asarray(rule.condition(ctx, current), dtype=bool)
         if mask.any():
-            fired[:, j] = mask
+            fired[j] = mask
             safe = rule.safe(ctx, current)
             for k, v in safe.items():
                 current[k] = np.where(mask, v, current[k])
@@ -278,21 +284,21 @@ class WarfarinAdapter(SafetyAdapter):
         day = _col(info, "day")
         dose = _col(info, "dose_mg")
         recent = state.get("recent_doses_mg")  # ring buffer of the last 7 prescribed doses
-        if recent is None or recent.shape[0] != day.shape[0]:
-            recent = state["recent_doses_mg"] = np.zeros((day.shape[0], 7))
+        if recent is None or recent.shape[1] != day.shape[0]:
+            recent = state["recent_doses_mg"] = np.zeros((7, day.shape[0]))  # (day slot, patient)
             state["slot"] = 0
         slot = state["slot"] = (state["slot"] + 1) % 7
-        recent[:, slot] = dose
+        recent[slot] = dose
         new = day <= 0
         if new.any():
-            recent[new] = 0.0  # a new patient
+            recent[:, new] = 0.0  # a new patient
         return {
             "inr_measured": _col(info, "inr_measured"),
             "target_inr_high": _col(info, "target_inr_high"),
             "day": day,
             "previous_dose_mg": dose,
-            "max_dose_7d_mg": recent.max(axis=1),
-            "mean_dose_7d_mg": recent.sum(axis=1) / np.clip(day, 1.0, 7.0),
+            "max_dose_7d_mg": np.maximum.reduce(recent, axis=0),
+            "mean_dose_7d_mg": np.add.reduce(recent, axis=0) / np.clip(day, 1.0, 7.0),
         }
 
 
@@ -372,27 +378,30 @@ class _LayerCore:
         self._counts: np.ndarray | None = None
 
     def _check(self, action: np.ndarray, active: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(action to pass on, firings (N, R), overridden (N,)) for a batch of actions."""
+        """(action to pass on, firings (R, N), overridden (N,)) for a batch of actions."""
         if self._last_info is None:
             raise RuntimeError("call reset() before step()")
         ctx = self.adapter.context(self._last_info, self._ctx_state)
         fields = self.adapter.fields(action, ctx)
-        corrected, fired = apply_rules(self.rules, ctx, fields)
-        fired &= active[:, None]
+        corrected, fired = _apply_rules_by_rule(self.rules, ctx, fields)
+        fired &= active
         self._counts += fired
-        changed = fired.any(axis=1)
+        changed = np.logical_or.reduce(fired, axis=0)
         if self.mode == "monitor" or not changed.any():
             return action, fired, np.zeros(action.shape[0], dtype=bool)
         safe = self.adapter.action(corrected, ctx, action)
         out = np.where(changed[:, None], safe, action).astype(action.dtype, copy=False)
-        return out, fired, changed & np.any(out != action, axis=1)
+        differs = out[:, 0] != action[:, 0]
+        for j in range(1, action.shape[1]):  # column loop: reductions over a short inner axis are slow
+            differs |= out[:, j] != action[:, j]
+        return out, fired, changed & differs
 
     def _safety_info(self, fired: np.ndarray, overridden: np.ndarray) -> dict[str, Any]:
         return {
-            "fired": fired.any(axis=1),
+            "fired": np.logical_or.reduce(fired, axis=0),
             "overridden": overridden,
-            "rules": {name: fired[:, j].copy() for j, name in enumerate(self.rule_names)},
-            "episode_firings": {name: self._counts[:, j].copy() for j, name in enumerate(self.rule_names)},
+            "rules": {name: fired[j].copy() for j, name in enumerate(self.rule_names)},
+            "episode_firings": {name: self._counts[j].copy() for j, name in enumerate(self.rule_names)},
         }
 
 
@@ -414,9 +423,9 @@ class SafetyLayer(_LayerCore, gym.Wrapper):
         obs, info = self.env.reset(seed=seed, options=options)
         self._last_info = info
         self._ctx_state = {}
-        self._counts = np.zeros((1, len(self.rules)), dtype=np.int64)
+        self._counts = np.zeros((len(self.rules), 1), dtype=np.int64)
         info = dict(info)
-        info["safety"] = _scalars(self._safety_info(np.zeros((1, len(self.rules)), dtype=bool), np.zeros(1, dtype=bool)))
+        info["safety"] = _scalars(self._safety_info(np.zeros((len(self.rules), 1), dtype=bool), np.zeros(1, dtype=bool)))
         return obs, info
 
     def step(self, action: Any):
@@ -445,17 +454,17 @@ class SafetyVectorLayer(_LayerCore, VectorWrapper):
         n = self.num_envs
         self._last_info = info
         self._ctx_state = {}
-        self._counts = np.zeros((n, len(self.rules)), dtype=np.int64)
+        self._counts = np.zeros((len(self.rules), n), dtype=np.int64)
         self._resetting = np.zeros(n, dtype=bool)
         info = dict(info)
-        info["safety"] = _with_masks(self._safety_info(np.zeros((n, len(self.rules)), dtype=bool), np.zeros(n, dtype=bool)), n)
+        info["safety"] = _with_masks(self._safety_info(np.zeros((len(self.rules), n), dtype=bool), np.zeros(n, dtype=bool)), n)
         info["_safety"] = np.ones(n, dtype=bool)
         return obs, info
 
     def step(self, actions: Any):
         actions = np.asarray(actions)
         active = ~self._resetting
-        self._counts[self._resetting] = 0
+        self._counts[:, self._resetting] = 0
         out, fired, overridden = self._check(actions, active)
         obs, reward, terminated, truncated, info = self.env.step(out)
         self._resetting = np.asarray(terminated) | np.asarray(truncated)
