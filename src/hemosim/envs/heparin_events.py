@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field, fields
+from functools import lru_cache
 
 import numpy as np
 from numba import njit
@@ -142,6 +143,18 @@ def _hazard_rows(a0, a1, frac_sub, t0, t1, onset, heparin, consts, out):  # prag
         out[i, 1] = te
 
 
+@lru_cache(maxsize=8)
+def _constants(h: HeparinEventHazards) -> np.ndarray:
+    """The kernel's constants of a (frozen, hashable) hazard set, computed once."""
+    c = np.array([
+        h.major_bleeding_base_per_h, h.bleeding_rr_start_aptt_s, h.bleeding_rr_full_aptt_s, h.bleeding_rr_max,
+        h.recurrence_background_per_h, h.recurrence_subtherapeutic_excess_per_h, h.early_window_h,
+        h.hit_thrombosis_on_per_h, h.hit_thrombosis_off_per_h,
+    ])
+    c.flags.writeable = False
+    return c
+
+
 def hazards_per_h(
     aptt_start_s: np.ndarray,
     aptt_end_s: np.ndarray,
@@ -157,11 +170,7 @@ def hazards_per_h(
     ``subtherapeutic_fraction`` is the share of the step with the true aPTT below 45 s
     (the env's Rosendaal interpolation); ``hit_onset_h`` is ``inf`` without HIT.
     """
-    consts = np.array([
-        h.major_bleeding_base_per_h, h.bleeding_rr_start_aptt_s, h.bleeding_rr_full_aptt_s, h.bleeding_rr_max,
-        h.recurrence_background_per_h, h.recurrence_subtherapeutic_excess_per_h, h.early_window_h,
-        h.hit_thrombosis_on_per_h, h.hit_thrombosis_off_per_h,
-    ])
+    consts = _constants(h)
     arrays = [np.ascontiguousarray(x, dtype=np.float64) for x in
               (aptt_start_s, aptt_end_s, subtherapeutic_fraction, t_start_h, t_end_h, hit_onset_h)]
     out = np.empty((arrays[0].shape[0], 2))
