@@ -21,12 +21,18 @@ _MEASURED = "#e74c3c"
 _DOSE = "#2980b9"
 
 
+def _legend(ax, **kw) -> None:
+    """A legend only where something is labelled (an empty history draws nothing)."""
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(**kw)
+
+
 def _finish(fig, axes, history: EpisodeHistory, title: str, x: np.ndarray, xlabel: str) -> np.ndarray:
     mark_events(axes, history, x)
     for ax in axes:
         ax.grid(alpha=0.3)
         ax.tick_params(labelsize=8)
-    axes[0].legend(fontsize=7, loc="upper left", ncol=3)
+    _legend(axes[0], fontsize=7, loc="upper left", ncol=3)
     axes[-1].set_xlabel(xlabel, fontsize=9)
     fig.suptitle(f"{title}    step {history.num_decisions}    return {history.episode_return():+.2f}", fontsize=11)
     fig.tight_layout()
@@ -65,7 +71,7 @@ def warfarin_chart(history: EpisodeHistory, title: str) -> np.ndarray:
     for t in starts:
         ax.axvline(day[t], color="#8e44ad", lw=1.2, label="amiodarone started")
     ax.set_ylabel("warfarin mg/day", fontsize=9)
-    ax.legend(fontsize=7, loc="upper right")
+    _legend(ax, fontsize=7, loc="upper right")
     ax = axes[2]
     in_range = history.series("therapeutic")[1:]
     if in_range.size:
@@ -102,12 +108,12 @@ def heparin_chart(history: EpisodeHistory, title: str) -> np.ndarray:
         for t in given:
             ax.annotate(f"{bolus[t]:.0f} U", (hours[t - 1], 0), textcoords="offset points", xytext=(2, 8), fontsize=7)
     ax.set_ylabel("U/h", fontsize=9)
-    ax.legend(fontsize=7, loc="upper left")
+    _legend(ax, fontsize=7, loc="upper left")
     level = ax.twinx()
     level.plot(hours, history.series("heparin_u_per_ml"), color="#16a085", lw=1.0, ls="--", label="heparin level (IU/mL)")
     level.set_ylabel("IU/mL", fontsize=9)
     level.tick_params(labelsize=8)
-    level.legend(fontsize=7, loc="upper right")
+    _legend(level, fontsize=7, loc="upper right")
     ax = axes[2]
     ax.plot(hours, history.series("platelets_true_10e9_per_l"), color=_TRUE, lw=1.4, label="platelets (true)")
     ax.plot(hours, history.series("platelets"), "o", color=_MEASURED, ms=3, label="platelet count")
@@ -116,5 +122,5 @@ def heparin_chart(history: EpisodeHistory, title: str) -> np.ndarray:
     if hit.any():
         ax.axvspan(hours[np.argmax(hit)], hours[-1], color="#8e44ad", alpha=0.15, label="HIT")
     ax.set_ylabel("x10^9/L", fontsize=9)
-    ax.legend(fontsize=7, loc="lower left")
+    _legend(ax, fontsize=7, loc="lower left")
     return _finish(fig, axes, history, title, hours, "hours on heparin")

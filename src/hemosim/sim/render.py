@@ -224,7 +224,8 @@ def default_chart(history: EpisodeHistory, title: str) -> np.ndarray:
         for j in range(n_act):
             ax.step(t[1:], acts[:, j], where="post", label=f"action[{j}]")
         ax.set_title("action", fontsize=9)
-        ax.legend(fontsize=7, loc="upper right")
+        if n_act > 1:
+            ax.legend(fontsize=7, loc="upper right")
         used += 1
     for key in keys:
         ax = flat[used]

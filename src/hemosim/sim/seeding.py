@@ -35,12 +35,12 @@ def root_seeds(seed: Any, num_envs: int = 1, *, allow_sequence: bool = True) -> 
         s = int(seed)
         if s < 0 or s + num_envs - 1 > MAX_SEED:
             room = "" if num_envs == 1 else f", and so must seed + num_envs - 1 (num_envs = {num_envs})"
-            raise ValueError(f"seed must be {SEED_RANGE_TEXT}{room}; got {s}")
+            raise ValueError(f"seed must be None or {SEED_RANGE_TEXT}{room}; got {s}")
         return np.arange(num_envs, dtype=np.uint64) + np.uint64(s)
     is_sequence = isinstance(seed, (list, tuple, np.ndarray)) and np.ndim(seed) == 1
     if not (allow_sequence and is_sequence):
         also = f" or a sequence of {num_envs} such integers" if allow_sequence else ""
-        raise ValueError(f"seed must be None, {SEED_RANGE_TEXT}{also}; got {seed!r} of type {type(seed).__name__}")
+        raise ValueError(f"seed must be None or {SEED_RANGE_TEXT}{also}; got {seed!r} of type {type(seed).__name__}")
     items = list(seed)
     if len(items) != num_envs:
         raise ValueError(f"seed sequence must hold one seed per environment ({num_envs}), got {len(items)}: {seed!r}")
