@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
-import time
 
 QUICK_START = '''\
 import gymnasium as gym
@@ -52,29 +51,20 @@ def test_quick_start_is_reproducible(capsys):
 
 
 _PROBE = (
-    "import sys, time\n"
-    "t = time.perf_counter()\n"
+    "import sys\n"
     "import hemosim\n"
-    "dt = time.perf_counter() - t\n"
-    "heavy = [m for m in ('numba', 'scipy.integrate', 'matplotlib', 'torch') if m in sys.modules]\n"
-    "print(repr((dt, heavy)))\n"
+    "heavy = ('numba', 'scipy.integrate', 'matplotlib', 'torch', 'stable_baselines3', 'ray', 'pufferlib', 'moviepy')\n"
+    "print(repr([m for m in heavy if m in sys.modules]))\n"
 )
 
 
-def test_import_hemosim_is_cheap_and_imports_nothing_heavy():
-    """DESIGN.md: ``import hemosim`` stays well under a second; no compiled kernels or plotting."""
-    walls, results = [], []
-    for _ in range(2):  # best of two: the test machine is shared
-        t0 = time.perf_counter()
-        out = subprocess.run([sys.executable, "-c", _PROBE], capture_output=True, text=True, check=True, timeout=60)
-        walls.append(time.perf_counter() - t0)
-        results.append(eval(out.stdout.strip()))
-    for _, heavy in results:
-        assert heavy == [], f"import hemosim pulled in {heavy}"
-    assert min(walls) < 1.0, f"python -c 'import hemosim' took {min(walls):.2f} s wall"
-    assert min(dt for dt, _ in results) < 1.0
+def test_import_hemosim_imports_nothing_heavy():
+    """DESIGN.md: no compiled kernels, plotting or RL library at ``import hemosim``. How long
+    the import takes is a figure of ``hemosim benchmark``, not an assertion (issue #12)."""
+    out = subprocess.run([sys.executable, "-c", _PROBE], capture_output=True, text=True, check=True, timeout=120)
+    assert eval(out.stdout.strip()) == [], f"import hemosim pulled in {out.stdout.strip()}"
     # the probe itself can see a heavy import (so the check above can fail)
     out = subprocess.run(
-        [sys.executable, "-c", "import scipy.integrate\n" + _PROBE], capture_output=True, text=True, check=True, timeout=60
+        [sys.executable, "-c", "import scipy.integrate\n" + _PROBE], capture_output=True, text=True, check=True, timeout=120
     )
-    assert "scipy.integrate" in eval(out.stdout.strip())[1]
+    assert "scipy.integrate" in eval(out.stdout.strip())
