@@ -129,3 +129,39 @@ def test_largest_seeds_are_usable_in_both_faces(env_id):
     np.testing.assert_array_equal(obs_v[1], obs_s)  # patient i is the single env seeded s + i
     obs_v2, _ = venv.reset(seed=np.array([MAX_SEED, 0, 5]))
     np.testing.assert_array_equal(obs_v2[0], gym.make(env_id).reset(seed=MAX_SEED)[0])
+
+
+@pytest.mark.parametrize("env_id", ENV_IDS)
+def test_same_step_autoreset_matches_sync_vector_env(env_id):
+    """The SAME_STEP mode (used by the SB3 adapter) equals SyncVectorEnv in that mode."""
+    from gymnasium.vector import AutoresetMode, SyncVectorEnv
+
+    n = 3
+    native = gym.make_vec(env_id, num_envs=n, vectorization_mode="vector_entry_point", autoreset_mode=AutoresetMode.SAME_STEP)
+    assert native.metadata["autoreset_mode"] == AutoresetMode.SAME_STEP
+    sync = SyncVectorEnv([lambda: gym.make(env_id) for _ in range(n)], autoreset_mode=AutoresetMode.SAME_STEP)
+    o1, _ = native.reset(seed=5)
+    o2, _ = sync.reset(seed=5)
+    np.testing.assert_array_equal(o1, o2)
+    native.action_space.seed(1)
+    ended = 0
+    for _ in range(2 * 100):
+        a = native.action_space.sample()
+        o1, r1, te1, tr1, i1 = native.step(a)
+        o2, r2, te2, tr2, i2 = sync.step(a)
+        np.testing.assert_array_equal(o1, o2)
+        np.testing.assert_allclose(r1, r2)
+        np.testing.assert_array_equal(te1 | tr1, te2 | tr2)
+        if (te1 | tr1).any():
+            ended += 1
+            np.testing.assert_array_equal(i1["_final_obs"], i2["_final_obs"])
+            for k in np.flatnonzero(i1["_final_obs"]):
+                np.testing.assert_array_equal(i1["final_obs"][k], i2["final_obs"][k])
+            key = next(k for k in i2["final_info"] if not k.startswith("_") and not isinstance(i2["final_info"][k], dict))
+            done = i1["_final_info"]
+            np.testing.assert_array_equal(i1["final_info"][key][done], i2["final_info"][key][done])
+        if ended >= 2:
+            break
+    assert ended >= 2
+    with pytest.raises(ValueError, match="autoreset_mode"):
+        gym.make_vec(env_id, num_envs=2, vectorization_mode="vector_entry_point", autoreset_mode="Sometimes")

@@ -11,6 +11,11 @@ Face options (not passed to the simulator): ``render_mode`` (``"rgb_array"`` / `
 ``SyncVectorEnv``; the history is kept, only while a render mode is set, for the first
 ``render_patients`` patients, default ``min(num_envs, 4)``) and ``symmetric_actions``
 (``sim/action_range.py``). ``step`` before ``reset`` raises Gymnasium's ``ResetNeeded``.
+``autoreset_mode=AutoresetMode.SAME_STEP`` (or ``"SameStep"``) resets a finished patient in
+the step that ended its episode, as ``SyncVectorEnv`` does in that mode: the new patient's
+first observation is returned, the last one is in ``info["final_obs"]`` (object array) and
+the step's info in ``info["final_info"]`` (masks ``_final_obs`` / ``_final_info``). The
+Stable-Baselines3 adapter (``hemosim.integrations.sb3``) uses it.
 """
 
 from __future__ import annotations
@@ -37,11 +42,11 @@ def _copy_arrays(tree: dict[str, Any]) -> dict[str, Any]:
     return {k: _copy_arrays(v) if isinstance(v, dict) else v.copy() for k, v in tree.items()}
 
 
-def _with_masks(batched: dict[str, Any], n: int) -> dict[str, Any]:
+def _with_masks(batched: dict[str, Any], n: int, mask: np.ndarray | None = None) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for key, value in batched.items():
-        out[key] = _with_masks(value, n) if isinstance(value, dict) else value
-        out["_" + key] = np.ones(n, dtype=bool)
+        out[key] = _with_masks(value, n, mask) if isinstance(value, dict) else value
+        out["_" + key] = np.ones(n, dtype=bool) if mask is None else mask.copy()
     return out
 
 
@@ -61,9 +66,15 @@ class BatchedVectorEnv(VectorEnv):
         render_mode: str | None = None,
         symmetric_actions: bool = False,
         render_patients: int | None = None,
+        autoreset_mode: AutoresetMode | str = AutoresetMode.NEXT_STEP,
         **options: Any,
     ) -> None:
         self.render_mode = _render.check_render_mode(render_mode)
+        allowed_modes = (AutoresetMode.NEXT_STEP, AutoresetMode.SAME_STEP)
+        if autoreset_mode not in allowed_modes and autoreset_mode not in [m.value for m in allowed_modes]:
+            raise ValueError(f"autoreset_mode must be one of {[m.value for m in allowed_modes]}, got {autoreset_mode!r}")
+        self._same_step = AutoresetMode(autoreset_mode) == AutoresetMode.SAME_STEP
+        self.metadata = {**self.metadata, "autoreset_mode": AutoresetMode(autoreset_mode)}
         self.sim = self.simulator_cls(num_envs, **options)
         self.num_envs = self.sim.num_patients
         self._actions = ActionRange(self.sim, symmetric_actions)
@@ -96,7 +107,7 @@ class BatchedVectorEnv(VectorEnv):
             self._episodes += 1
             self._autoreset[:] = False
             self.sim.reset_patients(np.ones(n, dtype=bool), patient_key(self._root_seeds, self._episodes), options)
-            return self.sim.observation(), self._info(started=np.ones(n, dtype=bool))
+            return self.sim.observation(), self._info(np.ones(n, dtype=bool))
         if roots is None:
             roots = self.np_random.integers(0, 2**63 - 1, size=n).astype(np.uint64)
         self._root_seeds = roots
@@ -105,7 +116,7 @@ class BatchedVectorEnv(VectorEnv):
         self._autoreset[:] = False
         mask = np.ones(n, dtype=bool)
         self.sim.reset_patients(mask, patient_key(self._root_seeds, self._episodes), options)
-        return self.sim.observation(), self._info(started=mask)
+        return self.sim.observation(), self._info(mask)
 
     def step(self, actions: Any):
         if not self._seeded:
@@ -127,13 +138,33 @@ class BatchedVectorEnv(VectorEnv):
             reward = np.where(resetting, 0.0, reward)
             terminated = terminated & ~resetting
             truncated = truncated & ~resetting
-        self._autoreset = terminated | truncated
-        info = self._info(started=resetting, actions=given, reward=reward)
-        return self.sim.observation(), reward.astype(np.float64), terminated, truncated, info
+        done = terminated | truncated
+        info = self._info(resetting, given, reward)
+        obs = self.sim.observation()
+        if self._same_step:
+            if done.any():  # reset the finished patients now (SyncVectorEnv's SAME_STEP layout)
+                self._episodes[done] += 1
+                self.sim.reset_patients(done, patient_key(self._root_seeds[done], self._episodes[done]), None)
+                final_obs = np.full(self.num_envs, None, dtype=object)
+                for i in np.flatnonzero(done):
+                    final_obs[i] = obs[i]
+                final_info = _with_masks(self._last_raw, self.num_envs, done)
+                obs = self.sim.observation()
+                info = self._info(done)
+                info.update(final_obs=final_obs, _final_obs=done.copy(), final_info=final_info, _final_info=done.copy())
+        else:
+            self._autoreset = done
+        return obs, reward.astype(np.float64), terminated, truncated, info
 
-    def _info(self, started: np.ndarray, actions: Any = None, reward: np.ndarray | None = None) -> dict[str, Any]:
+    def _raw_info(self) -> dict[str, Any]:
         info = _copy_arrays(self.sim.info())
         info.update(_copy_arrays(self.sim.static_info()))
+        return info
+
+    def _info(self, started: np.ndarray, actions: Any = None, reward: np.ndarray | None = None) -> dict[str, Any]:
+        """The masked info; rendered patients' histories record the step (or start anew)."""
+        info = self._raw_info()
+        self._last_raw = info
         if self._histories is not None:
             self._record(info, started, actions, reward)
         return _with_masks(info, self.num_envs)
@@ -141,11 +172,10 @@ class BatchedVectorEnv(VectorEnv):
     def _record(self, info: dict[str, Any], started: np.ndarray, actions: Any, reward: np.ndarray | None) -> None:
         """Add this step to the rendered patients' histories (a reset starts a new episode)."""
         for i, history in enumerate(self._histories):
-            row = scalar_info(info, i)
             if started[i]:
-                history.start(row)
-            else:
-                history.record(row, np.asarray(actions)[i], float(reward[i]))
+                history.start(scalar_info(info, i))
+            elif actions is not None:
+                history.record(scalar_info(info, i), np.asarray(actions)[i], float(reward[i]))
 
     def render(self) -> tuple[Any, ...] | None:
         """One chart (``rgb_array``) or text summary (``ansi``) per rendered patient."""
