@@ -180,3 +180,58 @@ def make_sb3_vec_env(
 
         return VecMonitor(venv)
     return venv
+
+
+def ppo_throughput(
+    env_id: str = "hemosim/WarfarinDosing-v0",
+    n_envs: int = 64,
+    path: str = "adapter",
+    total_steps: int = 4096 * 5,
+    n_steps: int = 64,
+    seed: int = 0,
+) -> dict[str, float]:
+    """SB3 PPO env-steps/s through ``path`` (``"adapter"`` or ``"dummy"``: ``make_vec_env``).
+
+    Returns ``learn_steps_per_s`` (whole ``PPO.learn``: rollouts and gradient updates, SB3's
+    ``time/fps``) and ``rollout_steps_per_s`` (experience collection only: env steps plus the
+    policy's forward passes). PPO: MlpPolicy (SB3 default 64-64), ``n_steps`` per env,
+    batch 512, 4 epochs, CPU. One warm-up rollout is excluded.
+    """
+    import time
+
+    from stable_baselines3 import PPO
+    from stable_baselines3.common.callbacks import BaseCallback
+    from stable_baselines3.common.env_util import make_vec_env
+
+    if path == "adapter":
+        venv = make_sb3_vec_env(env_id, n_envs=n_envs, seed=seed, symmetric_actions=True)
+    elif path == "dummy":
+        venv = make_vec_env(env_id, n_envs=n_envs, seed=seed, env_kwargs={"symmetric_actions": True})
+    else:
+        raise ValueError(f"path must be 'adapter' or 'dummy', got {path!r}")
+
+    class _RolloutClock(BaseCallback):
+        def __init__(self) -> None:
+            super().__init__()
+            self.seconds: list[float] = []
+            self._t0 = 0.0
+
+        def _on_rollout_start(self) -> None:
+            self._t0 = time.perf_counter()
+
+        def _on_rollout_end(self) -> None:
+            self.seconds.append(time.perf_counter() - self._t0)
+
+        def _on_step(self) -> bool:
+            return True
+
+    model = PPO("MlpPolicy", venv, n_steps=n_steps, batch_size=512, n_epochs=4, seed=seed, device="cpu", verbose=0)
+    per_rollout = n_steps * n_envs
+    model.learn(per_rollout)  # warm-up: compilation, first allocations
+    clock = _RolloutClock()
+    t0 = time.perf_counter()
+    model.learn(total_steps, callback=clock, reset_num_timesteps=False)
+    learn_s = time.perf_counter() - t0
+    steps = len(clock.seconds) * per_rollout
+    venv.close()
+    return {"learn_steps_per_s": steps / learn_s, "rollout_steps_per_s": steps / sum(clock.seconds)}
