@@ -195,7 +195,7 @@ def ppo_throughput(
     Returns ``learn_steps_per_s`` (whole ``PPO.learn``: rollouts and gradient updates, SB3's
     ``time/fps``) and ``rollout_steps_per_s`` (experience collection only: env steps plus the
     policy's forward passes). PPO: MlpPolicy (SB3 default 64-64), ``n_steps`` per env,
-    batch 512, 4 epochs, CPU. One warm-up rollout is excluded.
+    batch min(512, n_steps x n_envs), 4 epochs, CPU. One warm-up rollout is excluded.
     """
     import time
 
@@ -225,7 +225,8 @@ def ppo_throughput(
         def _on_step(self) -> bool:
             return True
 
-    model = PPO("MlpPolicy", venv, n_steps=n_steps, batch_size=512, n_epochs=4, seed=seed, device="cpu", verbose=0)
+    batch = min(512, n_steps * n_envs)
+    model = PPO("MlpPolicy", venv, n_steps=n_steps, batch_size=batch, n_epochs=4, seed=seed, device="cpu", verbose=0)
     per_rollout = n_steps * n_envs
     model.learn(per_rollout)  # warm-up: compilation, first allocations
     clock = _RolloutClock()
