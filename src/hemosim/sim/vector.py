@@ -86,6 +86,7 @@ class BatchedVectorEnv(VectorEnv):
         self._episodes = np.zeros(self.num_envs, dtype=np.int64)
         self._autoreset = np.zeros(self.num_envs, dtype=bool)
         self._seeded = False
+        self._last_raw: dict[str, Any] = {}  # the last step's info before masks (SAME_STEP's final_info)
         self._safe_action = self._actions.safe_action()
         if render_patients is None:
             render_patients = min(self.num_envs, 4)
