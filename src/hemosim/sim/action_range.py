@@ -43,6 +43,8 @@ class ActionRange:
             raise ValueError(f"symmetric_actions=True needs a Box action space; this environment's is {native}")
         self.sim = sim
         self.symmetric = bool(symmetric)
+        #: the step of one patient's action: the simulator's own check, or the symmetric map
+        self.batch_to_simulator = self._symmetric_to_simulator if symmetric else sim.validate_actions
         if self.symmetric:
             self.space: spaces.Space = spaces.Box(-1.0, 1.0, shape=native.shape, dtype=np.float32)
             self._low = np.asarray(native.low, dtype=np.float64)
@@ -71,5 +73,8 @@ class ActionRange:
         """A validated batch of the simulator's native actions from a batch in the face's space."""
         if not self.symmetric:
             return self.sim.validate_actions(actions)
+        return self._symmetric_to_simulator(actions)
+
+    def _symmetric_to_simulator(self, actions: Any) -> np.ndarray:
         checked = validate_actions(actions, self.space, self.sim.num_patients, (-1.0, 1.0))
         return symmetric_to_native(checked, self._low, self._high)

@@ -94,7 +94,10 @@ class SingleEnv(gym.Env):
     def step(self, action: Any):
         if self._needs_reset:
             raise ResetNeeded(f"step() called {self._needs_reset}; call reset() first")
-        batch = self._actions.to_simulator(self._actions.check_single(action)[None])
+        arr = np.asarray(action)
+        if arr.shape != self.action_space.shape or arr.dtype.kind == "b":
+            self._actions.check_single(action)  # raises, in the single env's terms
+        batch = self._actions.batch_to_simulator(arr[None])
         reward, terminated, truncated = self.sim.advance(batch)
         info = self._info()
         r, te, tr = float(reward[0]), bool(terminated[0]), bool(truncated[0])
