@@ -17,6 +17,7 @@ from pathlib import Path
 import gymnasium as gym
 
 import hemosim  # noqa: F401
+from hemosim.integrations import ENV_CARD_SECTION
 
 DOCS = Path(__file__).resolve().parents[1] / "docs" / "envs"
 
@@ -35,7 +36,7 @@ def card_text(env_id: str) -> str:
     title, _, body = doc.partition("\n")
     body = re.sub(r"^(\w[\w ]*)\n-+$", r"## \1", body, flags=re.M)
     body = _fence_rst_tables(body)
-    return f"# {title}\n\n{MARKER} from the env docstring; do not edit -->\n{body}\n"
+    return f"# {title}\n\n{MARKER} from the env docstring; do not edit -->\n{body}\n\n{ENV_CARD_SECTION}"
 
 
 def _fence_rst_tables(text: str) -> str:

@@ -27,3 +27,12 @@ def test_every_env_has_a_card_and_generated_cards_are_current(env_id):
     else:  # a hand-written expansion must still carry the card's sections
         for section in ("Action Space", "Observation Space", "Rewards", "Episode End", "Vector Env"):
             assert section.lower() in text.lower(), f"{path} lacks the {section!r} section"
+
+
+@pytest.mark.parametrize("env_id", ENV_IDS)
+def test_every_card_documents_rendering_action_range_and_rl_libraries(env_id):
+    """The shared section (issue #12) is in every card, generated or hand-written, verbatim."""
+    from hemosim.integrations import ENV_CARD_SECTION
+
+    text = (ROOT / "docs" / "envs" / f"{card_name(env_id)}.md").read_text()
+    assert ENV_CARD_SECTION in text, "run python scripts/make_env_cards.py (or paste the section into a hand-written card)"

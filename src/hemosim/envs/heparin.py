@@ -635,6 +635,12 @@ class HeparinSimulator(BatchedSimulator):
         """The patient's covariates and individual parameters (change only at reset)."""
         return {"patient": self._patient_info}
 
+    def render_rgb(self, history, title: str) -> np.ndarray:
+        """The clinical chart of ``render_mode="rgb_array"`` (``hemosim.envs.charts``)."""
+        from hemosim.envs.charts import heparin_chart
+
+        return heparin_chart(history, title)
+
 
 class HeparinInfusionEnv(SingleEnv):
     __doc__ = __doc__

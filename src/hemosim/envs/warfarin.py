@@ -425,6 +425,12 @@ class WarfarinSimulator(BatchedSimulator):
             "patient": self._patient_info,
         }
 
+    def render_rgb(self, history, title: str) -> np.ndarray:
+        """The clinical chart of ``render_mode="rgb_array"`` (``hemosim.envs.charts``)."""
+        from hemosim.envs.charts import warfarin_chart
+
+        return warfarin_chart(history, title)
+
 
 def _assign_patients(target: WarfarinPatients, mask: np.ndarray, new: WarfarinPatients) -> None:
     for name, value in vars(new).items():

@@ -220,21 +220,36 @@ def reference_average_concentration_ng_per_ml(pk: DrugPK) -> float:
     return daily_mg / (pk.cl_f_l_per_h * HOURS_PER_DAY) * NG_PER_ML_PER_MG_PER_L
 
 
+#: below this relative gap between ka and k, :func:`steady_state_profile` uses the closed-form
+#: limit ka = k (the Bateman function's 0/0); the gap changes the profile by < 1e-9 relative
+_KA_EQUALS_K_RTOL = 1e-7
+
+
 def steady_state_profile(
     pk: DrugPK, dose_mg: float, crcl_ml_per_min: float, cl_multiplier: float = 1.0, v_multiplier: float = 1.0,
     n_grid: int = 2401,
 ) -> dict[str, float]:
     """Closed-form steady state of repeated dosing: peak, trough [ng/mL], tmax [h], t1/2 [h]."""
-    if dose_mg <= 0 or not np.isfinite(dose_mg):
-        raise ValueError(f"dose_mg must be positive and finite, got {dose_mg!r}")
+    for name, value in (("dose_mg", dose_mg), ("cl_multiplier", cl_multiplier), ("v_multiplier", v_multiplier)):
+        if not np.isscalar(value) or isinstance(value, bool) or not value > 0 or not np.isfinite(value):
+            raise ValueError(f"{name} must be a positive finite number, got {value!r}")
+    if not isinstance(n_grid, (int, np.integer)) or n_grid < 2:
+        raise ValueError(f"n_grid must be an integer >= 2, got {n_grid!r}")
     tau = HOURS_PER_DAY / pk.doses_per_day
     cl = float(clearance_l_per_h(pk, crcl_ml_per_min, cl_multiplier))
+    if not cl > 0:
+        raise ValueError(f"clearance at crcl_ml_per_min={crcl_ml_per_min!r} is {cl} L/h; a steady state needs > 0")
     v = pk.v_f_l * v_multiplier
     k, ka = cl / v, pk.ka_per_h
     t = np.linspace(0.0, tau, n_grid)
-    c = dose_mg * ka / (v * (ka - k)) * (
-        np.exp(-k * t) / (1.0 - np.exp(-k * tau)) - np.exp(-ka * t) / (1.0 - np.exp(-ka * tau))
-    ) * NG_PER_ML_PER_MG_PER_L
+    r_k = np.exp(-k * tau)
+    if abs(ka - k) <= _KA_EQUALS_K_RTOL * ka:
+        # the limit ka -> k of the Bateman sum: D k / V e^(-k t) (t / (1 - r) + tau r / (1 - r)^2)
+        c = dose_mg * k / v * np.exp(-k * t) * (t / (1.0 - r_k) + tau * r_k / (1.0 - r_k) ** 2) * NG_PER_ML_PER_MG_PER_L
+    else:
+        c = dose_mg * ka / (v * (ka - k)) * (
+            np.exp(-k * t) / (1.0 - r_k) - np.exp(-ka * t) / (1.0 - np.exp(-ka * tau))
+        ) * NG_PER_ML_PER_MG_PER_L
     return {
         "peak_ng_per_ml": float(c.max()),
         "trough_ng_per_ml": float(c[-1]),

@@ -357,6 +357,10 @@ def steady_state_concentration(rate_u_per_h: np.ndarray | float, vmax_u_per_h, k
     vmax = np.asarray(vmax_u_per_h, dtype=np.float64)
     km = np.asarray(km_u_per_ml, dtype=np.float64)
     cl = np.asarray(cl_lin_ml_per_h, dtype=np.float64)
+    _check_positive("rate_u_per_h", r, allow_zero=True)
+    _check_positive("vmax_u_per_h", vmax, allow_zero=True)
+    _check_positive("km_u_per_ml", km)
+    _check_positive("cl_lin_ml_per_h", cl)
     b = vmax + cl * km - r
     disc = np.sqrt(b * b + 4.0 * cl * r * km)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -411,14 +415,63 @@ def _half_life_batch(c0, kon, bmax, kint, k, n, out):  # pragma: no cover - jitt
         out[i] = _half_life_row(c0[i], kon[i], bmax[i], kint[i], k[i], n)
 
 
+#: relative agreement between ``n`` and ``2 n`` RK4 steps below which the fixed-step result
+#: is kept; rows that miss it (very large boluses make the binding step stiff) are solved
+#: by :func:`_half_life_stiff`
+HALF_LIFE_RTOL = 1e-6
+
+
+def _check_positive(name: str, values: np.ndarray, allow_zero: bool = False) -> None:
+    """``ValueError`` naming ``name`` unless every value is finite and > 0 (>= 0 if allowed)."""
+    bad = ~np.isfinite(values) | ((values < 0) if allow_zero else (values <= 0))
+    if np.any(bad):
+        what = ">= 0" if allow_zero else "> 0"
+        raise ValueError(f"{name} must be finite and {what}; got {np.asarray(values)[bad][:5].tolist()}")
+
+
+def _half_life_stiff(c0: float, kon: float, bmax: float, kint: float, k: float) -> float:
+    """Half-life (h) by an implicit solver in time (scipy Radau, event at C = c0 / 2), for
+    the rows where the fixed-step integrator in ``ln C`` is not converged."""
+    from scipy.integrate import solve_ivp
+
+    def rhs(_t, y):
+        c, b = y
+        return [-c * (kon * (bmax - b) + k), kon * c * (bmax - b) - kint * b]
+
+    def half(_t, y):
+        return y[0] - 0.5 * c0
+
+    half.terminal, half.direction = True, -1
+    t_max = 50.0 * math.log(2.0) / k  # linear elimination alone halves C by then
+    sol = solve_ivp(rhs, (0.0, t_max), [c0, 0.0], method="Radau", events=half, rtol=1e-10, atol=[1e-12 * c0, 1e-12 * max(bmax, 1e-300)])
+    if not sol.t_events[0].size:  # pragma: no cover - the bound above makes this unreachable
+        raise RuntimeError(f"half-life not reached within {t_max} h (c0 = {c0})")
+    return float(sol.t_events[0][0])
+
+
 def half_life_h(dose_u, v_ml, kon_ml_per_u_per_h, bmax_u, kint_per_h, cl_lin_ml_per_h, steps: int = HALF_LIFE_RK4_STEPS) -> np.ndarray:
-    """Apparent half-life (h) after an IV bolus ``dose_u`` into empty receptors, per patient."""
+    """Apparent half-life (h) after an IV bolus ``dose_u`` into empty receptors, per patient.
+
+    Compiled RK4 with ``steps`` steps in ``ln C``; a row whose result moves by more than
+    ``HALF_LIFE_RTOL`` with twice the steps (the stiff binding of a very large bolus) is
+    solved implicitly instead, so the half-life is positive and grows with the dose for any
+    positive dose. Every input must be finite and > 0 (``kon``, ``bmax``, ``kint`` >= 0).
+    """
     arrays = np.broadcast_arrays(*(np.asarray(a, dtype=np.float64) for a in (dose_u, v_ml, kon_ml_per_u_per_h, bmax_u, kint_per_h, cl_lin_ml_per_h)))
     d, v, kon, bmax, kint, cl = (np.array(np.atleast_1d(a), dtype=np.float64) for a in arrays)
-    if np.any(~(d > 0)) or np.any(~(v > 0)) or np.any(~(cl > 0)):
-        raise ValueError("dose_u, v_ml and cl_lin_ml_per_h must be > 0")
+    for name, values in (("dose_u", d), ("v_ml", v), ("cl_lin_ml_per_h", cl)):
+        _check_positive(name, values)
+    for name, values in (("kon_ml_per_u_per_h", kon), ("bmax_u", bmax), ("kint_per_h", kint)):
+        _check_positive(name, values, allow_zero=True)
+    if not isinstance(steps, (int, np.integer)) or isinstance(steps, bool) or steps < 1:
+        raise ValueError(f"steps must be a positive integer, got {steps!r}")
     out = np.empty_like(d)
+    check = np.empty_like(d)
     _half_life_batch(d / v, kon, bmax / v, kint, cl / v, int(steps), out)
+    _half_life_batch(d / v, kon, bmax / v, kint, cl / v, 2 * int(steps), check)
+    stiff = ~(np.abs(out - check) <= HALF_LIFE_RTOL * np.abs(check)) | ~(out > 0)
+    for i in np.flatnonzero(stiff):
+        out[i] = _half_life_stiff(d[i] / v[i], kon[i], bmax[i] / v[i], kint[i], cl[i] / v[i])
     return out.reshape(arrays[0].shape)
 
 
@@ -430,6 +483,9 @@ def bolus_half_life_h(
 ) -> np.ndarray:
     """Apparent half-life (h) after an IV bolus for the typical patient: time for the level to
     fall from its peak ``dose / V`` to half of it (no infusion, receptors empty at t = 0)."""
+    _check_positive("weight_kg", np.asarray(weight_kg, dtype=np.float64))
+    _check_positive("renal_factor", np.asarray(renal_factor, dtype=np.float64))
+    _check_positive("dose_u_per_kg", np.asarray(dose_u_per_kg, dtype=np.float64))
     v_ml, kon, bmax, kint, cl = clearance_terms(weight_kg, renal_factor, params)
     d = np.asarray(dose_u_per_kg, dtype=np.float64) * weight_kg
     return half_life_h(d, v_ml, kon, bmax, kint, cl)

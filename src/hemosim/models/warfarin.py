@@ -63,7 +63,7 @@ codes the sign backwards, FACTS §1.5).
 from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import scipy.special
@@ -229,6 +229,21 @@ class WarfarinPatientParameters:
             getattr(self, f.name)[mask] = getattr(other, f.name)
 
 
+def _check_individual_inputs(age: np.ndarray, cl_multiplier: Any, **etas: Any) -> None:
+    """``ValueError`` for a non-finite age or random effect, or a clearance multiplier that is
+    not finite and > 0 (the public boundary of the parameter functions; the kernels trust it)."""
+    if np.any(~np.isfinite(age)):
+        raise ValueError(f"age_years must be finite; got {age[~np.isfinite(age)][:5].tolist()}")
+    for name, eta in etas.items():
+        e = np.asarray(eta, dtype=np.float64)
+        if np.any(~np.isfinite(e)):
+            raise ValueError(f"{name} must be finite (a log-scale random effect); got {e[~np.isfinite(e)][:5].tolist()}")
+    m = np.asarray(cl_multiplier, dtype=np.float64)
+    bad = ~np.isfinite(m) | (m <= 0)
+    if np.any(bad):
+        raise ValueError(f"cl_multiplier must be finite and > 0 (a factor on S-warfarin clearance); got {m[bad][:5].tolist()}")
+
+
 def individual_parameters(
     cyp2c9_index: np.ndarray,
     vkorc1_index: np.ndarray,
@@ -251,6 +266,9 @@ def individual_parameters(
     cyp = np.asarray(cyp2c9_index, dtype=np.int64)
     vk = np.asarray(vkorc1_index, dtype=np.int64)
     age = np.asarray(age_years, dtype=np.float64)
+    _check_individual_inputs(
+        age, cl_multiplier, eta_cl=eta_cl, eta_v1=eta_v1, eta_v2=eta_v2, eta_mtt1=eta_mtt1, eta_mtt2=eta_mtt2, eta_ec50=eta_ec50
+    )
     n = np.broadcast(cyp, vk, age).shape
     if np.any((cyp < 0) | (cyp >= len(CYP2C9_GENOTYPES))):
         raise ValueError(f"CYP2C9 index out of range 0..5: {cyp[(cyp < 0) | (cyp >= 6)][:5]}")
@@ -319,6 +337,7 @@ def individual_parameters_2010(
     cyp = np.asarray(cyp2c9_index, dtype=np.int64)
     vk = np.asarray(vkorc1_index, dtype=np.int64)
     age = np.asarray(age_years, dtype=np.float64)
+    _check_individual_inputs(age, cl_multiplier, eta_cl=eta_cl, eta_v=eta_v, eta_ec50=eta_ec50)
     n = np.broadcast(cyp, vk, age).shape
     _check_genotypes(cyp, vk)
     age_factor_s = 1.0 - params.cl_s_age_slope_per_year * (age - params.age_reference_years)

@@ -19,7 +19,10 @@ A subclass provides
   face copies the arrays, the single face converts them to Python scalars);
 * optionally ``static_info()``: the part of the info that changes only when a patient is
   reset (for example its covariates). The env faces merge it into every info, fresh,
-  without rebuilding it each step.
+  without rebuilding it each step;
+* optionally ``render_rgb(history, title)`` / ``render_ansi(history, title)``: the chart
+  and the text summary of one patient's episode (``sim/render.py``); the defaults draw
+  every numeric value of the info, so a new simulator renders without code of its own.
 """
 
 from __future__ import annotations
@@ -30,7 +33,11 @@ from typing import Any, Mapping
 import numpy as np
 from gymnasium import spaces
 
-__all__ = ["BatchedSimulator", "validate_options"]
+__all__ = ["BatchedSimulator", "validate_options", "validate_actions"]
+
+#: action dtypes handed to the simulators unconverted; any other real dtype (float16,
+#: big-endian, longdouble, integers) is converted to native float64 after validation
+_FAST_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 
 
 def validate_options(given: Mapping[str, Any], allowed: Mapping[str, Any], what: str) -> dict[str, Any]:
@@ -56,13 +63,7 @@ class BatchedSimulator(abc.ABC):
             raise ValueError(f"num_patients must be a positive integer, got {num_patients!r}")
         self.num_patients = int(num_patients)
         self._action_batch_shape = (self.num_patients, *self.action_space.shape)
-        space = self.action_space
-        uniform_box = (
-            isinstance(space, spaces.Box)
-            and np.all(space.low == np.min(space.low))
-            and np.all(space.high == np.max(space.high))
-        )
-        self._box_bounds = (float(np.min(space.low)), float(np.max(space.high))) if uniform_box else None
+        self._box_bounds = _uniform_box_bounds(self.action_space)
 
     # -- to implement -------------------------------------------------------------------
     @abc.abstractmethod
@@ -85,6 +86,18 @@ class BatchedSimulator(abc.ABC):
         """Per-patient info that changes only at reset (default: none)."""
         return {}
 
+    def render_rgb(self, history: Any, title: str) -> np.ndarray:
+        """Chart of one patient's episode (``uint8 (H, W, 3)``); override for a clinical chart."""
+        from hemosim.sim.render import default_chart
+
+        return default_chart(history, title)
+
+    def render_ansi(self, history: Any, title: str) -> str:
+        """One-screen text summary of one patient's episode; override to choose the values."""
+        from hemosim.sim.render import text_summary
+
+        return text_summary(history, title)
+
     # -- shared -------------------------------------------------------------------------
     def safe_action(self) -> np.ndarray:
         """A valid action for one patient, used for rows that are being auto-reset."""
@@ -98,56 +111,81 @@ class BatchedSimulator(abc.ABC):
         raise NotImplementedError(type(space))
 
     def validate_actions(self, actions: Any) -> np.ndarray:
-        """Check a batch of actions against ``action_space``; raise ``ValueError`` if bad.
+        """Check a batch of actions against ``action_space``; raise ``ValueError`` if bad
+        (see :func:`validate_actions`)."""
+        return validate_actions(actions, self.action_space, self.num_patients, self._box_bounds)
 
-        Nothing is clipped or coerced: an action outside the space, a non-finite value or
-        a wrong shape is an error that names the bad value and what is allowed.
-        """
-        space = self.action_space
-        if (
-            self._box_bounds is not None
-            and type(actions) is np.ndarray
-            and actions.shape == self._action_batch_shape
-            and actions.dtype.kind == "f"
-        ):
-            lo, hi = self._box_bounds
-            if actions.min() >= lo and actions.max() <= hi:  # NaN fails both comparisons
-                return actions
-        try:
-            arr = np.asarray(actions)
-        except Exception as exc:  # pragma: no cover - exotic inputs
-            raise ValueError(f"action {actions!r} is not array-like") from exc
-        expected = (self.num_patients, *space.shape)
-        if arr.shape != expected:
+
+def _uniform_box_bounds(space: spaces.Space) -> tuple[float, float] | None:
+    """``(low, high)`` of a Box whose bounds are the same in every dimension, else ``None``."""
+    if (
+        isinstance(space, spaces.Box)
+        and np.all(space.low == np.min(space.low))
+        and np.all(space.high == np.max(space.high))
+    ):
+        return float(np.min(space.low)), float(np.max(space.high))
+    return None
+
+
+def validate_actions(
+    actions: Any, space: spaces.Space, num_patients: int, box_bounds: tuple[float, float] | None = None
+) -> np.ndarray:
+    """Check a batch of ``num_patients`` actions against ``space``; raise ``ValueError`` if bad.
+
+    Nothing is clipped or coerced: an action outside the space, a non-finite value, a bool
+    or a wrong shape is an error that names the bad value and what is allowed. Any real
+    floating or integer dtype is accepted (float16, big-endian, longdouble, ...): what is
+    returned is native float32 / float64 for a Box (int64 for discrete spaces).
+    ``box_bounds`` (from :func:`_uniform_box_bounds`) enables the fast path.
+    """
+    if (
+        box_bounds is not None
+        and type(actions) is np.ndarray
+        and actions.shape == (num_patients, *space.shape)
+        and actions.dtype in _FAST_DTYPES  # native float32 / float64 (what compiled kernels take)
+    ):
+        lo, hi = box_bounds
+        if actions.min() >= lo and actions.max() <= hi:  # NaN fails both comparisons
+            return actions
+    try:
+        arr = np.asarray(actions)
+    except Exception as exc:  # pragma: no cover - exotic inputs
+        raise ValueError(f"action {actions!r} is not array-like") from exc
+    expected = (num_patients, *space.shape)
+    if arr.shape != expected:
+        raise ValueError(
+            f"action has shape {arr.shape}, expected {expected} "
+            f"({num_patients} patient(s) x action shape {space.shape})"
+        )
+    if arr.dtype.kind == "b":
+        raise ValueError(
+            f"action {arr.tolist()} is boolean; allowed: real numbers in {space} (a bool is not a dose)"
+        )
+    if arr.dtype.kind not in "iuf":
+        raise ValueError(f"action dtype {arr.dtype} is not a real number type; allowed: {space}")
+    if isinstance(space, spaces.Box):
+        arr = arr.astype(np.float64, copy=False)
+        bad = ~np.isfinite(arr)
+        if bad.any():
+            raise ValueError(f"action contains non-finite values {arr[bad][:5]}; allowed: finite values in {space}")
+        low = np.asarray(space.low, dtype=np.float64)
+        high = np.asarray(space.high, dtype=np.float64)
+        out = (arr < low) | (arr > high)
+        if out.any():
             raise ValueError(
-                f"action has shape {arr.shape}, expected {expected} "
-                f"({self.num_patients} patient(s) x action shape {space.shape})"
+                f"action values {arr[out][:5]} lie outside the action space [{low.min()}, {high.max()}] "
+                f"({space}); nothing is clipped"
             )
-        if arr.dtype.kind not in "biuf":
-            raise ValueError(f"action dtype {arr.dtype} is not numeric; allowed: {space}")
-        if isinstance(space, spaces.Box):
-            arr = arr.astype(np.float64, copy=False)
-            bad = ~np.isfinite(arr)
-            if bad.any():
-                raise ValueError(f"action contains non-finite values {arr[bad][:5]}; allowed: finite values in {space}")
-            low = np.asarray(space.low, dtype=np.float64)
-            high = np.asarray(space.high, dtype=np.float64)
-            out = (arr < low) | (arr > high)
-            if out.any():
-                raise ValueError(
-                    f"action values {arr[out][:5]} lie outside the action space [{low.min()}, {high.max()}] "
-                    f"({space}); nothing is clipped"
-                )
-            return arr
-        if isinstance(space, (spaces.MultiDiscrete, spaces.Discrete)):
-            if arr.dtype.kind == "f":
-                if not np.all(np.isfinite(arr)) or np.any(arr != np.round(arr)):
-                    raise ValueError(f"action {arr} must hold integers for {space}")
-            arr = arr.astype(np.int64)
-            nvec = np.asarray(space.nvec if isinstance(space, spaces.MultiDiscrete) else space.n)
-            start = np.asarray(getattr(space, "start", 0))
-            out = (arr < start) | (arr >= start + nvec)
-            if out.any():
-                raise ValueError(f"action values {arr[out][:5]} lie outside {space}")
-            return arr
-        raise NotImplementedError(type(space))
+        return arr
+    if isinstance(space, (spaces.MultiDiscrete, spaces.Discrete)):
+        if arr.dtype.kind == "f":
+            if not np.all(np.isfinite(arr)) or np.any(arr != np.round(arr)):
+                raise ValueError(f"action {arr} must hold integers for {space}")
+        arr = arr.astype(np.int64)
+        nvec = np.asarray(space.nvec if isinstance(space, spaces.MultiDiscrete) else space.n)
+        start = np.asarray(getattr(space, "start", 0))
+        out = (arr < start) | (arr >= start + nvec)
+        if out.any():
+            raise ValueError(f"action values {arr[out][:5]} lie outside {space}")
+        return arr
+    raise NotImplementedError(type(space))

@@ -5,6 +5,17 @@ the step after a patient's episode ends resets that patient, ignores its action,
 returns its first observation with reward 0 and ``terminated = truncated = False``.
 ``info`` holds arrays with Gymnasium's ``_key`` masks (never a list of dicts), with the
 same dtypes ``SyncVectorEnv`` builds from single-env infos (float64, int64, bool, object).
+
+Face options (not passed to the simulator): ``render_mode`` (``"rgb_array"`` / ``"ansi"``:
+``render()`` returns a tuple with one chart / summary per rendered patient, like
+``SyncVectorEnv``; the history is kept, only while a render mode is set, for the first
+``render_patients`` patients, default ``min(num_envs, 4)``) and ``symmetric_actions``
+(``sim/action_range.py``). ``step`` before ``reset`` raises Gymnasium's ``ResetNeeded``.
+``autoreset_mode=AutoresetMode.SAME_STEP`` (or ``"SameStep"``) resets a finished patient in
+the step that ended its episode, as ``SyncVectorEnv`` does in that mode: the new patient's
+first observation is returned, the last one is in ``info["final_obs"]`` (object array) and
+the step's info in ``info["final_info"]`` (masks ``_final_obs`` / ``_final_info``). The
+Stable-Baselines3 adapter (``hemosim.integrations.sb3``) uses it.
 """
 
 from __future__ import annotations
@@ -12,11 +23,17 @@ from __future__ import annotations
 from typing import Any, ClassVar, Sequence
 
 import numpy as np
+from gymnasium import logger
+from gymnasium.error import ResetNeeded
 from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
 
+from hemosim.sim import render as _render
+from hemosim.sim.action_range import ActionRange
 from hemosim.sim.batch import BatchedSimulator
 from hemosim.sim.rng import patient_key
+from hemosim.sim.seeding import root_seeds
+from hemosim.sim.single import scalar_info
 
 __all__ = ["BatchedVectorEnv"]
 
@@ -25,11 +42,11 @@ def _copy_arrays(tree: dict[str, Any]) -> dict[str, Any]:
     return {k: _copy_arrays(v) if isinstance(v, dict) else v.copy() for k, v in tree.items()}
 
 
-def _with_masks(batched: dict[str, Any], n: int) -> dict[str, Any]:
+def _with_masks(batched: dict[str, Any], n: int, mask: np.ndarray | None = None) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for key, value in batched.items():
-        out[key] = _with_masks(value, n) if isinstance(value, dict) else value
-        out["_" + key] = np.ones(n, dtype=bool)
+        out[key] = _with_masks(value, n, mask) if isinstance(value, dict) else value
+        out["_" + key] = np.ones(n, dtype=bool) if mask is None else mask.copy()
     return out
 
 
@@ -37,60 +54,83 @@ class BatchedVectorEnv(VectorEnv):
     """``num_envs`` patients simulated together in one array program."""
 
     simulator_cls: ClassVar[type[BatchedSimulator]]
-    metadata: dict[str, Any] = {"render_modes": [], "autoreset_mode": AutoresetMode.NEXT_STEP}
+    metadata: dict[str, Any] = {
+        "render_modes": list(_render.RENDER_MODES),
+        "render_fps": _render.RENDER_FPS,
+        "autoreset_mode": AutoresetMode.NEXT_STEP,
+    }
 
-    def __init__(self, num_envs: int = 1, render_mode: str | None = None, **options: Any) -> None:
-        if render_mode is not None:
-            raise ValueError(f"render_mode {render_mode!r} is not supported; allowed: None")
-        self.render_mode = None
+    def __init__(
+        self,
+        num_envs: int = 1,
+        render_mode: str | None = None,
+        symmetric_actions: bool = False,
+        render_patients: int | None = None,
+        autoreset_mode: AutoresetMode | str = AutoresetMode.NEXT_STEP,
+        **options: Any,
+    ) -> None:
+        self.render_mode = _render.check_render_mode(render_mode)
+        allowed_modes = (AutoresetMode.NEXT_STEP, AutoresetMode.SAME_STEP)
+        if autoreset_mode not in allowed_modes and autoreset_mode not in [m.value for m in allowed_modes]:
+            raise ValueError(f"autoreset_mode must be one of {[m.value for m in allowed_modes]}, got {autoreset_mode!r}")
+        self._same_step = AutoresetMode(autoreset_mode) == AutoresetMode.SAME_STEP
+        self.metadata = {**self.metadata, "autoreset_mode": AutoresetMode(autoreset_mode)}
         self.sim = self.simulator_cls(num_envs, **options)
         self.num_envs = self.sim.num_patients
+        self._actions = ActionRange(self.sim, symmetric_actions)
         self.single_observation_space = self.sim.observation_space
-        self.single_action_space = self.sim.action_space
+        self.single_action_space = self._actions.space
         self.observation_space = batch_space(self.single_observation_space, self.num_envs)
         self.action_space = batch_space(self.single_action_space, self.num_envs)
         self._root_seeds = np.zeros(self.num_envs, dtype=np.uint64)
         self._episodes = np.zeros(self.num_envs, dtype=np.int64)
         self._autoreset = np.zeros(self.num_envs, dtype=bool)
         self._seeded = False
-        self._safe_action = self.sim.safe_action()
+        self._last_raw: dict[str, Any] = {}  # the last step's info before masks (SAME_STEP's final_info)
+        self._safe_action = self._actions.safe_action()
+        if render_patients is None:
+            render_patients = min(self.num_envs, 4)
+        if isinstance(render_patients, bool) or not isinstance(render_patients, (int, np.integer)) or not 1 <= render_patients <= self.num_envs:
+            raise ValueError(f"render_patients must be an integer in [1, num_envs = {self.num_envs}], got {render_patients!r}")
+        # kept only while a render mode is set: training pays nothing
+        self._histories = (
+            [_render.EpisodeHistory() for _ in range(int(render_patients))]
+            if self.render_mode in _render.RENDER_MODES
+            else None
+        )
 
     def reset(self, *, seed: int | Sequence[int] | None = None, options: dict[str, Any] | None = None):
-        super().reset(seed=None if seed is None or not isinstance(seed, (int, np.integer)) else int(seed))
         n = self.num_envs
+        roots = None if seed is None else root_seeds(seed, n)  # the allowed seeds: sim/seeding.py
+        super().reset(seed=int(roots[0]) if roots is not None and np.ndim(seed) == 0 else None)
         if seed is None and self._seeded:
             # Like each single env of SyncVectorEnv: the next patient of every chain.
             self._episodes += 1
             self._autoreset[:] = False
             self.sim.reset_patients(np.ones(n, dtype=bool), patient_key(self._root_seeds, self._episodes), options)
-            return self.sim.observation(), self._info()
-        if seed is None:
-            roots = self.np_random.integers(0, 2**63 - 1, size=n)
-        elif isinstance(seed, (int, np.integer)):
-            roots = int(seed) + np.arange(n)
-        else:
-            roots = np.asarray(list(seed))
-            if roots.shape != (n,) or roots.dtype.kind not in "iu":
-                raise ValueError(f"seed must be an int or a sequence of {n} ints, got {seed!r}")
-        if np.any(roots < 0):
-            raise ValueError(f"seeds must be non-negative, got {roots[roots < 0][:5]}")
-        self._root_seeds = roots.astype(np.uint64)
+            return self.sim.observation(), self._info(np.ones(n, dtype=bool))
+        if roots is None:
+            roots = self.np_random.integers(0, 2**63 - 1, size=n).astype(np.uint64)
+        self._root_seeds = roots
         self._seeded = True
         self._episodes[:] = 0
         self._autoreset[:] = False
         mask = np.ones(n, dtype=bool)
         self.sim.reset_patients(mask, patient_key(self._root_seeds, self._episodes), options)
-        return self.sim.observation(), self._info()
+        return self.sim.observation(), self._info(mask)
 
     def step(self, actions: Any):
+        if not self._seeded:
+            raise ResetNeeded("step() called before reset(); call reset() first")
+        given = actions
         actions = np.asarray(actions)
         resetting = self._autoreset
         if resetting.any():
             if actions.shape != self.action_space.shape:
-                self.sim.validate_actions(actions)  # raises with the shape message
+                self._actions.to_simulator(actions)  # raises with the shape message
             actions = actions.copy()
             actions[resetting] = self._safe_action
-        actions = self.sim.validate_actions(actions)
+        actions = self._actions.to_simulator(actions)
         reward, terminated, truncated = self.sim.advance(actions)
         if resetting.any():
             self._episodes[resetting] += 1
@@ -99,19 +139,56 @@ class BatchedVectorEnv(VectorEnv):
             reward = np.where(resetting, 0.0, reward)
             terminated = terminated & ~resetting
             truncated = truncated & ~resetting
-        self._autoreset = terminated | truncated
-        return (
-            self.sim.observation(),
-            reward.astype(np.float64),
-            terminated,
-            truncated,
-            self._info(),
-        )
+        done = terminated | truncated
+        info = self._info(resetting, given, reward)
+        obs = self.sim.observation()
+        if self._same_step:
+            if done.any():  # reset the finished patients now (SyncVectorEnv's SAME_STEP layout)
+                self._episodes[done] += 1
+                self.sim.reset_patients(done, patient_key(self._root_seeds[done], self._episodes[done]), None)
+                final_obs = np.full(self.num_envs, None, dtype=object)
+                for i in np.flatnonzero(done):
+                    final_obs[i] = obs[i]
+                final_info = _with_masks(self._last_raw, self.num_envs, done)
+                obs = self.sim.observation()
+                info = self._info(done)
+                info.update(final_obs=final_obs, _final_obs=done.copy(), final_info=final_info, _final_info=done.copy())
+        else:
+            self._autoreset = done
+        return obs, reward.astype(np.float64), terminated, truncated, info
 
-    def _info(self) -> dict[str, Any]:
+    def _raw_info(self) -> dict[str, Any]:
         info = _copy_arrays(self.sim.info())
         info.update(_copy_arrays(self.sim.static_info()))
+        return info
+
+    def _info(self, started: np.ndarray, actions: Any = None, reward: np.ndarray | None = None) -> dict[str, Any]:
+        """The masked info; rendered patients' histories record the step (or start anew)."""
+        info = self._raw_info()
+        self._last_raw = info
+        if self._histories is not None:
+            self._record(info, started, actions, reward)
         return _with_masks(info, self.num_envs)
+
+    def _record(self, info: dict[str, Any], started: np.ndarray, actions: Any, reward: np.ndarray | None) -> None:
+        """Add this step to the rendered patients' histories (a reset starts a new episode)."""
+        for i, history in enumerate(self._histories):
+            if started[i]:
+                history.start(scalar_info(info, i))
+            elif actions is not None:
+                history.record(scalar_info(info, i), np.asarray(actions)[i], float(reward[i]))
+
+    def render(self) -> tuple[Any, ...] | None:
+        """One chart (``rgb_array``) or text summary (``ansi``) per rendered patient."""
+        if self.render_mode is None:
+            logger.warn("You are calling render method without specifying any render mode.")
+            return None
+        if self._histories is None:
+            logger.warn(f"render_mode {self.render_mode!r} is not supported; allowed: {list(_render.RENDER_MODES)}")
+            return None
+        name = self.spec.id if self.spec is not None else type(self).__name__
+        draw = self.sim.render_ansi if self.render_mode == "ansi" else self.sim.render_rgb
+        return tuple(draw(h, f"{name} [patient {i}]") for i, h in enumerate(self._histories))
 
     def close_extras(self, **kwargs: Any) -> None:
         return None
