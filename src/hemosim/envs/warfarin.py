@@ -122,13 +122,14 @@ from gymnasium import spaces
 from numba import njit
 
 from hemosim.assays import INR_ANALYTICAL_CV, measure_inr
-from hemosim.models.warfarin import HAMBERG_2007, MODEL_STRUCTURES, WarfarinModel
+from hemosim.models.warfarin import MODEL_STRUCTURES, WarfarinModel
 from hemosim.patients.warfarin import (
     AMIODARONE_CL_MULTIPLIER,
+    DEFAULT_POPULATION,
     POPULATIONS,
-    VARIABILITY_READINGS,
     WarfarinPatients,
     sample_patients,
+    variability_readings,
 )
 from hemosim.sim import rng
 from hemosim.sim.batch import BatchedSimulator, validate_options
@@ -164,7 +165,8 @@ VITAMIN_K_LOG_SD = 0.32  # measured: median within-subject INR CV 8.8-9.2 % over
 
 _S_MISSED_P, _S_MISSED_DAY, _S_AMIO_START, _S_AMIO_DAY, _S_VITK = 201, 202, 203, 204, 205
 
-_OPTIONS = {"difficulty": "medium", "population": "iwpc", "variability": None, "model": "hamberg2007"}
+_OPTIONS = {"difficulty": "medium", "population": None, "variability": None, "model": "hamberg2007"}
+
 
 
 @njit(cache=True)
@@ -220,15 +222,27 @@ class WarfarinSimulator(BatchedSimulator):
         opts = validate_options(options, _OPTIONS, "WarfarinDosing-v0")
         if opts["difficulty"] not in DIFFICULTIES:
             raise ValueError(f"unknown difficulty {opts['difficulty']!r}; allowed: {list(DIFFICULTIES)}")
-        if opts["population"] not in POPULATIONS:
-            raise ValueError(f"unknown population {opts['population']!r}; allowed: {sorted(POPULATIONS)}")
         if opts["model"] not in MODEL_STRUCTURES:
             raise ValueError(f"unknown model {opts['model']!r}; allowed: {list(MODEL_STRUCTURES)}")
+        # default: "calibrated" for Hamberg 2007 (hemosim 0.4), "iwpc" for Hamberg 2010
+        population = opts["population"] or DEFAULT_POPULATION[opts["model"]]
+        if population not in POPULATIONS:
+            raise ValueError(f"unknown population {population!r}; allowed: {sorted(POPULATIONS)}")
         self.difficulty: str = opts["difficulty"]
-        self.population: str = opts["population"]
+        self.population: str = population
         self.model_name: str = opts["model"]
-        allowed_variability = VARIABILITY_READINGS[self.model_name]
-        self.variability: str = opts["variability"] or _DEFAULT_VARIABILITY[self.model_name][self.difficulty]
+        calibrated = POPULATIONS[population].calibrated
+        if calibrated and self.model_name != "hamberg2007":
+            raise ValueError(
+                f"population {population!r} is calibrated on model 'hamberg2007'; with model {self.model_name!r} use "
+                + ", ".join(repr(k) for k, v in POPULATIONS.items() if not v.calibrated)
+            )
+        allowed_variability = variability_readings(self.model_name, population)
+        default_variability = (
+            ("none" if self.difficulty == "easy" else "calibrated") if calibrated
+            else _DEFAULT_VARIABILITY[self.model_name][self.difficulty]
+        )
+        self.variability: str = opts["variability"] or default_variability
         if self.variability not in allowed_variability:
             raise ValueError(
                 f"unknown variability {self.variability!r} for model {self.model_name!r}; allowed: "
@@ -272,7 +286,7 @@ class WarfarinSimulator(BatchedSimulator):
         if self.model_name == "hamberg2010":
             self.model.set_parameters(mask, new.model_parameters_2010())
         else:
-            self.model.set_parameters(mask, new.model_parameters(HAMBERG_2007))
+            self.model.set_parameters(mask, new.model_parameters())
         self.on_amiodarone[mask] = new.amiodarone
         static_obs = np.stack(
             [(new.age_years - 20.0) / 75.0, (new.weight_kg - 40.0) / 110.0, new.cyp2c9_index / 5.0, new.vkorc1_index / 2.0],
