@@ -42,6 +42,8 @@ CALIBRATIONS = {
     "heparin": ("hemosim.calibration.heparin_fit", "UFH model fit and residual table"),
     "raschke": ("hemosim.calibration.raschke_trial", "Raschke 1993 trial in silico"),
     "cascade-table": ("hemosim.models.clotting", "rebuild the fast PT/aPTT table (pass --rebuild)"),
+    "warfarin-population": ("hemosim.calibration.warfarin_population",
+                            "warfarin population and INR dynamics fit (IWPC 2009, White 1995, Kovacs 2003)"),
 }
 
 
@@ -204,6 +206,7 @@ def _calibrate(args: argparse.Namespace) -> int:
 
 #: What ``hemosim reproduce`` runs: (name, argv of ``main``); tables go to results/NAME.txt.
 REPRODUCE_STEPS = [
+    ("warfarin_population", ["calibrate", "warfarin-population"]),  # before the evaluation that uses it
     ("warfarin_evaluation", ["evaluate", "--out", "results", "--no-progress"]),
     ("heparin_fit", ["calibrate", "heparin"]),
     ("raschke_trial", ["calibrate", "raschke"]),

@@ -161,7 +161,8 @@ MISSED_DOSE_BETA = (0.53, 2.29)  # Parker 2007: mean 18.8 % of days with too few
 AMIODARONE_START_FRACTION = 0.10
 AMIODARONE_START_DAYS = (15, 75)
 VITAMIN_K_RHO = 0.9
-VITAMIN_K_LOG_SD = 0.32  # measured: median within-subject INR CV 8.8-9.2 % over three seed blocks (0.25 gave 6.9-7.3 %); FACTS §8.1 8.6-10.2 %
+VITAMIN_K_LOG_SD = 0.32  # published populations: median within-subject INR CV 8.8-9.2 % over three seed blocks (0.25 gave 6.9-7.3 %); FACTS §8.1 8.6-10.2 %
+VITAMIN_K_LOG_SD_CALIBRATED = 0.14  # calibrated population (steeper, faster INR), set the same way: 8.9-9.5 % (0.15: 9.5-10.2 %)
 
 _S_MISSED_P, _S_MISSED_DAY, _S_AMIO_START, _S_AMIO_DAY, _S_VITK = 201, 202, 203, 204, 205
 
@@ -245,10 +246,12 @@ class WarfarinSimulator(BatchedSimulator):
         self.variability: str = opts["variability"] or default_variability
         if self.variability not in allowed_variability:
             raise ValueError(
-                f"unknown variability {self.variability!r} for model {self.model_name!r}; allowed: "
+                f"unknown variability {self.variability!r} for model {self.model_name!r} and population "
+                f"{population!r}; allowed: "
                 + ", ".join(repr(a) for a in allowed_variability)
             )
         self.hard = self.difficulty == "hard"
+        self.vitamin_k_log_sd = VITAMIN_K_LOG_SD_CALIBRATED if calibrated else VITAMIN_K_LOG_SD
         self.inr_cv = INR_ANALYTICAL_CV if self.hard else 0.0
         n = self.num_patients
         self.model = WarfarinModel(n, structure=self.model_name)
@@ -314,7 +317,7 @@ class WarfarinSimulator(BatchedSimulator):
             lo, hi = AMIODARONE_START_DAYS
             day = lo + np.floor(rng.uniform(keys, _S_AMIO_DAY) * (hi - lo + 1)).astype(np.int64)
             self.amiodarone_start_day[mask] = np.where(starts, day, -1)
-            self.vitamin_k_z[mask] = VITAMIN_K_LOG_SD * rng.normal(keys, _S_VITK, 0)
+            self.vitamin_k_z[mask] = self.vitamin_k_log_sd * rng.normal(keys, _S_VITK, 0)
             self.ec50_typical[mask] = self.model.params.ec50_mg_per_l[mask]
             self.model.update_ec50(self.ec50_typical * np.exp(self.vitamin_k_z))
 
@@ -346,7 +349,7 @@ class WarfarinSimulator(BatchedSimulator):
             self.model.update_clearance(starting, cl)
             self.on_amiodarone[starting] = True
         eps = rng.normal(keys, _S_VITK, self.day)
-        self.vitamin_k_z = VITAMIN_K_RHO * self.vitamin_k_z + VITAMIN_K_LOG_SD * np.sqrt(1 - VITAMIN_K_RHO**2) * eps
+        self.vitamin_k_z = VITAMIN_K_RHO * self.vitamin_k_z + self.vitamin_k_log_sd * np.sqrt(1 - VITAMIN_K_RHO**2) * eps
         self.model.update_ec50(self.ec50_typical * np.exp(self.vitamin_k_z))
 
     # -- what is seen --------------------------------------------------------------------
