@@ -50,7 +50,7 @@ from hemosim.calibration.warfarin_targets import (
     DYNAMICS_TARGETS,
     Target,
 )
-from hemosim.models.warfarin import WarfarinModel, WarfarinPatientParameters, steady_state_weekly_dose_mg
+from hemosim.models.warfarin import CYP2C9_GENOTYPES, VKORC1_GENOTYPES, WarfarinModel, WarfarinPatientParameters, steady_state_weekly_dose_mg
 from hemosim.models.warfarin_calibrated import CALIBRATION_FILE, WarfarinCalibration, load_calibration
 from hemosim.patients.warfarin import ANCESTRIES, WarfarinPatients, sample_patients
 from hemosim.reproducibility import HELD_OUT_SEEDS, assert_held_out, assert_train
@@ -77,6 +77,13 @@ DYNAMICS_FIT_SEEDS = range(0, 2_000)
 WHITE_SAMPLE_HOURS = (20, 65, 115, 185)
 WHITE_STEADY_INR = 2.6
 KOVACS_BAND_FACTORS = ((1.5, 1.0), (2.0, 0.5), (3.0, 0.25))  # (upper INR bound, dose factor); > 3.0 -> 0
+#: Mean observed stable dose (mg/week) by genotype in the public IWPC data, COMPUTED for FACTS §2.5
+#: (cells with n >= 14; not a published table): compared in the report, never fitted.
+IWPC_OBSERVED_MEAN_DOSE_BY_GENOTYPE: dict[str, float] = {
+    "GG *1/*1": 46.1, "GG *1/*2": 36.8, "GG *1/*3": 31.8, "GG *2/*2": 32.0, "GG *2/*3": 24.2,
+    "GA *1/*1": 32.9, "GA *1/*2": 28.7, "GA *1/*3": 23.2, "GA *2/*2": 23.3, "GA *2/*3": 14.8,
+    "AA *1/*1": 20.6, "AA *1/*2": 22.0, "AA *1/*3": 15.8,
+}
 DATA_PATH = Path(__file__).resolve().parents[1] / "data" / CALIBRATION_FILE
 
 
@@ -255,10 +262,24 @@ def report(cal: WarfarinCalibration, seeds: range = HELD_OUT_SEEDS) -> dict[str,
         f"{a}_mean_mg_per_week": float(doses[patients.ancestry_index == i].mean())
         for i, a in enumerate(ANCESTRIES) if np.any(patients.ancestry_index == i)
     }
+    by_genotype = {
+        f"{vk} {cyp}": float(doses[(patients.vkorc1_index == v) & (patients.cyp2c9_index == c)].mean())
+        for v, vk in enumerate(VKORC1_GENOTYPES) for c, cyp in enumerate(CYP2C9_GENOTYPES)
+        if np.sum((patients.vkorc1_index == v) & (patients.cyp2c9_index == c)) >= 5
+    }
     dyn = dynamics_summary(patients.model_parameters(calibration=cal))
     half = {"white_half_life_days_median": dyn["half_life_days_median"]}
     rows = (_rows(dist, DOSE_TARGETS) + _rows({**dyn, **half}, DYNAMICS_TARGETS) + _rows(mae, ALGORITHM_MAE_TARGETS)
             + _rows(by_ancestry, ANCESTRY_MEAN_DOSE))
+    # the same numbers for the published Hamberg 2007 population (same seeds), for comparison
+    pub = patients_for_seeds(seeds, "hamberg2007")
+    pub_params = pub.model_parameters()
+    pub_doses = steady_state_weekly_dose_mg(pub_params, 2.5)
+    published_model = {
+        "dose_distribution": dose_distribution(pub_doses),
+        "algorithm_mae": algorithm_mae(pub, pub_doses),
+        "dynamics": dynamics_summary(pub_params),
+    }
     return {
         "calibration": cal.to_json(),
         "seeds": f"range({seeds.start}, {seeds.stop}) (held out; the fit used training seeds only)",
@@ -266,8 +287,11 @@ def report(cal: WarfarinCalibration, seeds: range = HELD_OUT_SEEDS) -> dict[str,
         "dose_distribution": dist,
         "algorithm_mae": mae,
         "mean_dose_by_ancestry": by_ancestry,
+        "mean_dose_by_genotype": by_genotype,
+        "iwpc_observed_mean_dose_by_genotype": IWPC_OBSERVED_MEAN_DOSE_BY_GENOTYPE,
         "dynamics": dyn,
         "rows": rows,
+        "published_hamberg2007_population": published_model,
     }
 
 
@@ -276,10 +300,21 @@ def format_report(rep: dict[str, Any]) -> str:
     lines.append("fitted values: " + ", ".join(f"{k} {v:.4g}" for k, v in rep["calibration"].items()
                                                if isinstance(v, float)))
     lines.append("")
-    lines.append(f"{'target':46s} {'role':10s} {'published':>9s} {'simulated':>9s} {'residual':>9s}  ok")
+    pub = rep["published_hamberg2007_population"]
+    flat_pub = {**pub["dose_distribution"], **pub["algorithm_mae"], **pub["dynamics"],
+                "white_half_life_days_median": pub["dynamics"]["half_life_days_median"]}
+    lines.append(f"{'target':46s} {'role':10s} {'published':>9s} {'simulated':>9s} {'residual':>9s} {'tol':>6s}  ok"
+                 f"  {'Hamberg 2007 pop.':>17s}")
     for r in rep["rows"]:
+        old = flat_pub.get(r["name"])
         lines.append(f"{r['name']:46s} {r['role']:10s} {r['published']:9.2f} {r['simulated']:9.2f} "
-                     f"{r['residual']:+9.2f}  {'yes' if r['within_tolerance'] else 'NO'}")
+                     f"{r['residual']:+9.2f} {r['tolerance']:6.2f}  {'yes' if r['within_tolerance'] else 'NO '}"
+                     f"  {'' if old is None else format(old, '17.2f')}")
+    lines.append("")
+    lines.append("mean true dose by genotype (mg/week), simulated vs IWPC public data (COMPUTED, FACTS §2.5):")
+    lines.append("  " + "; ".join(f"{k} {v:.1f}/{rep['iwpc_observed_mean_dose_by_genotype'][k]:.1f}"
+                                 for k, v in rep["mean_dose_by_genotype"].items()
+                                 if k in rep["iwpc_observed_mean_dose_by_genotype"]))
     d = rep["dynamics"]
     lines.append("")
     lines.append(f"White 1995 design: mean INR 20/65/115/185 h = {d['white_mean_inr_20h']:.2f} / "
