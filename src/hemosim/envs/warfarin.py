@@ -7,7 +7,10 @@ morning the clinician sees the INR and chooses the day's warfarin dose; the goal
 to keep the INR in the 2.0-3.0 range, avoiding under-anticoagulation (thrombosis) and
 over-anticoagulation (bleeding). The patient is simulated by the Hamberg 2007
 S-warfarin PK/PD model (``hemosim.models.warfarin``) with CYP2C9 / VKORC1 genotypes,
-age and interacting drugs; populations come from ``hemosim.patients.warfarin``.
+age, body size and interacting drugs, by default with the calibrated values of
+``hemosim.models.warfarin_calibrated`` (dose requirements fitted to the IWPC 2009 cohort,
+INR onset and offset to Kovacs 2003 and White 1995); populations come from
+``hemosim.patients.warfarin``.
 
 Action Space
 ------------
@@ -50,8 +53,15 @@ haemorrhage odds 4.6x at INR 3.5-3.9, Fang 2004); a further ``-2`` if INR > 6
 Starting State
 --------------
 A warfarin-naive patient (no drug, transit compartments at 1, INR = baseline 1.0)
-drawn from the ``population`` preset (default ``"iwpc"``: ancestries mixed so that
-the genotype frequencies match the IWPC 2009 cohort).
+drawn from the ``population`` preset. Default ``"calibrated"``: ancestries mixed so that
+the genotype frequencies match the IWPC 2009 cohort, CYP2C9 effects of the Lindh 2009
+meta-analysis, the Gage 2008 body-size term, and a cohort factor on EC50, a between-patient
+variability scale and the INR time constants fitted by ``hemosim calibrate
+warfarin-population`` (training seeds) so that the true maintenance doses match IWPC 2009
+(median 27.3 vs 28.0 mg/week; 32.8 / 13.6 % need <= 21 / >= 49 mg/week vs 33.9 / 12.4 %) and
+the INR falls after stopping as in White 1995 (half-life of INR - 1 0.94 days; 0.52-1.2
+published). ``"hamberg2007"`` (hemosim 0.3's ``"iwpc"``) is the published Hamberg 2007
+population; see ``docs/models/warfarin.md``.
 
 Episode End
 -----------
@@ -60,13 +70,13 @@ simulated patient ends the episode, so ending early can never pay.
 
 Arguments
 ---------
-``gym.make("hemosim/WarfarinDosing-v0", difficulty="medium", population="iwpc",
+``gym.make("hemosim/WarfarinDosing-v0", difficulty="medium", population=None,
 variability=None, model="hamberg2007")``. Unknown arguments raise ``ValueError``.
 
 * ``difficulty="easy"``: parameters are the typical values given genotype, age and
   co-medication (no random between-patient variability); the INR is observed exactly
   every day; full adherence.
-* ``"medium"`` (default): Hamberg 2007 between-patient variability; exact daily INR.
+* ``"medium"`` (default): the population's between-patient variability; exact daily INR.
 * ``"hard"``: as medium, plus (1) INR assay error, log-normal CV 4 % (CoaguChek XS,
   FACTS §8.1); (2) missed doses: each patient misses each day's dose with its own
   probability drawn from Beta(0.53, 2.29): mean 18.8 %, the share of days with too few
@@ -74,13 +84,17 @@ variability=None, model="hamberg2007")``. Unknown arguments raise ``ValueError``
   close to the 21.1 % between-patient SD of all non-adherent days reported there; (3) amiodarone started mid-course in 10 % of
   patients not already on it, on a day drawn uniformly in 15-75, lowering S-warfarin
   clearance by 22 % (Gage 2008); (4) dietary vitamin K: EC50 follows a daily AR(1) on
-  the log scale (rho 0.9, stationary SD ``VITAMIN_K_LOG_SD``) chosen so that a stable
-  patient's within-subject INR CV over days 60-90 is about 9 % (8.6-10.2 % on stable
-  acenocoumarol / phenprocoumon, FACTS §8.1; no warfarin figure was found), measured in
-  ``tests/envs/test_warfarin_env.py``.
-* ``population``: a name in ``hemosim.patients.warfarin.POPULATIONS``.
-* ``variability``: ``"cv_percent"`` / ``"omega2"`` / ``"none"`` overrides the tier's
-  reading of Hamberg's between-subject variability (FACTS §1.3).
+  the log scale (rho 0.9, stationary SD ``VITAMIN_K_LOG_SD_CALIBRATED`` = 0.14 for
+  calibrated populations, ``VITAMIN_K_LOG_SD`` = 0.32 for the published ones) chosen so
+  that a stable patient's within-subject INR CV over days 60-90 is about 9 % (8.6-10.2 % on
+  stable acenocoumarol / phenprocoumon, FACTS §8.1; no warfarin figure was found), measured
+  in ``tests/envs/test_warfarin_env.py``.
+* ``population``: a name in ``hemosim.patients.warfarin.POPULATIONS``; ``None`` (default)
+  is ``"calibrated"`` with Hamberg 2007 and ``"iwpc"`` with Hamberg 2010 (the calibration
+  covers the 2007 structure only; ``"calibrated"`` with ``model="hamberg2010"`` raises).
+* ``variability``: overrides the tier's default. Calibrated populations: ``"calibrated"``
+  (medium / hard) or ``"none"`` (easy). Published populations: ``"cv_percent"`` /
+  ``"omega2"`` / ``"none"``, the reading of Hamberg's between-subject variability (FACTS §1.3).
 * ``model``: ``"hamberg2007"`` (default) or ``"hamberg2010"``: the Hamberg 2010 Clin
   Pharmacol Ther 87:727 variant (one-compartment PK, per-allele CYP2C9 clearance and
   VKORC1 EC50, two 3-compartment transit chains, INR from their mean; see
@@ -102,12 +116,22 @@ Version History
 ---------------
 * v0 (hemosim 0.3): Hamberg 2007 model, difficulty tiers, native vector env;
   ``model="hamberg2010"`` option.
+* v0 (hemosim 0.4, issue #11): the default population is ``"calibrated"`` (IWPC 2009
+  dose distribution, Lindh 2009 CYP2C9 effects, Gage 2008 body-size term, INR onset and
+  offset fitted to Kovacs 2003 and White 1995); the published one stays selectable as
+  ``population="hamberg2007"`` (or ``"iwpc"``). Observation, action and reward are
+  unchanged, but results are not comparable with 0.3: on 1,000 held-out patients the
+  fixed-dose protocol's TTR went from 47.5 to 54.1 %, random dosing from 34.7 to 16.7 %
+  (``results/warfarin_evaluation.txt``). The hard tier's vitamin-K SD is 0.14 for the
+  calibrated population (same 9 % within-subject INR CV target).
   (hemosim 0.2's env of the same id used an invented model whose INR could not exceed
   2.63; its results are not comparable.)
 
 References
 ----------
 Hamberg 2007 Clin Pharmacol Ther 81:529; Hamberg 2010 Clin Pharmacol Ther 87:727;
+Lindh 2009 Eur J Clin Pharmacol 65:365; White 1995 Ann Intern Med 122:40; Kovacs 2003
+Ann Intern Med 138:714;
 IWPC 2009 N Engl J Med 360:753; Gage 2008 Clin Pharmacol Ther 84:326; Rosendaal 1993
 Thromb Haemost 69:236; Hylek 1996 N Engl J Med 335:540; Fang 2004 Ann Intern Med
 141:745; Pirmohamed 2013 N Engl J Med 369:2294; Parker 2007 J Gen Intern Med 22:1254.
