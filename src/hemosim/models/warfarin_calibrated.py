@@ -47,6 +47,7 @@ __all__ = [
     "WarfarinCalibration",
     "load_calibration",
     "calibrated_parameters",
+    "parameters_for",
 ]
 
 CALIBRATION_FILE = "warfarin_calibration.json"
@@ -131,6 +132,12 @@ def load_calibration() -> WarfarinCalibration:
     text = resources.files("hemosim").joinpath("data", CALIBRATION_FILE).read_text()
     data = json.loads(text)
     return WarfarinCalibration(**{k: float(data["fitted"][k]) for k in _FITTED})
+
+
+@lru_cache(maxsize=16)
+def parameters_for(cal: WarfarinCalibration) -> HambergParameters:
+    """``cal.model_parameters()``, cached (a reset samples patients often; the result is frozen)."""
+    return cal.model_parameters()
 
 
 def calibrated_parameters() -> HambergParameters:

@@ -242,7 +242,9 @@ class WarfarinPatients:
                 from hemosim.models.warfarin_calibrated import load_calibration
 
                 calibration = load_calibration()
-            params = calibration.model_parameters()
+            from hemosim.models.warfarin_calibrated import parameters_for
+
+            params = parameters_for(calibration)
             cl_multiplier = cl_multiplier * np.exp(
                 calibration.bsa_cl_coefficient_per_m2 * (self.bsa_m2() - calibration.bsa_reference_m2)
             )
