@@ -34,8 +34,9 @@ Sources (FACTS §1.3, §2.4)
   clearance, one-compartment PK, and a cohort factor on EC50, a factor on the CL / EC50
   variability and the two transit times fitted by ``hemosim.calibration.warfarin_population``
   to IWPC 2009, White 1995 and Kovacs 2003). Their ``variability`` is ``"calibrated"``
-  (Hamberg's CV % reading with the SDs of eta_CL and eta_EC50 multiplied by the fitted
-  ``bsv_scale``) or ``"none"``. ``"hamberg2007"`` (also reachable as ``"iwpc"``, its hemosim
+  or ``"none"``: the etas are drawn on Hamberg's CV % reading and
+  :meth:`WarfarinPatients.model_parameters` multiplies eta_CL and eta_EC50 by the fitted
+  ``bsv_scale`` (so a refit changes the spread without redrawing patients). ``"hamberg2007"`` (also reachable as ``"iwpc"``, its hemosim
   0.3 name) is the published Hamberg 2007 population with the same IWPC genotype mix.
   Body surface area is Mosteller's, sqrt(height_cm x weight_kg / 3600) (N Engl J Med
   1987;317:1098).
