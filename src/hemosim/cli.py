@@ -43,6 +43,8 @@ CALIBRATIONS = {
     "raschke": ("hemosim.calibration.raschke_trial", "Raschke 1993 trial in silico"),
     "events": ("hemosim.calibration.clinical_events", "clinical events: INR-band incidence, protocol rates, Raschke arms"),
     "cascade-table": ("hemosim.models.clotting", "rebuild the fast PT/aPTT table (pass --rebuild)"),
+    "warfarin-population": ("hemosim.calibration.warfarin_population",
+                            "warfarin population and INR dynamics fit (IWPC 2009, White 1995, Kovacs 2003)"),
 }
 
 
@@ -205,6 +207,7 @@ def _calibrate(args: argparse.Namespace) -> int:
 
 #: What ``hemosim reproduce`` runs: (name, argv of ``main``); tables go to results/NAME.txt.
 REPRODUCE_STEPS = [
+    ("warfarin_population", ["calibrate", "warfarin-population"]),  # before the evaluation that uses it
     ("warfarin_evaluation", ["evaluate", "--out", "results", "--no-progress"]),
     ("heparin_fit", ["calibrate", "heparin"]),
     ("raschke_trial", ["calibrate", "raschke"]),

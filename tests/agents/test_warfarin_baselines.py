@@ -265,33 +265,38 @@ def test_clinical_baseline_initiation_and_maintenance():
 
 
 def test_checks_follow_the_schedule_and_nothing_else():
-    # INR 1.3 (action low) every day: initiation checks on days 3, 5 do not act on low INR;
-    # day 8 (first Table A check): extra dose 2 x 5 mg, weekly +10 %, next in 5 days (day 13);
-    # day 13 same zone: +10 % again, next in 14 days (day 27)
+    # INR 1.3 (action low) every day; Table A answers every check (hemosim 0.4):
+    # day 3: extra dose 2 x 5 mg (the planned day-3 dose), weekly 35 -> 38.5, recheck in 5 days
+    #        capped at the next scheduled visit (day 5);
+    # day 5: same zone: 2 x 5.5 mg today, weekly +10 % -> 42.35, next min(5 + 14, 8) = 8;
+    # day 8: 2 x 6.05 -> 12.0 mg (0.5-mg steps), weekly -> 46.585, next min(22, 15) = 15;
+    # then the scheduled visits 15, 22, 29 (each earlier than Table A's 14 days)
     agent = WarfarinClinicalBaseline()
     doses = run_agent(agent, lambda d: 1.3, days=30)
-    assert [d for d, _ in agent.check_log[0]] == [3, 5, 8, 13, 27]
+    assert [d for d, _ in agent.check_log[0]] == [3, 5, 8, 15, 22, 29]
     therapy = {i + 1: x for i, x in enumerate(doses)}
-    assert therapy[8] == 10.0
-    week_after = [therapy[t] for t in range(9, 13)]
-    assert all(x in (5.5, 6.0) for x in week_after)  # 38.5 mg/week as 0.5-mg steps
-    assert therapy[13] == 11.0  # 2 x 5.5 mg
+    assert therapy[3] == 10.0
+    assert therapy[4] in (5.5,)  # 38.5 mg/week as 0.5-mg steps
+    assert therapy[5] == 11.0
+    assert therapy[8] == 12.0
+    assert agent._weekly_mg[0] == pytest.approx(35.0 * 1.1**6, rel=1e-12)  # six checks, +10 % each
     # the INR between checks is ignored: a wild INR on unchecked days changes nothing
     agent2 = WarfarinClinicalBaseline()
-    checked_env_days = {t - 1 for t in (3, 5, 8, 13, 27)}
+    checked_env_days = {t - 1 for t in (3, 5, 8, 15, 22, 29)}
     doses2 = run_agent(agent2, lambda d: 1.3 if d in checked_env_days else 8.0, days=30)
     assert doses2 == doses
 
 
 def test_high_inr_at_initiation_check_acts():
     # INR 5.5 on day 3: hold days 3-4, recheck day 5; INR 2.5 then: -15 % (35 -> 29.75 mg/week) and
-    # recheck in 7 days, capped at the day-8 Kovacs check; green again on day 8 -> next in 28 days
+    # recheck in 7 days, capped at the day-8 visit; green again on day 8 -> Table A's 28 days,
+    # capped at the day-15 visit
     inr = {2: 5.5, 4: 2.5}
     agent = WarfarinClinicalBaseline()
     doses = run_agent(agent, lambda d: inr.get(d, 2.5), days=14)
     assert doses[:4] == [10.0, 5.0, 0.0, 0.0]
     assert [d for d, _ in agent.check_log[0]] == [3, 5, 8]
-    assert agent._next_check_day[0] == 36
+    assert agent._next_check_day[0] == 15
     week = doses[4:11]
     assert all(x in (4.0, 4.5) for x in week) and abs(sum(week) - 29.75) <= 0.5
 

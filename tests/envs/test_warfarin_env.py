@@ -35,8 +35,8 @@ def _vec(n: int, difficulty: str = "medium", **kw):
     return gym.make_vec(ENV_ID, num_envs=n, vectorization_mode="vector_entry_point", difficulty=difficulty, **kw)
 
 
-def _run_constant(n: int, seed: int, dose_mg: float, days: int, difficulty: str = "medium"):
-    env = _vec(n, difficulty)
+def _run_constant(n: int, seed: int, dose_mg: float, days: int, difficulty: str = "medium", **kw):
+    env = _vec(n, difficulty, **kw)
     _, info = env.reset(seed=seed)
     action = np.full((n, 1), dose_mg / MAX_DOSE_MG, dtype=np.float32)
     for _ in range(days):
@@ -60,7 +60,13 @@ def test_unknown_population_and_variability_raise():
         gym.make(ENV_ID, population="martian")
     with pytest.raises(ValueError, match="lognormal") as exc:
         gym.make(ENV_ID, variability="lognormal")
+    assert "calibrated" in str(exc.value) and "none" in str(exc.value)  # the default population's readings
+    with pytest.raises(ValueError, match="lognormal") as exc:
+        gym.make(ENV_ID, population="hamberg2007", variability="lognormal")
     assert "cv_percent" in str(exc.value)
+    with pytest.raises(ValueError, match="calibrated") as exc:
+        gym.make(ENV_ID, population="calibrated", model="hamberg2010")
+    assert "hamberg2007" in str(exc.value)
 
 
 def test_reset_options_are_rejected():
@@ -263,7 +269,15 @@ def test_easy_tier_uses_typical_parameters_given_covariates_and_exact_inr():
     pts = sim.patients
     for eta in pts.eta.values():
         np.testing.assert_array_equal(eta, 0.0)
-    typical = individual_parameters(pts.cyp2c9_index, pts.vkorc1_index, pts.age_years, cl_multiplier=pts.cl_multiplier())
+    # the calibrated default: its typical values, CL x the Gage 2008 BSA term (Mosteller BSA), no etas
+    from hemosim.models.warfarin_calibrated import load_calibration
+
+    cal = load_calibration()
+    bsa = np.sqrt(pts.height_cm * pts.weight_kg / 3600.0)
+    typical = individual_parameters(
+        pts.cyp2c9_index, pts.vkorc1_index, pts.age_years, cal.model_parameters(),
+        cl_multiplier=pts.cl_multiplier() * np.exp(0.4317 * (bsa - 1.9)),
+    )
     for f in fields(typical):
         np.testing.assert_allclose(getattr(sim.model.params, f.name), getattr(typical, f.name), rtol=1e-14, err_msg=f.name)
     # and the INR trajectory equals the bare model run with those parameters
@@ -279,13 +293,15 @@ def test_easy_tier_uses_typical_parameters_given_covariates_and_exact_inr():
 
 
 def test_easy_tier_patients_with_equal_covariates_have_equal_inr():
-    info = _run_constant(1000, HELD_OUT, 5.0, 30, "easy")
+    # the published population: its typical parameters depend on genotypes, co-drugs and age only
+    # (the calibrated one adds body size, so its groups would also need weight and height)
+    info = _run_constant(1000, HELD_OUT, 5.0, 30, "easy", population="hamberg2007")
     p = info["patient"]
     key = np.array([f"{c}|{v}|{a}|{e}|{round(age)}" for c, v, a, e, age in
                     zip(p["cyp2c9"], p["vkorc1"], p["amiodarone"], p["enzyme_inducer"], p["age_years"])])
     # INR at a fixed dose depends only on (genotypes, co-drugs, age): within a group that shares all
     # but the exact age (rounded to 1 year) it varies by less than 2 %, whereas the medium tier does not
-    med = _run_constant(1000, HELD_OUT, 5.0, 30, "medium")["inr"]
+    med = _run_constant(1000, HELD_OUT, 5.0, 30, "medium", population="hamberg2007")["inr"]
     spread_easy, spread_med = [], []
     for k in np.unique(key):
         idx = np.flatnonzero(key == k)
@@ -420,7 +436,9 @@ def test_hard_tier_within_subject_inr_cv_matches_stable_vka_patients():
     10.2 % (acenocoumarol). The card sets VITAMIN_K_LOG_SD so a stable patient's CV is about 9 %.
 
     Measured (hemosim 0.3, 600 patients per seed block): VITAMIN_K_LOG_SD 0.25 gave 7.1-7.3 %;
-    0.32 gives 8.8-9.2 % (three seed blocks).
+    0.32 gives 8.8-9.2 % (three seed blocks). hemosim 0.4 default (calibrated population, whose
+    INR is steeper in concentration and faster): VITAMIN_K_LOG_SD_CALIBRATED 0.14 gives 8.9-9.5 %,
+    0.15 gave 9.5-10.2 %, 0.16 10.2-10.9 % (seed blocks 0, 20000, 40000).
     """
     for seed0 in (0, 20_000):
         cv, n_ok = _within_subject_cv(600, seed0)
@@ -449,7 +467,8 @@ def test_next_episode_is_not_another_seeds_first_patient():
 
 def test_hard_tier_vitamin_k_ar1_is_stationary_with_the_stated_rho():
     """log EC50 noise: AR(1), rho = VITAMIN_K_RHO, stationary SD = VITAMIN_K_LOG_SD (env card, hard tier)."""
-    from hemosim.envs.warfarin import VITAMIN_K_LOG_SD, VITAMIN_K_RHO
+    from hemosim.envs.warfarin import VITAMIN_K_LOG_SD_CALIBRATED as VITAMIN_K_LOG_SD
+    from hemosim.envs.warfarin import VITAMIN_K_RHO
 
     n = 2000
     sim = WarfarinSimulator(n, difficulty="hard")
@@ -486,7 +505,7 @@ def test_hard_tier_autoreset_starts_a_fresh_patient():
     np.testing.assert_array_equal(reward, 0.0)
     np.testing.assert_array_equal(info["day"], 0)
     sim = env.unwrapped.sim
-    fresh = sample_patients(patient_key(np.arange(HELD_OUT, HELD_OUT + n), 1), "iwpc")
+    fresh = sample_patients(patient_key(np.arange(HELD_OUT, HELD_OUT + n), 1), "calibrated")
     np.testing.assert_array_equal(info["on_amiodarone"], fresh.amiodarone)
     np.testing.assert_allclose(sim.model.params.cl_s_l_per_h, fresh.model_parameters().cl_s_l_per_h, rtol=1e-14)
     np.testing.assert_array_equal(info["inr"], 1.0)

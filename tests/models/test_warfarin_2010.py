@@ -248,7 +248,7 @@ def test_2010_eta_sd_matches_its_reading(variability):
 
 
 def test_2010_patients_share_covariates_and_standardised_draws_with_2007():
-    a = sample_patients(KEYS[:500], variability="omega2", model="hamberg2007")
+    a = sample_patients(KEYS[:500], "hamberg2007", variability="omega2", model="hamberg2007")
     b = sample_patients(KEYS[:500], model="hamberg2010")  # omega2 is the 2010 default
     np.testing.assert_array_equal(a.age_years, b.age_years)
     np.testing.assert_array_equal(a.cyp2c9_index, b.cyp2c9_index)
@@ -290,7 +290,8 @@ def test_env_unknown_model_raises_naming_allowed():
 @pytest.mark.parametrize("model", ["hamberg2007", "hamberg2010"])
 def test_easy_env_inr_is_the_selected_model(model):
     """Easy tier = typical parameters; the env's INR trajectory equals the model's own."""
-    kw = {} if model == "hamberg2007" else {"model": model}  # 2007 through the default
+    # the published Hamberg 2007 population (the default is the calibrated one since hemosim 0.4)
+    kw = {"population": "hamberg2007"} if model == "hamberg2007" else {"model": model}
     env = gym.make(ENV_ID, difficulty="easy", **kw)
     _, info = env.reset(seed=7)
     pat = info["patient"]

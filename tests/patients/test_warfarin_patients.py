@@ -12,7 +12,7 @@ from dataclasses import fields
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from scipy import stats
 
@@ -27,6 +27,7 @@ from hemosim.patients.warfarin import (
     PopulationPreset,
     WarfarinPatients,
     sample_patients,
+    variability_readings,
 )
 from hemosim.sim import rng
 
@@ -50,9 +51,10 @@ def _field_equal(a: WarfarinPatients, b: WarfarinPatients, idx: np.ndarray) -> N
 @given(
     raw=st.lists(st.integers(0, 2**64 - 1), min_size=1, max_size=12),
     population=st.sampled_from(sorted(POPULATIONS)),
-    variability=st.sampled_from(["cv_percent", "omega2", "none"]),
+    variability=st.sampled_from(["cv_percent", "omega2", "none", "calibrated"]),
 )
 def test_patient_sampled_in_a_batch_equals_sampled_alone(raw, population, variability):
+    assume(variability in variability_readings("hamberg2007", population))
     keys = np.asarray(raw, dtype=np.uint64)
     batch = sample_patients(keys, population, variability=variability)
     assert len(batch) == keys.size
@@ -174,7 +176,7 @@ def test_iwpc_preset_pooled_genotypes_match_iwpc_2009_table1():
 
 # -- variability --------------------------------------------------------------------------
 def test_variability_none_gives_zero_etas_and_typical_parameters():
-    p = sample_patients(KEYS[:2000], variability="none")
+    p = sample_patients(KEYS[:2000], "hamberg2007", variability="none")
     for name in BSV_HAMBERG_2007:
         np.testing.assert_array_equal(p.eta[name], 0.0)
     typical = individual_parameters(
@@ -184,7 +186,7 @@ def test_variability_none_gives_zero_etas_and_typical_parameters():
     for f in fields(got):
         np.testing.assert_allclose(getattr(got, f.name), getattr(typical, f.name), rtol=1e-15, err_msg=f.name)
     # covariates do not depend on the variability reading
-    q = sample_patients(KEYS[:2000], variability="cv_percent")
+    q = sample_patients(KEYS[:2000], "hamberg2007", variability="cv_percent")
     np.testing.assert_array_equal(p.age_years, q.age_years)
     np.testing.assert_array_equal(p.cyp2c9_index, q.cyp2c9_index)
 
@@ -192,7 +194,7 @@ def test_variability_none_gives_zero_etas_and_typical_parameters():
 @pytest.mark.parametrize("variability", ["cv_percent", "omega2"])
 def test_eta_sd_matches_the_reading_of_hamberg_2007_tables_2_and_4(variability):
     """cv_percent: SD(eta) = sqrt(ln(1 + CV^2)), e.g. CL 31.0 % -> 0.303; omega2: SD = sqrt(0.31) = 0.557."""
-    p = sample_patients(KEYS, variability=variability)
+    p = sample_patients(KEYS, "hamberg2007", variability=variability)
     for name, number in BSV_HAMBERG_2007.items():
         sd = np.sqrt(np.log1p((number / 100) ** 2)) if variability == "cv_percent" else np.sqrt(number / 100)
         eta = p.eta[name]
@@ -210,7 +212,7 @@ def test_co_medication_multiplies_s_warfarin_clearance():
     """Amiodarone x exp(-0.2538) (Gage 2008), inducers x ((sqrt 28 + 1.1816)/sqrt 28)^2 (IWPC 2009)."""
     assert AMIODARONE_CL_MULTIPLIER == pytest.approx(0.7759, abs=1e-4)
     assert ENZYME_INDUCER_CL_MULTIPLIER == pytest.approx(1.4965, abs=1e-4)  # (6.4731 / 5.2915)^2
-    p = sample_patients(KEYS, variability="none")
+    p = sample_patients(KEYS, "hamberg2007", variability="none")
     cl = p.model_parameters().cl_s_l_per_h
     base = individual_parameters(p.cyp2c9_index, p.vkorc1_index, p.age_years).cl_s_l_per_h
     expected = base * np.where(p.amiodarone, 0.7759, 1.0) * np.where(p.enzyme_inducer, 1.4965, 1.0)
@@ -228,7 +230,7 @@ def test_unknown_population_raises_naming_allowed():
 
 def test_unknown_variability_raises_naming_allowed():
     with pytest.raises(ValueError, match="lognormal") as exc:
-        sample_patients(KEYS[:3], variability="lognormal")
+        sample_patients(KEYS[:3], "hamberg2007", variability="lognormal")
     for name in ("cv_percent", "omega2", "none"):
         assert name in str(exc.value)
 

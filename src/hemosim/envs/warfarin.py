@@ -7,7 +7,10 @@ morning the clinician sees the INR and chooses the day's warfarin dose; the goal
 to keep the INR in the 2.0-3.0 range, avoiding under-anticoagulation (thrombosis) and
 over-anticoagulation (bleeding). The patient is simulated by the Hamberg 2007
 S-warfarin PK/PD model (``hemosim.models.warfarin``) with CYP2C9 / VKORC1 genotypes,
-age and interacting drugs; populations come from ``hemosim.patients.warfarin``.
+age, body size and interacting drugs, by default with the calibrated values of
+``hemosim.models.warfarin_calibrated`` (dose requirements fitted to the IWPC 2009 cohort,
+INR onset and offset to Kovacs 2003 and White 1995); populations come from
+``hemosim.patients.warfarin``.
 
 Action Space
 ------------
@@ -81,8 +84,15 @@ the episode (the penalty and the forfeited +1 per remaining day mean dying never
 Starting State
 --------------
 A warfarin-naive patient (no drug, transit compartments at 1, INR = baseline 1.0)
-drawn from the ``population`` preset (default ``"iwpc"``: ancestries mixed so that
-the genotype frequencies match the IWPC 2009 cohort).
+drawn from the ``population`` preset. Default ``"calibrated"``: ancestries mixed so that
+the genotype frequencies match the IWPC 2009 cohort, CYP2C9 effects of the Lindh 2009
+meta-analysis, the Gage 2008 body-size term, and a cohort factor on EC50, a between-patient
+variability scale and the INR time constants fitted by ``hemosim calibrate
+warfarin-population`` (training seeds) so that the true maintenance doses match IWPC 2009
+(median 27.3 vs 28.0 mg/week; 32.8 / 13.6 % need <= 21 / >= 49 mg/week vs 33.9 / 12.4 %) and
+the INR falls after stopping as in White 1995 (half-life of INR - 1 0.94 days; 0.52-1.2
+published). ``"hamberg2007"`` (hemosim 0.3's ``"iwpc"``) is the published Hamberg 2007
+population; see ``docs/models/warfarin.md``.
 
 Episode End
 -----------
@@ -92,7 +102,7 @@ ending early can never pay); with ``reward_mode="events"`` death terminates.
 
 Arguments
 ---------
-``gym.make("hemosim/WarfarinDosing-v0", difficulty="medium", population="iwpc",
+``gym.make("hemosim/WarfarinDosing-v0", difficulty="medium", population=None,
 variability=None, model="hamberg2007", reward_mode="default")``. Unknown arguments raise
 ``ValueError``.
 
@@ -102,7 +112,7 @@ variability=None, model="hamberg2007", reward_mode="default")``. Unknown argumen
 * ``difficulty="easy"``: parameters are the typical values given genotype, age and
   co-medication (no random between-patient variability); the INR is observed exactly
   every day; full adherence.
-* ``"medium"`` (default): Hamberg 2007 between-patient variability; exact daily INR.
+* ``"medium"`` (default): the population's between-patient variability; exact daily INR.
 * ``"hard"``: as medium, plus (1) INR assay error, log-normal CV 4 % (CoaguChek XS,
   FACTS §8.1); (2) missed doses: each patient misses each day's dose with its own
   probability drawn from Beta(0.53, 2.29): mean 18.8 %, the share of days with too few
@@ -110,13 +120,17 @@ variability=None, model="hamberg2007", reward_mode="default")``. Unknown argumen
   close to the 21.1 % between-patient SD of all non-adherent days reported there; (3) amiodarone started mid-course in 10 % of
   patients not already on it, on a day drawn uniformly in 15-75, lowering S-warfarin
   clearance by 22 % (Gage 2008); (4) dietary vitamin K: EC50 follows a daily AR(1) on
-  the log scale (rho 0.9, stationary SD ``VITAMIN_K_LOG_SD``) chosen so that a stable
-  patient's within-subject INR CV over days 60-90 is about 9 % (8.6-10.2 % on stable
-  acenocoumarol / phenprocoumon, FACTS §8.1; no warfarin figure was found), measured in
-  ``tests/envs/test_warfarin_env.py``.
-* ``population``: a name in ``hemosim.patients.warfarin.POPULATIONS``.
-* ``variability``: ``"cv_percent"`` / ``"omega2"`` / ``"none"`` overrides the tier's
-  reading of Hamberg's between-subject variability (FACTS §1.3).
+  the log scale (rho 0.9, stationary SD ``VITAMIN_K_LOG_SD_CALIBRATED`` = 0.14 for
+  calibrated populations, ``VITAMIN_K_LOG_SD`` = 0.32 for the published ones) chosen so
+  that a stable patient's within-subject INR CV over days 60-90 is about 9 % (8.6-10.2 % on
+  stable acenocoumarol / phenprocoumon, FACTS §8.1; no warfarin figure was found), measured
+  in ``tests/envs/test_warfarin_env.py``.
+* ``population``: a name in ``hemosim.patients.warfarin.POPULATIONS``; ``None`` (default)
+  is ``"calibrated"`` with Hamberg 2007 and ``"iwpc"`` with Hamberg 2010 (the calibration
+  covers the 2007 structure only; ``"calibrated"`` with ``model="hamberg2010"`` raises).
+* ``variability``: overrides the tier's default. Calibrated populations: ``"calibrated"``
+  (medium / hard) or ``"none"`` (easy). Published populations: ``"cv_percent"`` /
+  ``"omega2"`` / ``"none"``, the reading of Hamberg's between-subject variability (FACTS §1.3).
 * ``model``: ``"hamberg2007"`` (default) or ``"hamberg2010"``: the Hamberg 2010 Clin
   Pharmacol Ther 87:727 variant (one-compartment PK, per-allele CYP2C9 clearance and
   VKORC1 EC50, two 3-compartment transit chains, INR from their mean; see
@@ -139,6 +153,14 @@ Version History
 * v0 (hemosim 0.3): Hamberg 2007 model, difficulty tiers, native vector env;
   ``model="hamberg2010"`` option; clinical events, ``info["cost"]`` and
   ``reward_mode`` (the default reward and trajectories are unchanged).
+* v0 (hemosim 0.4, issue #11): the default population is ``"calibrated"`` (IWPC 2009
+  dose distribution, Lindh 2009 CYP2C9 effects, Gage 2008 body-size term, INR onset and
+  offset fitted to Kovacs 2003 and White 1995); the published one stays selectable as
+  ``population="hamberg2007"`` (or ``"iwpc"``). Observation, action and reward are
+  unchanged, but results are not comparable with 0.3: on 1,000 held-out patients the
+  fixed-dose protocol's TTR went from 47.5 to 54.1 %, random dosing from 34.7 to 16.7 %
+  (``results/warfarin_evaluation.txt``). The hard tier's vitamin-K SD is 0.14 for the
+  calibrated population (same 9 % within-subject INR CV target).
   (hemosim 0.2's env of the same id used an invented model whose INR could not exceed
   2.63; its results are not comparable.)
 
@@ -147,7 +169,8 @@ References
 Hamberg 2007 Clin Pharmacol Ther 81:529; Hamberg 2010 Clin Pharmacol Ther 87:727;
 IWPC 2009 N Engl J Med 360:753; Gage 2008 Clin Pharmacol Ther 84:326; Nelson 2015 Int J Clin Pharm 37:53; Palareti 1996 Lancet 348:423;
 Palareti 1997 Thromb Haemost 78:1438; Cannegieter 1995 N Engl J Med 333:11; Schulman &
-Kearon 2005 J Thromb Haemost 3:692; Rosendaal 1993
+Kearon 2005 J Thromb Haemost 3:692; Lindh 2009 Eur J Clin Pharmacol 65:365; White 1995
+Ann Intern Med 122:40; Kovacs 2003 Ann Intern Med 138:714; Rosendaal 1993
 Thromb Haemost 69:236; Hylek 1996 N Engl J Med 335:540; Fang 2004 Ann Intern Med
 141:745; Pirmohamed 2013 N Engl J Med 369:2294; Parker 2007 J Gen Intern Med 22:1254.
 """
@@ -162,13 +185,14 @@ from numba import njit
 
 from hemosim.assays import INR_ANALYTICAL_CV, measure_inr
 from hemosim.envs.warfarin_events import HIGH_INR_COST_THRESHOLD, WARFARIN_EVENTS, draw_warfarin_events
-from hemosim.models.warfarin import HAMBERG_2007, MODEL_STRUCTURES, WarfarinModel
+from hemosim.models.warfarin import MODEL_STRUCTURES, WarfarinModel
 from hemosim.patients.warfarin import (
     AMIODARONE_CL_MULTIPLIER,
+    DEFAULT_POPULATION,
     POPULATIONS,
-    VARIABILITY_READINGS,
     WarfarinPatients,
     sample_patients,
+    variability_readings,
 )
 from hemosim.sim import rng
 from hemosim.sim.batch import BatchedSimulator, validate_options
@@ -201,11 +225,12 @@ MISSED_DOSE_BETA = (0.53, 2.29)  # Parker 2007: mean 18.8 % of days with too few
 AMIODARONE_START_FRACTION = 0.10
 AMIODARONE_START_DAYS = (15, 75)
 VITAMIN_K_RHO = 0.9
-VITAMIN_K_LOG_SD = 0.32  # measured: median within-subject INR CV 8.8-9.2 % over three seed blocks (0.25 gave 6.9-7.3 %); FACTS §8.1 8.6-10.2 %
+VITAMIN_K_LOG_SD = 0.32  # published populations: median within-subject INR CV 8.8-9.2 % over three seed blocks (0.25 gave 6.9-7.3 %); FACTS §8.1 8.6-10.2 %
+VITAMIN_K_LOG_SD_CALIBRATED = 0.14  # calibrated population (steeper, faster INR), set the same way: 8.9-9.5 % (0.15: 9.5-10.2 %)
 
 _S_MISSED_P, _S_MISSED_DAY, _S_AMIO_START, _S_AMIO_DAY, _S_VITK = 201, 202, 203, 204, 205
 
-_OPTIONS = {"difficulty": "medium", "population": "iwpc", "variability": None, "model": "hamberg2007", "reward_mode": "default"}
+_OPTIONS = {"difficulty": "medium", "population": None, "variability": None, "model": "hamberg2007", "reward_mode": "default"}
 
 
 @njit(cache=True)
@@ -261,24 +286,38 @@ class WarfarinSimulator(BatchedSimulator):
         opts = validate_options(options, _OPTIONS, "WarfarinDosing-v0")
         if opts["difficulty"] not in DIFFICULTIES:
             raise ValueError(f"unknown difficulty {opts['difficulty']!r}; allowed: {list(DIFFICULTIES)}")
-        if opts["population"] not in POPULATIONS:
-            raise ValueError(f"unknown population {opts['population']!r}; allowed: {sorted(POPULATIONS)}")
         if opts["model"] not in MODEL_STRUCTURES:
             raise ValueError(f"unknown model {opts['model']!r}; allowed: {list(MODEL_STRUCTURES)}")
         if opts["reward_mode"] not in REWARD_MODES:
             raise ValueError(f"unknown reward_mode {opts['reward_mode']!r}; allowed: {list(REWARD_MODES)}")
         self.reward_mode: str = opts["reward_mode"]
+        # default: "calibrated" for Hamberg 2007 (hemosim 0.4), "iwpc" for Hamberg 2010
+        population = opts["population"] or DEFAULT_POPULATION[opts["model"]]
+        if population not in POPULATIONS:
+            raise ValueError(f"unknown population {population!r}; allowed: {sorted(POPULATIONS)}")
         self.difficulty: str = opts["difficulty"]
-        self.population: str = opts["population"]
+        self.population: str = population
         self.model_name: str = opts["model"]
-        allowed_variability = VARIABILITY_READINGS[self.model_name]
-        self.variability: str = opts["variability"] or _DEFAULT_VARIABILITY[self.model_name][self.difficulty]
+        calibrated = POPULATIONS[population].calibrated
+        if calibrated and self.model_name != "hamberg2007":
+            raise ValueError(
+                f"population {population!r} is calibrated on model 'hamberg2007'; with model {self.model_name!r} use "
+                + ", ".join(repr(k) for k, v in POPULATIONS.items() if not v.calibrated)
+            )
+        allowed_variability = variability_readings(self.model_name, population)
+        default_variability = (
+            ("none" if self.difficulty == "easy" else "calibrated") if calibrated
+            else _DEFAULT_VARIABILITY[self.model_name][self.difficulty]
+        )
+        self.variability: str = opts["variability"] or default_variability
         if self.variability not in allowed_variability:
             raise ValueError(
-                f"unknown variability {self.variability!r} for model {self.model_name!r}; allowed: "
+                f"unknown variability {self.variability!r} for model {self.model_name!r} and population "
+                f"{population!r}; allowed: "
                 + ", ".join(repr(a) for a in allowed_variability)
             )
         self.hard = self.difficulty == "hard"
+        self.vitamin_k_log_sd = VITAMIN_K_LOG_SD_CALIBRATED if calibrated else VITAMIN_K_LOG_SD
         self.inr_cv = INR_ANALYTICAL_CV if self.hard else 0.0
         n = self.num_patients
         self.model = WarfarinModel(n, structure=self.model_name)
@@ -317,7 +356,7 @@ class WarfarinSimulator(BatchedSimulator):
         if self.model_name == "hamberg2010":
             self.model.set_parameters(mask, new.model_parameters_2010())
         else:
-            self.model.set_parameters(mask, new.model_parameters(HAMBERG_2007))
+            self.model.set_parameters(mask, new.model_parameters())
         self.on_amiodarone[mask] = new.amiodarone
         static_obs = np.stack(
             [(new.age_years - 20.0) / 75.0, (new.weight_kg - 40.0) / 110.0, new.cyp2c9_index / 5.0, new.vkorc1_index / 2.0],
@@ -346,7 +385,7 @@ class WarfarinSimulator(BatchedSimulator):
             lo, hi = AMIODARONE_START_DAYS
             day = lo + np.floor(rng.uniform(keys, _S_AMIO_DAY) * (hi - lo + 1)).astype(np.int64)
             self.amiodarone_start_day[mask] = np.where(starts, day, -1)
-            self.vitamin_k_z[mask] = VITAMIN_K_LOG_SD * rng.normal(keys, _S_VITK, 0)
+            self.vitamin_k_z[mask] = self.vitamin_k_log_sd * rng.normal(keys, _S_VITK, 0)
             self.ec50_typical[mask] = self.model.params.ec50_mg_per_l[mask]
             self.model.update_ec50(self.ec50_typical * np.exp(self.vitamin_k_z))
 
@@ -388,7 +427,7 @@ class WarfarinSimulator(BatchedSimulator):
             self.model.update_clearance(starting, cl)
             self.on_amiodarone[starting] = True
         eps = rng.normal(keys, _S_VITK, self.day)
-        self.vitamin_k_z = VITAMIN_K_RHO * self.vitamin_k_z + VITAMIN_K_LOG_SD * np.sqrt(1 - VITAMIN_K_RHO**2) * eps
+        self.vitamin_k_z = VITAMIN_K_RHO * self.vitamin_k_z + self.vitamin_k_log_sd * np.sqrt(1 - VITAMIN_K_RHO**2) * eps
         self.model.update_ec50(self.ec50_typical * np.exp(self.vitamin_k_z))
 
     # -- what is seen --------------------------------------------------------------------

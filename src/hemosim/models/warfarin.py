@@ -85,6 +85,7 @@ __all__ = [
     "inr_from_chains",
     "reference_rhs",
     "INTRADAY_NODES_H",
+    "steady_state_weekly_dose_mg",
 ]
 
 CYP2C9_GENOTYPES: tuple[str, ...] = ("*1/*1", "*1/*2", "*1/*3", "*2/*2", "*2/*3", "*3/*3")
@@ -622,6 +623,34 @@ def reference_rhs(t: float, y: np.ndarray, p: WarfarinPatientParameters, i: int)
         dy[4 + j] = k1 * (a[j - 1] - a[j])
     dy[10] = k2 * (1.0 - e - a[6])
     return dy
+
+
+def steady_state_weekly_dose_mg(
+    p: WarfarinPatientParameters, target_inr: np.ndarray | float = 2.5, structure: ModelStructure = "hamberg2007"
+) -> np.ndarray:
+    """Each patient's true maintenance dose (racemic mg/week) for a steady-state INR.
+
+    The constant racemic input whose S-warfarin concentration C = rate / CL holds the INR at
+    ``target_inr`` once every transit compartment equals ``1 - E``: Hamberg 2007 (Appendix
+    Eq 10) needs ``1 - (1 - E)^2 = ((INR - BASE) / INRmax)^(1/lambda)``, Hamberg 2010 needs
+    ``E = (INR - BASE) / INRmax``; then ``C = EC50 (E / (1 - E))^(1/gamma)`` and the dose is
+    ``7 x 24 h x CL x C / (S fraction x F)``. With daily dosing the interval-mean INR is within
+    3 % of the target (Table 5 test). Patients whose target is unreachable (INR >= BASE + INRmax)
+    get ``inf``.
+    """
+    if structure not in MODEL_STRUCTURES:
+        raise ValueError(f"unknown model structure {structure!r}; allowed: {list(MODEL_STRUCTURES)}")
+    target = np.asarray(target_inr, dtype=np.float64)
+    if np.any(~np.isfinite(target)) or np.any(target <= p.inr_base):
+        raise ValueError(f"target_inr {np.atleast_1d(target)[:5]} must be finite and above the baseline INR")
+    frac = np.minimum((target - p.inr_base) / p.inr_max, 1.0)
+    if structure == "hamberg2007":
+        e = 1.0 - np.sqrt(np.maximum(1.0 - frac ** (1.0 / p.inr_lambda), 0.0))
+    else:
+        e = frac
+    with np.errstate(divide="ignore"):
+        c = p.ec50_mg_per_l * (e / (1.0 - e)) ** (1.0 / p.gamma)
+    return 7.0 * 24.0 * p.cl_s_l_per_h * c / p.dose_to_depot
 
 
 def inr_from_chains_2010(a3, a6, base, inr_max) -> np.ndarray:

@@ -28,6 +28,18 @@ Sources (FACTS §1.3, §2.4)
   solved in concentration form with the typical KDE = CL/V. Random streams are shared
   with Hamberg 2007 (CL, V1 -> V, EC50), so a seed gives the same standardised draws
   under both models.
+* Calibrated populations (``"calibrated"``, the default since hemosim 0.4; every preset with
+  ``calibrated=True``): Hamberg 2007 with the values of ``hemosim.models.warfarin_calibrated``
+  (CYP2C9 effects of the Lindh 2009 meta-analysis, the Gage 2008 body-surface-area term on
+  clearance, one-compartment PK, and a cohort factor on EC50, a factor on the CL / EC50
+  variability and the two transit times fitted by ``hemosim.calibration.warfarin_population``
+  to IWPC 2009, White 1995 and Kovacs 2003). Their ``variability`` is ``"calibrated"``
+  or ``"none"``: the etas are drawn on Hamberg's CV % reading and
+  :meth:`WarfarinPatients.model_parameters` multiplies eta_CL and eta_EC50 by the fitted
+  ``bsv_scale`` (so a refit changes the spread without redrawing patients). ``"hamberg2007"`` (also reachable as ``"iwpc"``, its hemosim
+  0.3 name) is the published Hamberg 2007 population with the same IWPC genotype mix.
+  Body surface area is Mosteller's, sqrt(height_cm x weight_kg / 3600) (N Engl J Med
+  1987;317:1098).
 * Interacting drugs act on S-warfarin clearance: amiodarone x 0.776 (Gage 2008, the
   dose effect e^-0.2538 = -22 % at steady state, where dose is proportional to CL);
   enzyme inducers x 1.50 (IWPC 2009 pharmacogenetic coefficient +1.1816 on the square
@@ -68,6 +80,10 @@ __all__ = [
     "BSV_HAMBERG_2007",
     "BSV_HAMBERG_2010",
     "VARIABILITY_READINGS",
+    "CALIBRATED_VARIABILITY_READINGS",
+    "DEFAULT_POPULATION",
+    "IWPC_ANCESTRY_MIX",
+    "variability_readings",
 ]
 
 ANCESTRIES: tuple[str, ...] = ("european", "african", "east_asian", "south_asian", "admixed_american")
@@ -111,6 +127,9 @@ _COVARIATE_STREAMS = [
 _S_ETA = {"cl": 20, "v1": 21, "v2": 22, "mtt1": 23, "mtt2": 24, "ec50": 25}
 _S_ETA_2010 = {"cl": "cl", "v": "v1", "ec50": "ec50"}  # 2010 eta -> the 2007 stream it shares
 
+#: ``variability`` readings of calibrated presets (first = default); Hamberg 2007 structure only.
+CALIBRATED_VARIABILITY_READINGS: tuple[str, ...] = ("calibrated", "none")
+
 
 def _pp(value, source: str):
     return field(default=value, metadata={"source": source})
@@ -137,16 +156,26 @@ class PopulationPreset:
     smoker_fraction: float = _pp(0.0933, "Ravvaz 2017 Aurora cohort (FACTS §2.4)")
     vte_indication_fraction: float = _pp(0.3, "assumption: AF is the majority indication (EU-PACT enrolled AF or VTE)")
     target_inr: float = _pp(2.5, "INR 2-3 target, midpoint")
+    calibrated: bool = _pp(False, "True: hemosim.models.warfarin_calibrated values (fitted to IWPC 2009, White 1995, Kovacs 2003)")
 
     def __post_init__(self) -> None:
         if len(self.ancestry_mix) != len(ANCESTRIES) or abs(sum(self.ancestry_mix) - 1.0) > 1e-9:
             raise ValueError(f"ancestry_mix must have {len(ANCESTRIES)} shares summing to 1, got {self.ancestry_mix}")
 
 
+#: Ancestry shares chosen so the pooled genotype mix matches IWPC 2009 Table 1
+#: (CYP2C9 *1/*1 73.5 %, VKORC1 GG 29.7 / GA 35.7 / AA 32.5 %); checked by a test.
+IWPC_ANCESTRY_MIX: tuple[float, ...] = (0.55, 0.09, 0.30, 0.0, 0.06)
+
+#: Population used when none is named, per model structure.
+DEFAULT_POPULATION: dict[str, str] = {"hamberg2007": "calibrated", "hamberg2010": "iwpc"}
+
 POPULATIONS: dict[str, PopulationPreset] = {
-    # Ancestry shares chosen so the pooled genotype mix matches IWPC 2009 Table 1
-    # (CYP2C9 *1/*1 73.5 %, VKORC1 GG 29.7 / GA 35.7 / AA 32.5 %); checked by a test.
-    "iwpc": PopulationPreset("iwpc", ancestry_mix=(0.55, 0.09, 0.30, 0.0, 0.06)),
+    # default: calibrated to the IWPC 2009 dose distribution (hemosim.calibration.warfarin_population)
+    "calibrated": PopulationPreset("calibrated", ancestry_mix=IWPC_ANCESTRY_MIX, calibrated=True),
+    # the published Hamberg 2007 typical values and variability, IWPC genotype mix
+    "hamberg2007": PopulationPreset("hamberg2007", ancestry_mix=IWPC_ANCESTRY_MIX),
+    "iwpc": PopulationPreset("iwpc", ancestry_mix=IWPC_ANCESTRY_MIX),  # hemosim 0.3 name of "hamberg2007"
     **{a: PopulationPreset(a, ancestry_mix=tuple(float(a == b) for b in ANCESTRIES)) for a in ANCESTRIES},
 }
 
@@ -169,6 +198,18 @@ class WarfarinPatients:
     dvt_pe: np.ndarray
     target_inr: np.ndarray
     eta: dict[str, np.ndarray]
+    #: per patient: drawn from a calibrated preset (its parameters are the calibrated model's)
+    calibrated: np.ndarray | None = None
+
+    def bsa_m2(self) -> np.ndarray:
+        """Body surface area (m^2), Mosteller: sqrt(height_cm x weight_kg / 3600)."""
+        return np.sqrt(self.height_cm * self.weight_kg / 3600.0)
+
+    def _is_calibrated(self) -> bool:
+        flags = np.zeros(len(self), dtype=bool) if self.calibrated is None else np.asarray(self.calibrated)
+        if flags.any() and not flags.all():
+            raise ValueError("these patients mix calibrated and published presets; take them apart first")
+        return bool(flags.all()) and len(self) > 0
 
     def __len__(self) -> int:
         return int(self.keys.shape[0])
@@ -178,13 +219,44 @@ class WarfarinPatients:
             self.enzyme_inducer, ENZYME_INDUCER_CL_MULTIPLIER, 1.0
         )
 
-    def model_parameters(self, params: HambergParameters = HAMBERG_2007) -> WarfarinPatientParameters:
-        """Hamberg 2007 parameters of each patient (covariates, random effects, co-drugs)."""
+    def model_parameters(
+        self, params: HambergParameters | None = None, *, calibration: Any = None
+    ) -> WarfarinPatientParameters:
+        """Hamberg 2007-structure parameters of each patient (covariates, random effects, co-drugs).
+
+        ``params=None``: the calibrated model for patients of a calibrated preset, else the
+        published :data:`HAMBERG_2007`. The calibrated model
+        (``hemosim.models.warfarin_calibrated.WarfarinCalibration``; the stored one unless
+        ``calibration`` is given) takes its typical values, multiplies eta_CL and eta_EC50 by
+        its ``bsv_scale`` (the etas of calibrated presets are drawn on Hamberg's CV % scale)
+        and multiplies CL by the Gage 2008 BSA term e^(0.4317 (BSA - 1.9)). An explicit
+        ``params`` is used as given, with the etas as drawn and no BSA term.
+        """
+        if set(self.eta) != set(BSV_HAMBERG_2007):
+            raise ValueError(
+                f"these patients carry random effects {sorted(self.eta)}; draw them with model='hamberg2007'"
+            )
+        cl_multiplier = self.cl_multiplier()
+        eta_cl, eta_ec50 = self.eta["cl"], self.eta["ec50"]
+        if params is None and (calibration is not None or self._is_calibrated()):
+            if calibration is None:
+                from hemosim.models.warfarin_calibrated import load_calibration
+
+                calibration = load_calibration()
+            from hemosim.models.warfarin_calibrated import parameters_for
+
+            params = parameters_for(calibration)
+            cl_multiplier = cl_multiplier * np.exp(
+                calibration.bsa_cl_coefficient_per_m2 * (self.bsa_m2() - calibration.bsa_reference_m2)
+            )
+            eta_cl, eta_ec50 = calibration.bsv_scale * eta_cl, calibration.bsv_scale * eta_ec50
+        elif params is None:
+            params = HAMBERG_2007
         return individual_parameters(
             self.cyp2c9_index, self.vkorc1_index, self.age_years, params,
-            eta_cl=self.eta["cl"], eta_v1=self.eta["v1"], eta_v2=self.eta["v2"],
-            eta_mtt1=self.eta["mtt1"], eta_mtt2=self.eta["mtt2"], eta_ec50=self.eta["ec50"],
-            cl_multiplier=self.cl_multiplier(),
+            eta_cl=eta_cl, eta_v1=self.eta["v1"], eta_v2=self.eta["v2"],
+            eta_mtt1=self.eta["mtt1"], eta_mtt2=self.eta["mtt2"], eta_ec50=eta_ec50,
+            cl_multiplier=cl_multiplier,
         )
 
     def model_parameters_2010(self, params: Hamberg2010Parameters = HAMBERG_2010) -> WarfarinPatientParameters:
@@ -229,9 +301,27 @@ for (_a, _b), _i in _CYP_INDEX.items():
     _CYP_TABLE[_a, _b] = _i
 
 
+def variability_readings(model: str = "hamberg2007", population: str | PopulationPreset = "calibrated") -> tuple[str, ...]:
+    """Allowed ``variability`` values for a model and population (the first is the default)."""
+    preset = _preset(population)
+    if preset.calibrated:
+        return CALIBRATED_VARIABILITY_READINGS
+    if model not in MODEL_STRUCTURES:
+        raise ValueError(f"unknown model {model!r}; allowed: {list(MODEL_STRUCTURES)}")
+    return VARIABILITY_READINGS[model]
+
+
+def _preset(population: str | PopulationPreset) -> PopulationPreset:
+    if isinstance(population, PopulationPreset):
+        return population
+    if population not in POPULATIONS:
+        raise ValueError(f"unknown population {population!r}; allowed: {sorted(POPULATIONS)}")
+    return POPULATIONS[population]
+
+
 def sample_patients(
     keys: np.ndarray,
-    population: str | PopulationPreset = "iwpc",
+    population: str | PopulationPreset | None = None,
     *,
     variability: str | None = None,
     model: str = "hamberg2007",
@@ -240,27 +330,34 @@ def sample_patients(
 
     Args:
         keys: per-patient keys (``hemosim.sim.rng.patient_key``).
-        population: a name in :data:`POPULATIONS` or a :class:`PopulationPreset`.
-        variability: for Hamberg 2007 ``"cv_percent"`` (default; Hamberg's numbers read
-            as CV %), ``"omega2"`` (read as variances) or ``"none"`` (typical parameters
+        population: a name in :data:`POPULATIONS` or a :class:`PopulationPreset`; ``None``
+            (default): :data:`DEFAULT_POPULATION` of the model (``"calibrated"`` for Hamberg
+            2007, ``"iwpc"`` for Hamberg 2010, whose structure the calibration does not cover).
+        variability: for calibrated presets ``"calibrated"`` (default) or ``"none"``; for
+            published presets with Hamberg 2007 ``"cv_percent"`` (default; Hamberg's numbers
+            read as CV %), ``"omega2"`` (read as variances) or ``"none"`` (typical parameters
             given the covariates); for Hamberg 2010 ``"omega2"`` (default), ``"log_sd"`` or
-            ``"none"`` (:data:`VARIABILITY_READINGS`).
+            ``"none"`` (:func:`variability_readings`).
         model: ``"hamberg2007"`` (etas cl, v1, v2, mtt1, mtt2, ec50; use
             :meth:`WarfarinPatients.model_parameters`) or ``"hamberg2010"`` (etas cl, v,
             ec50; use :meth:`WarfarinPatients.model_parameters_2010`).
     """
-    if isinstance(population, str):
-        if population not in POPULATIONS:
-            raise ValueError(f"unknown population {population!r}; allowed: {sorted(POPULATIONS)}")
-        population = POPULATIONS[population]
+    if population is None:
+        population = DEFAULT_POPULATION.get(model, "calibrated")
+    population = _preset(population)
     if model not in MODEL_STRUCTURES:
         raise ValueError(f"unknown model {model!r}; allowed: {list(MODEL_STRUCTURES)}")
-    allowed = VARIABILITY_READINGS[model]
+    if population.calibrated and model != "hamberg2007":
+        raise ValueError(
+            f"population {population.name!r} is calibrated on the Hamberg 2007 structure; with model {model!r} "
+            f"use a published preset: {sorted(k for k, v in POPULATIONS.items() if not v.calibrated)}"
+        )
+    allowed = variability_readings(model, population)
     if variability is None:
         variability = allowed[0]
     if variability not in allowed:
         raise ValueError(
-            f"unknown variability {variability!r} for model {model!r}; allowed: "
+            f"unknown variability {variability!r} for model {model!r} and population {population.name!r}; allowed: "
             + ", ".join(repr(a) for a in allowed)
         )
     keys = np.asarray(keys, dtype=np.uint64)
@@ -283,7 +380,8 @@ def sample_patients(
             number = BSV_HAMBERG_2007[name]
             if variability == "none":
                 omega = 0.0
-            elif variability == "cv_percent":
+            elif variability in ("cv_percent", "calibrated"):
+                # "calibrated": the fitted bsv_scale is applied in model_parameters
                 omega = np.sqrt(np.log1p((number / 100.0) ** 2))
             else:
                 omega = np.sqrt(number / 100.0)
@@ -309,4 +407,5 @@ def sample_patients(
         dvt_pe=u[:, col[_S_DVT]] < pop.vte_indication_fraction,
         target_inr=np.full(n, pop.target_inr),
         eta=eta,
+        calibrated=np.full(n, pop.calibrated),
     )
