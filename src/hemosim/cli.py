@@ -41,6 +41,7 @@ CALIBRATIONS = {
     "doac-trials": ("hemosim.calibration.doac_trials", "RE-LY, ROCKET AF and ARISTOTLE in silico"),
     "heparin": ("hemosim.calibration.heparin_fit", "UFH model fit and residual table"),
     "raschke": ("hemosim.calibration.raschke_trial", "Raschke 1993 trial in silico"),
+    "heparin-pomdp": ("hemosim.calibration.heparin_pomdp", "HeparinInfusion-POMDP-v0 lab-ordering baselines, 1,000 held-out patients"),
     "cascade-table": ("hemosim.models.clotting", "rebuild the fast PT/aPTT table (pass --rebuild)"),
 }
 
@@ -207,6 +208,7 @@ REPRODUCE_STEPS = [
     ("warfarin_evaluation", ["evaluate", "--out", "results", "--no-progress"]),
     ("heparin_fit", ["calibrate", "heparin"]),
     ("raschke_trial", ["calibrate", "raschke"]),
+    ("heparin_pomdp", ["calibrate", "heparin-pomdp", "--out", "results"]),
     ("doac_trials", ["calibrate", "doac-trials", "--out", "results/doac_trials"]),
     ("cascade_figures", ["script", "scripts/cascade_figures.py"]),  # the cascade model card's figures
 ]
