@@ -302,7 +302,7 @@ def _lognormal_scalar(x: float, z: float, sigma: float) -> float:
     return x * math.exp(sigma * z - 0.5 * sigma * sigma)
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def order_row(
     i, t, priority, true_value, draw_h, counter, key, value_sigma, value_max,
     tat_median_h, tat_log_sd, stream_value, stream_tat,
@@ -319,7 +319,7 @@ def order_row(
     :func:`slots_needed`).
     """
     m = n_pending[i, t]
-    if m >= pend_arrival_h.shape[2]:
+    if m >= pend_arrival_h.shape[0]:
         raise ValueError("lab order queue full: more slots needed (see hemosim.assays.slots_needed)")
     z = rng_compiled.normal(key, stream_value[t], counter) if value_sigma > 0.0 else 0.0
     value = min(_lognormal_scalar(true_value, z, value_sigma), value_max)
@@ -330,16 +330,16 @@ def order_row(
         tat = med * math.exp(sd * rng_compiled.normal(key, 2 * stream_tat[t] + priority, counter))
     tat = min(tat, MAX_TURNAROUND_H)
     arrival = draw_h + tat
-    pend_arrival_h[i, t, m] = arrival
-    pend_draw_h[i, t, m] = draw_h
-    pend_value[i, t, m] = value
+    pend_arrival_h[m, i, t] = arrival
+    pend_draw_h[m, i, t] = draw_h
+    pend_value[m, i, t] = value
     n_pending[i, t] = m + 1
     if arrival < next_arrival_h[i, t]:
         next_arrival_h[i, t] = arrival
     return tat
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def deliver_row(
     i, t, now_h, pend_arrival_h, pend_draw_h, pend_value, n_pending, next_arrival_h,
     reported_value, reported_draw_h, reported_arrival_h,
@@ -357,18 +357,18 @@ def deliver_row(
     nxt = math.inf
     s = 0
     while s < m:
-        a = pend_arrival_h[i, t, s]
+        a = pend_arrival_h[s, i, t]
         if a <= now_h:
             arrived += 1
-            if pend_draw_h[i, t, s] > reported_draw_h[i, t]:
-                reported_value[i, t] = pend_value[i, t, s]
-                reported_draw_h[i, t] = pend_draw_h[i, t, s]
+            if pend_draw_h[s, i, t] > reported_draw_h[i, t]:
+                reported_value[i, t] = pend_value[s, i, t]
+                reported_draw_h[i, t] = pend_draw_h[s, i, t]
                 reported_arrival_h[i, t] = a
             m -= 1  # move the last pending order into this slot and look at it next
-            pend_arrival_h[i, t, s] = pend_arrival_h[i, t, m]
-            pend_draw_h[i, t, s] = pend_draw_h[i, t, m]
-            pend_value[i, t, s] = pend_value[i, t, m]
-            pend_arrival_h[i, t, m] = math.inf
+            pend_arrival_h[s, i, t] = pend_arrival_h[m, i, t]
+            pend_draw_h[s, i, t] = pend_draw_h[m, i, t]
+            pend_value[s, i, t] = pend_value[m, i, t]
+            pend_arrival_h[m, i, t] = math.inf
         else:
             if a < nxt:
                 nxt = a
@@ -386,17 +386,18 @@ def slots_needed(step_h: float) -> int:
 class LabOrders:
     """Pending orders and reported results of ``N`` patients x ``T`` tests (batched state).
 
-    Arrays (patients on axis 0): ``pend_arrival_h (N, T, K)`` (the pending orders of a
-    test fill its first ``n_pending`` slots; ``inf`` = empty),
+    Arrays: ``pend_arrival_h (K, N, T)`` (slot first, so that the few slots in use of
+    neighbouring patients share cache lines; the pending orders of a test fill its
+    first ``n_pending`` slots; ``inf`` = empty),
     ``pend_draw_h``, ``pend_value``; ``n_pending (N, T)``, ``next_arrival_h (N, T)``;
     ``reported_value (N, T)``, ``reported_draw_h``, ``reported_arrival_h``.
     """
 
     def __init__(self, num_patients: int, num_tests: int, slots: int) -> None:
         n, t, k = num_patients, num_tests, slots
-        self.pend_arrival_h = np.full((n, t, k), np.inf)
-        self.pend_draw_h = np.zeros((n, t, k))
-        self.pend_value = np.zeros((n, t, k))
+        self.pend_arrival_h = np.full((k, n, t), np.inf)
+        self.pend_draw_h = np.zeros((k, n, t))
+        self.pend_value = np.zeros((k, n, t))
         self.n_pending = np.zeros((n, t), dtype=np.int64)
         self.next_arrival_h = np.full((n, t), np.inf)
         self.reported_value = np.zeros((n, t))
@@ -406,9 +407,9 @@ class LabOrders:
     def reset(self, mask: np.ndarray, baseline_value: np.ndarray, hours: float = 0.0) -> None:
         """Clear the masked rows; their reported values are ``baseline_value (M, T)``
         drawn and known at ``hours`` (the pre-treatment labs)."""
-        self.pend_arrival_h[mask] = np.inf
-        self.pend_draw_h[mask] = 0.0
-        self.pend_value[mask] = 0.0
+        self.pend_arrival_h[:, mask] = np.inf
+        self.pend_draw_h[:, mask] = 0.0
+        self.pend_value[:, mask] = 0.0
         self.n_pending[mask] = 0
         self.next_arrival_h[mask] = np.inf
         self.reported_value[mask] = baseline_value
