@@ -208,7 +208,7 @@ REPRODUCE_STEPS = [
     ("warfarin_evaluation", ["evaluate", "--out", "results", "--no-progress"]),
     ("heparin_fit", ["calibrate", "heparin"]),
     ("raschke_trial", ["calibrate", "raschke"]),
-    ("heparin_pomdp", ["calibrate", "heparin-pomdp", "--out", "results"]),
+    ("heparin_pomdp", ["calibrate", "heparin-pomdp", "--out", "results/heparin_pomdp"]),
     ("doac_trials", ["calibrate", "doac-trials", "--out", "results/doac_trials"]),
     ("cascade_figures", ["script", "scripts/cascade_figures.py"]),  # the cascade model card's figures
 ]

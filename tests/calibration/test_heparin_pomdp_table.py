@@ -12,7 +12,7 @@ import pytest
 
 from hemosim.calibration.heparin_pomdp import evaluate
 
-RESULTS = Path(__file__).resolve().parents[2] / "results" / "heparin_pomdp.json"
+RESULTS = Path(__file__).resolve().parents[2] / "results" / "heparin_pomdp" / "heparin_pomdp.json"
 
 
 @pytest.fixture(scope="module")

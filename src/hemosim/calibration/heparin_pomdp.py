@@ -1,8 +1,9 @@
 """Laboratory-ordering baselines of ``HeparinInfusion-POMDP-v0`` on the held-out patients.
 
-``hemosim calibrate heparin-pomdp [--patients 1000] [--first-seed 100000] [--out results]``
-(also ``python -m hemosim.calibration.heparin_pomdp``) writes
-``results/heparin_pomdp.txt`` and ``results/heparin_pomdp.json``.
+``hemosim calibrate heparin-pomdp [--patients 1000] [--first-seed 100000] [--out DIR]``
+(also ``python -m hemosim.calibration.heparin_pomdp``) writes ``DIR/heparin_pomdp.txt``
+and ``DIR/heparin_pomdp.json`` (``hemosim reproduce``: ``results/heparin_pomdp/``; its
+log, the same table, is ``results/heparin_pomdp.txt``).
 
 Every policy of ``hemosim.agents.heparin_pomdp`` treats the same held-out patients
 (seeds ``100000 ...``, medium tier) for 120 h. Reported per policy: Rosendaal TTR of the
@@ -186,7 +187,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="hemosim calibrate heparin-pomdp", description=__doc__.split("\n\n")[0])
     parser.add_argument("--patients", type=int, default=1000)
     parser.add_argument("--first-seed", type=int, default=100000)
-    parser.add_argument("--out", default="results", help="folder for heparin_pomdp.txt / .json ('' = print only)")
+    parser.add_argument("--out", default="results/heparin_pomdp", help="folder for heparin_pomdp.txt / .json ('' = print only)")
     args = parser.parse_args(argv)
     result = evaluate(args.patients, args.first_seed)
     text = table(result)
