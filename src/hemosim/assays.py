@@ -302,6 +302,9 @@ def _lognormal_scalar(x: float, z: float, sigma: float) -> float:
     return x * math.exp(sigma * z - 0.5 * sigma * sigma)
 
 
+# Both row functions are inlined into env kernels compiled with cache=True. Numba's cache
+# does not track this dependency: after editing them, delete the callers' cached
+# __pycache__/*.nbi / *.nbc files (hemosim/envs/heparin_pomdp) or they run the old code.
 @njit(cache=True, inline="always")
 def order_row(
     i, t, priority, true_value, draw_h, counter, key, value_sigma, value_max,
