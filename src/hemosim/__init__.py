@@ -15,6 +15,7 @@ __version__ = "0.3.0"
 _ENVS = [
     ("hemosim/WarfarinDosing-v0", "hemosim.envs.warfarin", "WarfarinDosingEnv", "WarfarinDosingVectorEnv"),
     ("hemosim/HeparinInfusion-v0", "hemosim.envs.heparin", "HeparinInfusionEnv", "HeparinInfusionVectorEnv"),
+    ("hemosim/HeparinInfusion-POMDP-v0", "hemosim.envs.heparin_pomdp", "HeparinInfusionPomdpEnv", "HeparinInfusionPomdpVectorEnv"),
 ]
 
 
