@@ -15,6 +15,7 @@ __version__ = "0.3.0"
 _ENVS = [
     ("hemosim/WarfarinDosing-v0", "hemosim.envs.warfarin", "WarfarinDosingEnv", "WarfarinDosingVectorEnv"),
     ("hemosim/HeparinInfusion-v0", "hemosim.envs.heparin", "HeparinInfusionEnv", "HeparinInfusionVectorEnv"),
+    ("hemosim/DOACManagement-v0", "hemosim.envs.doac", "DOACManagementEnv", "DOACManagementVectorEnv"),
 ]
 
 
