@@ -72,3 +72,8 @@ def test_reproduce_runs_a_step_and_writes_its_table(tmp_path, monkeypatch, capsy
     assert main(["reproduce"]) == 0
     assert "IWPC pharmacogenetic" in (tmp_path / "results" / "warfarin_small.txt").read_text()
     assert "1 of 1 steps ok" in capsys.readouterr().out
+
+
+def test_calibrate_doac_evaluation_small(tmp_path, capsys):
+    assert main(["calibrate", "doac-evaluation", "--patients", "8", "--trial-patients", "16", "--out", str(tmp_path)]) == 0
+    assert (tmp_path / "doac_evaluation.json").exists() and (tmp_path / "doac_evaluation.md").exists()

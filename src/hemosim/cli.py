@@ -42,6 +42,7 @@ CALIBRATIONS = {
     "heparin": ("hemosim.calibration.heparin_fit", "UFH model fit and residual table"),
     "raschke": ("hemosim.calibration.raschke_trial", "Raschke 1993 trial in silico"),
     "cascade-table": ("hemosim.models.clotting", "rebuild the fast PT/aPTT table (pass --rebuild)"),
+    "doac-evaluation": ("hemosim.doac_evaluation", "DOACManagement-v0 baselines (NCB) on held-out patients + trial-arm check"),
 }
 
 
@@ -208,6 +209,7 @@ REPRODUCE_STEPS = [
     ("heparin_fit", ["calibrate", "heparin"]),
     ("raschke_trial", ["calibrate", "raschke"]),
     ("doac_trials", ["calibrate", "doac-trials", "--out", "results/doac_trials"]),
+    ("doac_evaluation", ["calibrate", "doac-evaluation", "--out", "results"]),
     ("cascade_figures", ["script", "scripts/cascade_figures.py"]),  # the cascade model card's figures
 ]
 

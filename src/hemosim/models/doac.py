@@ -25,10 +25,11 @@ Hazards (per day; first-order competing risks, at most one event per patient-day
 ---------------------------------------------------------------------------------
 ::
 
-    h_isch  = Friberg2012[CHA2DS2-VASc]/365 * s_stroke,pop * S
+    h_isch  = Friberg2012[CHA2DS2-VASc]/365 * s_stroke,pop * S * rho^theta_S
     S       = (1 - w (1 - R_in M_s(TTR))) / (1 + sum_d c_rel,d / EC50_d)
     h_mb    = Pisters2010[HAS-BLED]/365 * s_bleed,pop / R_wb * B * WRF_mb
-    B       = (1 + w (R_wb M_b(TTR) - 1)) * (1 + sum_d A_d c_rel,d^gamma)
+    B       = (1 + w (R_wb M_b(TTR) - 1) rho^theta_W) * (1 + sum_d A_d c_rel,d^gamma [exp(beta_D a) if dabigatran])
+              * exp(beta_B a) * rho^theta_B,    a = (age - 70) / 10,  rho = 70 / max(CrCl, 15)
     M_s(TTR)= TTR + (1-TTR)(f_low RR_s,low + (1-f_low) RR_s,high)      (Nelson 2015)
     M_b(TTR)= TTR + (1-TTR)(f_low RR_b,low + (1-f_low) RR_b,high)
     h_mi    = MI rate/365 * (1 + (HR_dabi - 1) min(c_rel,dabi, 1))
@@ -380,6 +381,11 @@ class FittedParameters:
     stroke split is a model result), the RE-LY D150 / D110 major-bleeding ratio (the global
     exposure exponent gamma) and the pooled RE-LY + ARISTOTLE warfarin-arm death rate
     (background mortality scale; every DOAC-arm death rate and death HR is a model result).
+    The five age / renal terms (issue 15) are fitted to five published subgroup *ratios*
+    (``doac_targets.FITTED_SUBGROUP_RATIOS``: RE-LY bleeding >= 75 / < 75 on warfarin and on
+    dabigatran, ARISTOTLE bleeding CrCl <= 50 / > 80 on apixaban and on warfarin, ARISTOTLE
+    stroke/SE CrCl <= 50 / > 80); the subgroup rates themselves and every other subgroup ratio
+    are validation.
     """
 
     stroke_scale_rely: float = _p(1.0, "1", "fitted: RE-LY warfarin stroke/SE 1.69 %/yr")
@@ -448,25 +454,25 @@ class FittedParameters:
 
 # Values printed by ``python -m hemosim.calibration.doac_trials --fit`` (see docs/models/doac.md).
 FITTED_PARAMETERS = FittedParameters(
-    stroke_scale_rely=0.819803,
-    stroke_scale_rocket=0.623104,
-    stroke_scale_aristotle=0.817834,
-    bleed_scale_rely=1.20761,
-    bleed_scale_rocket=0.882436,
-    bleed_scale_aristotle=1.11073,
-    ec50_rel_apixaban=0.396065,
-    ec50_rel_rivaroxaban=0.36971,
-    ec50_rel_dabigatran=0.332461,
-    bleed_coefficient_apixaban=1.08167,
-    bleed_coefficient_rivaroxaban=2.80425,
-    bleed_coefficient_dabigatran=1.09753,
-    bleed_exposure_exponent=0.731936,
-    background_mortality_scale=0.588454,
-    bleed_age_slope_per_decade=0.0730508,
-    dabigatran_bleed_age_slope_per_decade=0.744613,
-    bleed_renal_exponent=0.39481,
-    warfarin_bleed_renal_exponent=0.887644,
-    stroke_renal_exponent=0.549676,
+    stroke_scale_rely=0.79786,
+    stroke_scale_rocket=0.609712,
+    stroke_scale_aristotle=0.81603,
+    bleed_scale_rely=1.15032,
+    bleed_scale_rocket=0.857576,
+    bleed_scale_aristotle=1.14904,
+    ec50_rel_apixaban=0.407889,
+    ec50_rel_rivaroxaban=0.372944,
+    ec50_rel_dabigatran=0.345211,
+    bleed_coefficient_apixaban=1.13362,
+    bleed_coefficient_rivaroxaban=2.89877,
+    bleed_coefficient_dabigatran=1.15163,
+    bleed_exposure_exponent=0.726572,
+    background_mortality_scale=0.5941,
+    bleed_age_slope_per_decade=0.0605307,
+    dabigatran_bleed_age_slope_per_decade=0.736987,
+    bleed_renal_exponent=0.389785,
+    warfarin_bleed_renal_exponent=1.02519,
+    stroke_renal_exponent=0.663972,
 )
 
 
