@@ -85,6 +85,11 @@ Components are in ``info`` (``reward_stroke``, ``reward_ich``, ``reward_major_bl
 ``reward_death``); ``ncb_weights`` overrides the weights. ``reward_mode="events"`` pays
 ``-info["cost"]`` (every contract event counts 1).
 
+Baselines (``hemosim.agents.doac``; ``hemosim calibrate doac-evaluation``, 1,000 held-out
+general-practice patients, expected NCB per 100 patient-years, higher is better): guideline
+chooser -6.90, label apixaban -6.93 (re-checked or not), label dabigatran -7.59, random -7.92,
+warfarin -8.02, label rivaroxaban -8.36, no anticoagulant -8.51 (``results/doac_evaluation.md``).
+
 Events and cost (the shared contract): ``info["events"]`` holds per-step booleans
 ``major_bleeding`` (ISTH major, intracranial included), ``intracranial_haemorrhage``,
 ``thromboembolism`` (ischaemic stroke / systemic embolism) and ``death``;
