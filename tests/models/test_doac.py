@@ -251,7 +251,8 @@ def test_no_negative_or_nonfinite_quantities_at_covariate_extremes(seed, drug, l
 @pytest.mark.slow
 def test_benchmark_year_runs():
     seconds = doac.benchmark_year(4096)
-    assert np.isfinite(seconds) and seconds < 5.0  # the <= 1 s target is measured by `hemosim benchmark`
+    # no wall-clock bound (DESIGN.md: a busy neighbour must never fail a test); speed is `hemosim benchmark`'s job
+    assert np.isfinite(seconds) and seconds > 0.0
 
 
 def test_reset_rows_reinitialises_only_masked_patients():
