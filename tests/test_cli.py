@@ -101,3 +101,8 @@ def test_committed_safety_results_show_the_layer_working():
     for name, modes in data["warfarin"].items():
         if not name.startswith("Random"):
             assert modes["enforce"]["overridden_step_percent"] < 5.0  # guideline protocols: few overrides (the fixed-dose start is overridden most, 2.1 % with the calibrated population)
+
+
+def test_calibrate_doac_evaluation_small(tmp_path, capsys):
+    assert main(["calibrate", "doac-evaluation", "--patients", "8", "--trial-patients", "16", "--out", str(tmp_path)]) == 0
+    assert (tmp_path / "doac_evaluation.json").exists() and (tmp_path / "doac_evaluation.md").exists()

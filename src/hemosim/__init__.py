@@ -16,6 +16,7 @@ _ENVS = [
     ("hemosim/WarfarinDosing-v0", "hemosim.envs.warfarin", "WarfarinDosingEnv", "WarfarinDosingVectorEnv"),
     ("hemosim/HeparinInfusion-v0", "hemosim.envs.heparin", "HeparinInfusionEnv", "HeparinInfusionVectorEnv"),
     ("hemosim/HeparinInfusion-POMDP-v0", "hemosim.envs.heparin_pomdp", "HeparinInfusionPomdpEnv", "HeparinInfusionPomdpVectorEnv"),
+    ("hemosim/DOACManagement-v0", "hemosim.envs.doac", "DOACManagementEnv", "DOACManagementVectorEnv"),
 ]
 
 

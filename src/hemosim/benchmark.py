@@ -37,6 +37,10 @@ MODEL_BENCHMARKS = [
     ("hemosim.models.cascade", "benchmark", "Hockin-Mann cascade"),
 ]
 
+#: Simulated days per decision step, for environments whose step spans many model days
+#: (the table then also reports simulated patient-days/s = patient-steps/s x days per step).
+DAYS_PER_STEP = {"hemosim/DOACManagement-v0": 365.0 / 12.0}
+
 _UNITS = {
     "single_curve_ms": ("one 1,200 s thrombin-generation curve", "{:.1f} ms"),
     "batch256_s": ("256 samples in one call", "{:.2f} s"),
@@ -139,6 +143,15 @@ def run_benchmarks(
         print(f"{env_id} + SafetyLayer(enforce), N={sizes[-1]}: {rate:,.0f} patient-steps/s", flush=True)
     results["import hemosim"] = import_seconds(1 if quick else 3)
     print(f"import hemosim (fresh interpreter): {results['import hemosim']:.2f} s", flush=True)
+    for env_id in ids:
+        if env_id in DAYS_PER_STEP:
+            days = DAYS_PER_STEP[env_id]
+            per_day = {n: v * days for n, v in results[env_id]["vector_patient_steps_per_s"].items()}
+            results[env_id]["vector_patient_days_per_s"] = per_day
+            results[env_id]["single_patient_days_per_s"] = results[env_id]["single_steps_per_s"] * days
+            print(f"`{env_id}` ({days:.1f} simulated days per step): single env "
+                  f"{results[env_id]['single_patient_days_per_s']:,.0f} patient-days/s; vector "
+                  + ", ".join(f"N={n}: {v:,.0f}" for n, v in per_day.items()) + " patient-days/s", flush=True)
     for module_name, func, label in MODEL_BENCHMARKS:
         if importlib.util.find_spec(module_name) is None:
             continue  # the model is not part of this installation

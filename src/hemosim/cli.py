@@ -46,6 +46,7 @@ CALIBRATIONS = {
     "cascade-table": ("hemosim.models.clotting", "rebuild the fast PT/aPTT table (pass --rebuild)"),
     "warfarin-population": ("hemosim.calibration.warfarin_population",
                             "warfarin population and INR dynamics fit (IWPC 2009, White 1995, Kovacs 2003)"),
+    "doac-evaluation": ("hemosim.doac_evaluation", "DOACManagement-v0 baselines (NCB) on held-out patients + trial-arm check"),
 }
 
 
@@ -216,6 +217,7 @@ REPRODUCE_STEPS = [
     ("doac_trials", ["calibrate", "doac-trials", "--out", "results/doac_trials"]),
     ("clinical_events", ["calibrate", "events", "--json", "results/clinical_events.json"]),
     ("safety_layer", ["safety", "--patients", "1000", "--json", "results/safety_layer.json"]),
+    ("doac_evaluation", ["calibrate", "doac-evaluation", "--out", "results"]),
     ("cascade_figures", ["script", "scripts/cascade_figures.py"]),  # the cascade model card's figures
 ]
 

@@ -206,3 +206,56 @@ def test_presets_match_published_baseline():
     assert (c.chads2() >= 2).all()
     # ROCKET AF mean CHADS2 3.5 (SD 0.9), PMC4265383 Table 3
     assert abs(c.chads2().mean() - 3.5) < 0.2
+
+
+# ------------------------------------------------------------- age / renal subgroups (issue 15)
+def _sub_rate(sim, trial, arms, endpoint, stratum):
+    block = sim[trial]
+    return dt._stratum_expected_rate([block["arms"][a] for a in arms], tg.stratum_mask(block["cohort"], stratum), endpoint)
+
+
+def test_subgroup_targets_are_sourced_and_strata_partition():
+    for t in tg.SUBGROUP_TARGETS:
+        assert t.source and t.rate_per_100py > 0 and t.stratum in tg.STRATA
+    c = dt.trial_cohort("aristotle", 3000, 5)
+    parts = [tg.stratum_mask(c, s) for s in ("crcl>80", "crcl50-80", "crcl<=50")]
+    np.testing.assert_array_equal(sum(p.astype(int) for p in parts), 1)
+    assert len(tg.FITTED_SUBGROUP_RATIOS) == 5
+    with pytest.raises(ValueError):
+        tg.stratum_mask(c, "age>90")
+
+
+@pytest.mark.slow
+def test_fitted_subgroup_ratios_regression(small_run):
+    """Regression, not validation: the five ratios the fit used (expected rates, 4,096-patient cohorts)."""
+    sim, _ = small_run
+    for _, trial, arms, endpoint, num, den in tg.FITTED_SUBGROUP_RATIOS:
+        r = _sub_rate(sim, trial, arms, endpoint, num) / _sub_rate(sim, trial, arms, endpoint, den)
+        pub = tg.published_subgroup_rate(trial, arms, endpoint, num) / tg.published_subgroup_rate(trial, arms, endpoint, den)
+        assert abs(np.log(r / pub)) < 0.15, (trial, arms, endpoint, r, pub)
+
+
+@pytest.mark.slow
+def test_subgroup_validation_directions(small_run):
+    """Validation (not fitted): treatment-by-subgroup interactions in the published directions.
+
+    Eikelboom 2011: dabigatran-vs-warfarin bleeding ratio < 1 below 75 y and ~1 or above from 75 y,
+    each dose separately (only the pooled age ratio is fitted). Hohnloser 2012: apixaban-vs-warfarin
+    ratio lowest at CrCl <= 50 (0.50) and the 50-80 band in between (the band is not fitted).
+    Halvorsen 2014: apixaban's bleeding advantage holds at >= 75 y.
+    """
+    sim, _ = small_run
+    for arm in ("dabigatran_110", "dabigatran_150"):
+        young = _sub_rate(sim, "rely", (arm,), "major_bleeding", "age<75") / _sub_rate(sim, "rely", ("warfarin",), "major_bleeding", "age<75")
+        old = _sub_rate(sim, "rely", (arm,), "major_bleeding", "age>=75") / _sub_rate(sim, "rely", ("warfarin",), "major_bleeding", "age>=75")
+        assert young < 0.85 and old > 0.9 and old > young * 1.25, (arm, young, old)
+    hr = {s: _sub_rate(sim, "aristotle", ("apixaban",), "major_bleeding", s)
+          / _sub_rate(sim, "aristotle", ("warfarin",), "major_bleeding", s) for s in ("crcl>80", "crcl50-80", "crcl<=50")}
+    assert hr["crcl<=50"] < hr["crcl50-80"] < hr["crcl>80"] < 1.0, hr
+    old = _sub_rate(sim, "aristotle", ("apixaban",), "major_bleeding", "age>=75") / _sub_rate(
+        sim, "aristotle", ("warfarin",), "major_bleeding", "age>=75")
+    assert old < 0.85
+    # the middle renal band lies between the extremes on both arms (direction of Hohnloser 2012's gradient)
+    for arm in ("apixaban", "warfarin"):
+        r = [_sub_rate(sim, "aristotle", (arm,), "major_bleeding", s) for s in ("crcl>80", "crcl50-80", "crcl<=50")]
+        assert r[0] < r[1] < r[2], (arm, r)

@@ -251,7 +251,8 @@ def test_no_negative_or_nonfinite_quantities_at_covariate_extremes(seed, drug, l
 @pytest.mark.slow
 def test_benchmark_year_runs():
     seconds = doac.benchmark_year(4096)
-    assert np.isfinite(seconds) and seconds < 5.0  # the <= 1 s target is measured by `hemosim benchmark`
+    # no wall-clock bound (DESIGN.md: a busy neighbour must never fail a test); speed is `hemosim benchmark`'s job
+    assert np.isfinite(seconds) and seconds > 0.0
 
 
 def test_reset_rows_reinitialises_only_masked_patients():
@@ -268,3 +269,54 @@ def test_reset_rows_reinitialises_only_masked_patients():
         np.testing.assert_array_equal(getattr(state, f.name)[~mask], getattr(before, f.name)[~mask])
     with pytest.raises(ValueError, match="mask"):
         doac.reset_rows(state, c, np.ones(5, bool))
+
+
+# ---------------------------------------------------- age and renal function (issue 15)
+def _expected_rate(cohort, drug, level, endpoint, days=90):
+    return doac.simulate(cohort, drug, level, days).rate_per_100py(endpoint, expected=True)
+
+
+def test_apixaban_exposure_covariates_hand_cases():
+    # FDA review of the AF pop-PK: 80 y -> +15.7 % exposure vs 65 y; SmPC: <= 50 kg ~ +30 %
+    assert 1.0 / doac.covariate_cl_multiplier(doac.PK_APIXABAN, 80.0, 75.0) == pytest.approx(1.157, rel=1e-9)
+    assert 1.0 / doac.covariate_cl_multiplier(doac.PK_APIXABAN, 50.0, 75.0) == pytest.approx(0.864, abs=2e-3)
+    assert 1.0 / doac.covariate_cl_multiplier(doac.PK_APIXABAN, 65.0, 50.0) == pytest.approx((50 / 75) ** -0.65)
+    assert doac.covariate_cl_multiplier(doac.PK_APIXABAN, 65.0, 75.0) == 1.0
+    for pk in (doac.PK_RIVAROXABAN, doac.PK_DABIGATRAN):
+        assert doac.covariate_cl_multiplier(pk, 85.0, 45.0) == 1.0
+
+
+def test_bleeding_rises_with_age_at_fixed_renal_function_and_steeper_on_dabigatran():
+    """Eikelboom 2011: major bleeding rises with age on warfarin and much more steeply on dabigatran."""
+    c = sample_cohort(keys(3000), "rely")
+    young = dataclasses.replace(c, age_y=np.full(len(c), 65.0))
+    old = dataclasses.replace(c, age_y=np.full(len(c), 85.0))  # CrCl (and so dabigatran exposure) unchanged
+    ratio = {d: _expected_rate(old, d, STANDARD, "major_bleeding") / _expected_rate(young, d, STANDARD, "major_bleeding")
+             for d in (WARFARIN, DABIGATRAN, NO_ANTICOAGULANT)}
+    assert ratio[NO_ANTICOAGULANT] > 1.05 and ratio[WARFARIN] > 1.05
+    assert ratio[DABIGATRAN] > ratio[WARFARIN] * 1.3
+
+
+def test_renal_function_acts_on_bleeding_beyond_exposure_and_steeper_on_warfarin():
+    """Hohnloser 2012: bleeding rises as CrCl falls, on warfarin more than on apixaban; stroke rises too."""
+    c = sample_cohort(keys(3000), "aristotle")
+    good = dataclasses.replace(c, crcl_ml_per_min=np.full(len(c), 95.0))
+    poor = dataclasses.replace(c, crcl_ml_per_min=np.full(len(c), 35.0))
+    ratio = {d: _expected_rate(poor, d, STANDARD, "major_bleeding") / _expected_rate(good, d, STANDARD, "major_bleeding")
+             for d in (WARFARIN, APIXABAN, NO_ANTICOAGULANT)}
+    assert ratio[NO_ANTICOAGULANT] > 1.1  # off drug: no exposure, yet more bleeding
+    assert ratio[WARFARIN] > ratio[APIXABAN] > 1.1
+    stroke = _expected_rate(poor, WARFARIN, STANDARD, "ischaemic_stroke_se") / _expected_rate(
+        good, WARFARIN, STANDARD, "ischaemic_stroke_se")
+    assert stroke > 1.2
+
+
+def test_hazard_integral_counts_every_event_and_exceeds_first_event_compensator():
+    c = sample_cohort(keys(500), "general_practice")
+    res = doac.simulate(c, WARFARIN, STANDARD, 365)
+    hi, comp = res.state.hazard_integral, res.state.compensator
+    assert np.all(hi >= comp - 1e-12) and np.all(np.isfinite(hi))
+    # expected and sampled major bleeds agree within Monte-Carlo error
+    e = ENDPOINTS.index("major_bleeding")
+    n_ev, n_exp = res.state.event_count[:, e].sum(), hi[:, e].sum()
+    assert abs(n_ev - n_exp) < 4.0 * np.sqrt(n_exp) + 2

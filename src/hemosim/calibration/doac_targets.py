@@ -15,12 +15,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import numpy as np
 from scipy.stats import chi2
 
 from hemosim.models.doac import APIXABAN, DABIGATRAN, REDUCED, RIVAROXABAN, STANDARD, WARFARIN
 
 __all__ = ["ArmTarget", "HazardRatioTarget", "Arm", "Trial", "TRIALS", "rate_interval", "FITTED_TARGETS",
-           "WHITE_2007_TTR", "RELY_D150_VS_D110_STROKE_HR", "WRF_FRACTION_RELY"]
+           "WHITE_2007_TTR", "RELY_D150_VS_D110_STROKE_HR", "WRF_FRACTION_RELY", "STRATA", "stratum_mask",
+           "SubgroupTarget", "SUBGROUP_TARGETS", "FITTED_SUBGROUP_RATIOS", "published_subgroup_rate"]
 
 REPORTED_ENDPOINTS: tuple[str, ...] = ("stroke_se", "major_bleeding", "ich", "death", "gi_bleeding", "mi")
 
@@ -242,3 +244,103 @@ RELY_D150_VS_D110_STROKE_HR: tuple[float, float, float] = (0.72, 0.58, 0.90)
 
 #: RE-LY: 24.2 % had worsening renal function (> 20 % fall) over median 1.8 y (AHJ 2018;198:169 [S48]).
 WRF_FRACTION_RELY: float = 0.242
+
+
+# ------------------------------------------------------------ subgroups (age, renal function)
+#: Baseline strata of the subgroup analyses: name -> (variable, lower bound inclusive?, bounds).
+#: Ages in years at randomisation, CrCl by Cockcroft-Gault [mL/min] at randomisation.
+STRATA: dict[str, tuple[str, float, float]] = {
+    "age<75": ("age_y", -np.inf, 75.0),
+    "age>=75": ("age_y", 75.0, np.inf),
+    "crcl>80": ("crcl_ml_per_min", 80.0 + 1e-9, np.inf),
+    "crcl50-80": ("crcl_ml_per_min", 50.0 + 1e-9, 80.0 + 1e-9),
+    "crcl<=50": ("crcl_ml_per_min", -np.inf, 50.0 + 1e-9),
+    "crcl<50": ("crcl_ml_per_min", -np.inf, 50.0),
+    "crcl>=50": ("crcl_ml_per_min", 50.0, np.inf),
+}
+
+
+def stratum_mask(cohort, stratum: str) -> np.ndarray:
+    """Boolean mask of the cohort's patients in a baseline stratum of :data:`STRATA` (lo <= x < hi)."""
+    if stratum not in STRATA:
+        raise ValueError(f"unknown stratum {stratum!r}; allowed: {sorted(STRATA)}")
+    var, lo, hi = STRATA[stratum]
+    x = np.asarray(getattr(cohort, var), dtype=np.float64)
+    return (x >= lo) & (x < hi)
+
+
+@dataclass(frozen=True)
+class SubgroupTarget:
+    """A published annual rate in a baseline subgroup of one trial (one arm, or several arms pooled)."""
+
+    trial: str
+    arms: tuple[str, ...]
+    endpoint: str
+    stratum: str
+    rate_per_100py: float
+    source: str
+    tag: str = "VERIFIED"
+
+
+_EIK = "Eikelboom 2011 Circulation 123:2363 (RE-LY bleeding by age), abstract [acc.org journal scan; scribd copy]"
+_HOH = ("Hohnloser 2012 Eur Heart J 33:2821 (ARISTOTLE by Cockcroft-Gault eGFR): per-arm rates recalled; their means "
+        "(1.65 and 4.8 %/yr) and the HR 0.50 (0.38-0.66) at <= 50 are in the abstract / Crawford 2013 summary")
+_HOH_S = "Hohnloser 2012 as summarised by Crawford 2013 (Clin Cardiol Alert): stroke/SE 1.05 / 1.46 / 2.39 %/yr, both arms"
+_HAL = "Halvorsen 2014 Eur Heart J 35:1864 (ARISTOTLE by age): per-arm rates recalled; 'less major bleeding regardless of age (P interaction > 0.11)' is in the abstract"
+_FOX = "Fox 2011 Eur Heart J 32:2387 (ROCKET AF by CrCl, per-protocol): recalled, not seen here"
+
+SUBGROUP_TARGETS: tuple[SubgroupTarget, ...] = (
+    # RE-LY major bleeding by age (Eikelboom 2011), per arm
+    SubgroupTarget("rely", ("dabigatran_110",), "major_bleeding", "age<75", 1.89, _EIK),
+    SubgroupTarget("rely", ("dabigatran_110",), "major_bleeding", "age>=75", 4.43, _EIK),
+    SubgroupTarget("rely", ("dabigatran_150",), "major_bleeding", "age<75", 2.12, _EIK),
+    SubgroupTarget("rely", ("dabigatran_150",), "major_bleeding", "age>=75", 5.10, _EIK),
+    SubgroupTarget("rely", ("warfarin",), "major_bleeding", "age<75", 3.04, _EIK),
+    SubgroupTarget("rely", ("warfarin",), "major_bleeding", "age>=75", 4.37, _EIK),
+    # ARISTOTLE major bleeding by renal function (Hohnloser 2012)
+    SubgroupTarget("aristotle", ("apixaban",), "major_bleeding", "crcl>80", 1.46, _HOH, "UNCONFIRMED"),
+    SubgroupTarget("aristotle", ("apixaban",), "major_bleeding", "crcl50-80", 2.45, _HOH, "UNCONFIRMED"),
+    SubgroupTarget("aristotle", ("apixaban",), "major_bleeding", "crcl<=50", 3.21, _HOH, "UNCONFIRMED"),
+    SubgroupTarget("aristotle", ("warfarin",), "major_bleeding", "crcl>80", 1.84, _HOH, "UNCONFIRMED"),
+    SubgroupTarget("aristotle", ("warfarin",), "major_bleeding", "crcl50-80", 3.21, _HOH, "UNCONFIRMED"),
+    SubgroupTarget("aristotle", ("warfarin",), "major_bleeding", "crcl<=50", 6.44, _HOH, "UNCONFIRMED"),
+    # ARISTOTLE stroke/SE by renal function, both arms pooled
+    SubgroupTarget("aristotle", ("apixaban", "warfarin"), "stroke_se", "crcl>80", 1.05, _HOH_S),
+    SubgroupTarget("aristotle", ("apixaban", "warfarin"), "stroke_se", "crcl50-80", 1.46, _HOH_S),
+    SubgroupTarget("aristotle", ("apixaban", "warfarin"), "stroke_se", "crcl<=50", 2.39, _HOH_S),
+    # ARISTOTLE major bleeding by age (Halvorsen 2014), >= 75 only (the younger strata are split at 65 there)
+    SubgroupTarget("aristotle", ("apixaban",), "major_bleeding", "age>=75", 3.33, _HAL, "UNCONFIRMED"),
+    SubgroupTarget("aristotle", ("warfarin",), "major_bleeding", "age>=75", 5.19, _HAL, "UNCONFIRMED"),
+    # ROCKET AF stroke/SE by renal function (Fox 2011), per-protocol
+    SubgroupTarget("rocket", ("rivaroxaban",), "stroke_se", "crcl<50", 2.32, _FOX, "UNCONFIRMED"),
+    SubgroupTarget("rocket", ("rivaroxaban",), "stroke_se", "crcl>=50", 1.57, _FOX, "UNCONFIRMED"),
+    SubgroupTarget("rocket", ("warfarin",), "stroke_se", "crcl<50", 2.77, _FOX, "UNCONFIRMED"),
+    SubgroupTarget("rocket", ("warfarin",), "stroke_se", "crcl>=50", 2.00, _FOX, "UNCONFIRMED"),
+)
+
+#: The subgroup *ratios* the fit uses (parameter, trial, pooled arms, endpoint, numerator stratum,
+#: denominator stratum). Only these five ratios are fitted; every subgroup rate (its level) and every
+#: other ratio of :data:`SUBGROUP_TARGETS` is validation.
+FITTED_SUBGROUP_RATIOS: tuple[tuple[str, str, tuple[str, ...], str, str, str], ...] = (
+    ("bleed_age_slope_per_decade", "rely", ("warfarin",), "major_bleeding", "age>=75", "age<75"),
+    ("dabigatran_bleed_age_slope_per_decade", "rely", ("dabigatran_110", "dabigatran_150"), "major_bleeding",
+     "age>=75", "age<75"),
+    ("bleed_renal_exponent", "aristotle", ("apixaban",), "major_bleeding", "crcl<=50", "crcl>80"),
+    ("warfarin_bleed_renal_exponent", "aristotle", ("warfarin",), "major_bleeding", "crcl<=50", "crcl>80"),
+    ("stroke_renal_exponent", "aristotle", ("apixaban", "warfarin"), "stroke_se", "crcl<=50", "crcl>80"),
+)
+
+
+def published_subgroup_rate(trial: str, arms: tuple[str, ...], endpoint: str, stratum: str) -> float:
+    """The published rate of a pooled set of arms in a stratum (mean of the arms' rates when pooled)."""
+    rows = [t for t in SUBGROUP_TARGETS if t.trial == trial and t.endpoint == endpoint and t.stratum == stratum]
+    exact = [t for t in rows if t.arms == tuple(arms)]
+    if exact:
+        return exact[0].rate_per_100py
+    per_arm = []
+    for a in arms:
+        match = [t.rate_per_100py for t in rows if t.arms == (a,)]
+        if not match:
+            raise KeyError(f"no published {endpoint} rate for {trial} {a} in stratum {stratum}")
+        per_arm.append(match[0])
+    return float(np.mean(per_arm))

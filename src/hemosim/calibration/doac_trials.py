@@ -14,7 +14,7 @@ derived interval (``doac_targets.rate_interval``), and the simulated rate ratio 
 trial's warfarin arm beside the published hazard ratio. The simulated ratio's interval
 treats the arms as independent, which is conservative because the arms share patients.
 
-Fitting (``--fit``): the fourteen parameters of ``hemosim.models.doac.FittedParameters`` are
+Fitting (``--fit``): the nineteen parameters of ``hemosim.models.doac.FittedParameters`` are
 solved so that the *expected* first-event rates (integrated hazards, smooth in the
 parameters) of a separate fitting cohort (root seeds ``FIT_SEEDS``) match the fitted targets
 ``doac_targets.FITTED_TARGETS``: per trial, the warfarin-arm stroke/SE and major-bleeding
@@ -57,8 +57,12 @@ from typing import Any
 import numpy as np
 
 from hemosim.calibration.doac_targets import (
+    FITTED_SUBGROUP_RATIOS,
     FITTED_TARGETS,
     REPORTED_ENDPOINTS,
+    SUBGROUP_TARGETS,
+    published_subgroup_rate,
+    stratum_mask,
     RELY_D150_VS_D110_STROKE_HR,
     TRIALS,
     WHITE_2007_TTR,
@@ -83,7 +87,7 @@ from hemosim.models.doac import (
 from hemosim.patients.af import AF_PRESETS, AFCohort, sample_cohort
 from hemosim.sim import rng
 
-__all__ = ["main", "run_trials", "summarise", "fit", "exposure_table", "arm_dose_levels", "TRIAL_SEEDS", "FIT_SEEDS"]
+__all__ = ["main", "run_trials", "summarise", "subgroup_analyses", "subgroup_markdown", "fit", "exposure_table", "arm_dose_levels", "TRIAL_SEEDS", "FIT_SEEDS"]
 
 #: Root seeds of the validation cohorts (one per trial) and of the fitting cohorts; outside the
 #: training / held-out pools on purpose (see "Seeds" in the module docstring).
@@ -248,6 +252,114 @@ def secondary_analyses(sim: dict[str, dict[str, Any]]) -> dict[str, Any]:
     return out
 
 
+def _stratum_rate(results: list[SimulationResult], mask: np.ndarray, endpoint: str) -> tuple[int, float]:
+    """Sampled first events and patient-years of the masked patients, pooled over arms."""
+    e = doac.ENDPOINTS.index(endpoint)
+    ev = sum(int((r.state.first_day[mask, e] >= 0).sum()) for r in results)
+    py = sum(float(r.state.days_followed[mask].sum()) for r in results) / DAYS_PER_YEAR
+    return ev, py
+
+
+#: Subgroup ratios reported (numerator stratum, denominator stratum) per (trial, arms, endpoint).
+_SUBGROUP_RATIOS = (
+    ("rely", ("dabigatran_110",), "major_bleeding", "age>=75", "age<75"),
+    ("rely", ("dabigatran_150",), "major_bleeding", "age>=75", "age<75"),
+    ("rely", ("dabigatran_110", "dabigatran_150"), "major_bleeding", "age>=75", "age<75"),
+    ("rely", ("warfarin",), "major_bleeding", "age>=75", "age<75"),
+    ("aristotle", ("apixaban",), "major_bleeding", "crcl<=50", "crcl>80"),
+    ("aristotle", ("apixaban",), "major_bleeding", "crcl50-80", "crcl>80"),
+    ("aristotle", ("warfarin",), "major_bleeding", "crcl<=50", "crcl>80"),
+    ("aristotle", ("warfarin",), "major_bleeding", "crcl50-80", "crcl>80"),
+    ("aristotle", ("apixaban", "warfarin"), "stroke_se", "crcl<=50", "crcl>80"),
+    ("aristotle", ("apixaban", "warfarin"), "stroke_se", "crcl50-80", "crcl>80"),
+    ("rocket", ("rivaroxaban",), "stroke_se", "crcl<50", "crcl>=50"),
+    ("rocket", ("warfarin",), "stroke_se", "crcl<50", "crcl>=50"),
+)
+
+
+def subgroup_analyses(sim: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """Age and renal subgroups beside the published ones (``doac_targets.SUBGROUP_TARGETS``).
+
+    ``rates``: every published subgroup rate with the simulated rate (sampled first events, exact
+    Poisson interval) of the same baseline stratum; none is fitted (the fit matches only the five
+    ratios of ``FITTED_SUBGROUP_RATIOS``, not levels). ``ratios``: stratum-to-stratum rate ratios,
+    simulated vs published, flagged ``fitted`` where the fit used that ratio. ``contrasts``: the
+    DOAC-vs-warfarin ratio per stratum (the treatment-by-subgroup interactions the papers report).
+    """
+    rates, ratios, contrasts = [], [], []
+    fitted_keys = {(t, arms, e, num, den) for _, t, arms, e, num, den in FITTED_SUBGROUP_RATIOS}
+    for t in SUBGROUP_TARGETS:
+        if t.trial not in sim:
+            continue
+        block = sim[t.trial]
+        ev, py = _stratum_rate([block["arms"][a] for a in t.arms], stratum_mask(block["cohort"], t.stratum), t.endpoint)
+        lo, hi = rate_interval(ev, py)
+        rates.append({"trial": TRIALS[t.trial].name, "arms": list(t.arms), "endpoint": t.endpoint, "stratum": t.stratum,
+                      "simulated": _rate(ev, py), "simulated_lo": lo, "simulated_hi": hi, "events": ev,
+                      "patient_years": py, "published": t.rate_per_100py, "source": t.source, "tag": t.tag,
+                      "residual_per_100py": _rate(ev, py) - t.rate_per_100py})
+    for trial, arms, endpoint, num, den in _SUBGROUP_RATIOS:
+        if trial not in sim:
+            continue
+        block = sim[trial]
+        res = [block["arms"][a] for a in arms]
+        (a, pya), (b, pyb) = (_stratum_rate(res, stratum_mask(block["cohort"], st), endpoint) for st in (num, den))
+        rr, lo, hi = _ratio_ci(a, b, pya, pyb)
+        pub = published_subgroup_rate(trial, arms, endpoint, num) / published_subgroup_rate(trial, arms, endpoint, den)
+        ratios.append({"trial": TRIALS[trial].name, "arms": list(arms), "endpoint": endpoint, "ratio": f"{num} / {den}",
+                       "simulated": rr, "simulated_lo": lo, "simulated_hi": hi, "published": pub,
+                       "log_residual": float(np.log(rr / pub)) if rr > 0 else float("nan"),
+                       "fitted": (trial, tuple(arms), endpoint, num, den) in fitted_keys})
+    # DOAC vs warfarin within strata (treatment-by-age / -renal interactions)
+    for trial, doac_arm, endpoint, strata in (
+        ("rely", "dabigatran_110", "major_bleeding", ("age<75", "age>=75")),
+        ("rely", "dabigatran_150", "major_bleeding", ("age<75", "age>=75")),
+        ("aristotle", "apixaban", "major_bleeding", ("crcl>80", "crcl50-80", "crcl<=50")),
+        ("aristotle", "apixaban", "major_bleeding", ("age<75", "age>=75")),
+        ("rocket", "rivaroxaban", "stroke_se", ("crcl>=50", "crcl<50")),
+    ):
+        if trial not in sim:
+            continue
+        block = sim[trial]
+        for st in strata:
+            m = stratum_mask(block["cohort"], st)
+            a, pya = _stratum_rate([block["arms"][doac_arm]], m, endpoint)
+            b, pyb = _stratum_rate([block["arms"]["warfarin"]], m, endpoint)
+            rr, lo, hi = _ratio_ci(a, b, pya, pyb)
+            try:
+                pub = (published_subgroup_rate(trial, (doac_arm,), endpoint, st)
+                       / published_subgroup_rate(trial, ("warfarin",), endpoint, st))
+            except KeyError:
+                pub = float("nan")
+            contrasts.append({"trial": TRIALS[trial].name, "arm": doac_arm, "endpoint": endpoint, "stratum": st,
+                              "simulated_vs_warfarin": rr, "simulated_lo": lo, "simulated_hi": hi,
+                              "published_vs_warfarin": pub})
+    return {"rates": rates, "ratios": ratios, "contrasts": contrasts}
+
+
+def subgroup_markdown(sub: dict[str, Any]) -> str:
+    """The subgroup tables of the model card."""
+    lines = ["| Trial | Arm(s) | Endpoint | Stratum | Simulated %/yr (95 % CI) | Published %/yr | Residual |",
+             "|---|---|---|---|---|---|---|"]
+    for r in sub["rates"]:
+        lines.append(f"| {r['trial']} | {' + '.join(r['arms'])} | {_ENDPOINT_LABEL[r['endpoint']]} | {r['stratum']} | "
+                     f"{r['simulated']:.2f} ({r['simulated_lo']:.2f}-{r['simulated_hi']:.2f}) | {r['published']:.2f}"
+                     f"{' [U]' if r['tag'] != 'VERIFIED' else ''} | {r['residual_per_100py']:+.2f} |")
+    lines += ["", "| Trial | Arm(s) | Endpoint | Ratio | Simulated (95 % CI) | Published | log residual | Fitted |",
+              "|---|---|---|---|---|---|---|---|"]
+    for r in sub["ratios"]:
+        lines.append(f"| {r['trial']} | {' + '.join(r['arms'])} | {_ENDPOINT_LABEL[r['endpoint']]} | {r['ratio']} | "
+                     f"{r['simulated']:.2f} ({r['simulated_lo']:.2f}-{r['simulated_hi']:.2f}) | {r['published']:.2f} | "
+                     f"{r['log_residual']:+.2f} | {'yes' if r['fitted'] else 'no'} |")
+    lines += ["", "| Trial | DOAC arm | Endpoint | Stratum | Simulated ratio vs warfarin (95 % CI) | Published ratio of rates |",
+              "|---|---|---|---|---|---|"]
+    for r in sub["contrasts"]:
+        pub = "-" if not np.isfinite(r["published_vs_warfarin"]) else f"{r['published_vs_warfarin']:.2f}"
+        lines.append(f"| {r['trial']} | {r['arm']} | {_ENDPOINT_LABEL[r['endpoint']]} | {r['stratum']} | "
+                     f"{r['simulated_vs_warfarin']:.2f} ({r['simulated_lo']:.2f}-{r['simulated_hi']:.2f}) | {pub} |")
+    return "\n".join(lines)
+
+
 def baseline_table(sim: dict[str, dict[str, Any]]) -> dict[str, Any]:
     """Simulated baseline characteristics of each trial cohort (compare with the presets' sources)."""
     out = {}
@@ -292,13 +404,21 @@ def exposure_table() -> list[dict[str, Any]]:
 
 
 # ---------------------------------------------------------------------------- fitting
+def _stratum_expected_rate(results: list[SimulationResult], mask: np.ndarray, endpoint: str) -> float:
+    """Expected first events per 100 patient-years of the masked patients, pooled over arms."""
+    e = doac.ENDPOINTS.index(endpoint)
+    ev = sum(float(r.state.compensator[mask, e].sum()) for r in results)
+    py = sum(float(r.state.days_followed[mask].sum()) for r in results) / DAYS_PER_YEAR
+    return 100.0 * ev / py
+
+
 def _expected(res: SimulationResult, endpoint: str) -> tuple[float, float]:
     return res.expected_first_events(endpoint), res.patient_years
 
 
 def fit(n_patients: int = 8192, max_iterations: int = 12, tol: float = 0.003, verbose: bool = True,
         start: FittedParameters = FITTED_PARAMETERS) -> tuple[FittedParameters, list[dict[str, Any]]]:
-    """Solve the fourteen :class:`FittedParameters` against ``FITTED_TARGETS`` (see module docstring)."""
+    """Solve the nineteen :class:`FittedParameters` against ``FITTED_TARGETS`` (see module docstring)."""
     cohorts = {k: trial_cohort(k, n_patients, FIT_SEEDS[k]) for k in TRIALS}
     params = dataclasses.asdict(start)
     # (parameter, kind, [(trial, arm)], endpoint); every parameter is positive and solved by a
@@ -319,8 +439,11 @@ def fit(n_patients: int = 8192, max_iterations: int = 12, tol: float = 0.003, ve
          "major_bleeding"),
         ("bleed_exposure_exponent", "ratio", [("rely", "dabigatran_150"), ("rely", "dabigatran_110")], "major_bleeding"),
         ("background_mortality_scale", "log", [("rely", "warfarin"), ("aristotle", "warfarin")], "death"),
-    ]
-    default_slope = {"log": 0.8, "ratio": 0.3}  # d log(rate) / d log(parameter), replaced by secants
+    ] + [(name, "strata", [(trial, a) for a in arms], endpoint)
+         for name, trial, arms, endpoint, _, _ in FITTED_SUBGROUP_RATIOS]
+    strata_of = {name: (num, den) for name, _, _, _, num, den in FITTED_SUBGROUP_RATIOS}
+    masks = {(k, s): stratum_mask(cohorts[k], s) for k in TRIALS for s in ("age<75", "age>=75", "crcl>80", "crcl<=50")}
+    default_slope = {"log": 0.8, "ratio": 0.3, "strata": 0.3}  # d log(rate) / d log(parameter), replaced by secants
     arms_by_name = {(k, a.name): a for k, t in TRIALS.items() for a in t.arms}
     history: list[dict[str, Any]] = []
     prev: dict[str, tuple[float, float]] = {}
@@ -338,6 +461,14 @@ def fit(n_patients: int = 8192, max_iterations: int = 12, tol: float = 0.003, ve
                 r_sim = [_expected(sims[a], endpoint)[0] / _expected(sims[a], endpoint)[1] for a in arms]
                 r_pub = [arms_by_name[a].rates[endpoint].rate_per_100py for a in arms]
                 errors[name] = float(np.log((r_sim[0] / r_sim[1]) / (r_pub[0] / r_pub[1])))
+                continue
+            if kind == "strata":  # log of (rate in stratum num / rate in stratum den), pooled arms
+                num, den = strata_of[name]
+                trial_key = arms[0][0]
+                r = [_stratum_expected_rate([sims[a] for a in arms], masks[(trial_key, st)], endpoint)
+                     for st in (num, den)]
+                pub = [published_subgroup_rate(trial_key, tuple(a for _, a in arms), endpoint, st) for st in (num, den)]
+                errors[name] = float(np.log((r[0] / r[1]) / (pub[0] / pub[1])))
                 continue
             ev = sum(_expected(sims[a], endpoint)[0] for a in arms)
             py = sum(_expected(sims[a], endpoint)[1] for a in arms)
@@ -513,16 +644,20 @@ def main(argv: list[str] | None = None) -> int:
         "patients_per_arm": args.patients_per_arm,
         "summary": summary,
         "secondary": secondary_analyses(sim),
+        "subgroups": subgroup_analyses(sim),
         "baseline": baseline_table(sim),
         "exposure": exposure_table(),
         "seconds": time.perf_counter() - t0,
     }
     (out / "doac_trials.json").write_text(json.dumps(_jsonable(result), indent=1))
     table = markdown_tables(summary)
-    (out / "doac_trials.md").write_text(table + "\n")
+    sub_table = subgroup_markdown(result["subgroups"])
+    (out / "doac_trials.md").write_text(table + "\n\n" + sub_table + "\n")
     make_figure(summary, out / "doac_trials.png")
     make_exposure_figure(out / "doac_exposure.png")
     print(table)
+    print()
+    print(sub_table)
     within = [r["within_interval"] for r in summary["rates"] if r["endpoint"] in ("stroke_se", "major_bleeding")]
     sides = [h["same_side_of_1"] for h in summary["hazard_ratios"] if h["same_side_of_1"] is not None]
     print(f"\nstroke/SE + major bleeding within published 95 % interval: {sum(within)}/{len(within)}; "

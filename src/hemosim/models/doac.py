@@ -25,10 +25,11 @@ Hazards (per day; first-order competing risks, at most one event per patient-day
 ---------------------------------------------------------------------------------
 ::
 
-    h_isch  = Friberg2012[CHA2DS2-VASc]/365 * s_stroke,pop * S
+    h_isch  = Friberg2012[CHA2DS2-VASc]/365 * s_stroke,pop * S * rho^theta_S
     S       = (1 - w (1 - R_in M_s(TTR))) / (1 + sum_d c_rel,d / EC50_d)
     h_mb    = Pisters2010[HAS-BLED]/365 * s_bleed,pop / R_wb * B * WRF_mb
-    B       = (1 + w (R_wb M_b(TTR) - 1)) * (1 + sum_d A_d c_rel,d^gamma)
+    B       = (1 + w (R_wb M_b(TTR) - 1) rho^theta_W) * (1 + sum_d A_d c_rel,d^gamma [exp(beta_D a) if dabigatran])
+              * exp(beta_B a) * rho^theta_B,    a = (age - 70) / 10,  rho = 70 / max(CrCl, 15)
     M_s(TTR)= TTR + (1-TTR)(f_low RR_s,low + (1-f_low) RR_s,high)      (Nelson 2015)
     M_b(TTR)= TTR + (1-TTR)(f_low RR_b,low + (1-f_low) RR_b,high)
     h_mi    = MI rate/365 * (1 + (HR_dabi - 1) min(c_rel,dabi, 1))
@@ -76,6 +77,7 @@ __all__ = [
     "FittedParameters",
     "FITTED_PARAMETERS",
     "clearance_l_per_h",
+    "covariate_cl_multiplier",
     "half_life_h",
     "steady_state_profile",
     "reference_average_concentration_ng_per_ml",
@@ -137,6 +139,12 @@ class DrugPK:
         0.35, "SD of log", "between-patient CV of DOAC levels 25-81 % (Toorop 2022 JTH 20:92; FACTS §6.3); dabigatran CL CV ~50 % after renal adjustment (Chin 2014)"
     )
     omega_v: float = _p(0.20, "SD of log", "assumption: smaller than CL variability (peak CV 25-69 % vs trough 48-81 %, Toorop 2022)")
+    exposure_per_year_of_age: float = _p(
+        0.0, "1/y (log exposure)", "0: age acts through Cockcroft-Gault CrCl only (rivaroxaban, dabigatran; EHRA 2021)"
+    )
+    exposure_weight_exponent: float = _p(
+        0.0, "1", "0: no weight effect beyond Cockcroft-Gault (rivaroxaban, dabigatran: EHRA 2021 notes no dose change by weight)"
+    )
 
     def dose_mg(self, level: int) -> float:
         if level == STANDARD:
@@ -165,6 +173,16 @@ class ApixabanPK(DrugPK):
     v_f_l: float = _p(50.0, "L", _PK_FIT_NOTE + "; t1/2 10.5 h vs 12 h in EHRA Table 4")
     ka_per_h: float = _p(0.6, "1/h", _PK_FIT_NOTE + " (Tmax 3 h)")
     renal_fraction: float = _p(0.27, "1", "EHRA 2021 Table 4: 27 % renal clearance of absorbed dose")
+    exposure_per_year_of_age: float = _p(
+        float(np.log(1.157) / 15.0), "1/y (log exposure)",
+        "FDA clinical-pharmacology review of the apixaban AF population-PK analysis (quoted on forum.bebac.at): age "
+        "acts on non-renal CL/F, an 80-y patient has +15.7 % and a 50-y patient -13.4 % steady-state exposure vs 65 y "
+        "(log-linear through +15.7 % at 80 gives -13.6 % at 50)",
+    )
+    exposure_weight_exponent: float = _p(
+        0.65, "1", "Eliquis SmPC 5.2 [U, recalled]: body weight <= 50 kg ~30 % higher, >= 120 kg ~30 % lower exposure "
+        "than 65-85 kg; exposure = (weight / 75 kg)^-0.65 gives +30 % at 50 kg and -26 % at 120 kg",
+    )
 
 
 @dataclass(frozen=True)
@@ -198,6 +216,20 @@ PK_RIVAROXABAN = RivaroxabanPK()
 PK_DABIGATRAN = DabigatranPK()
 #: PK of the three DOACs, indexed by drug code.
 PK_PARAMETERS: tuple[DrugPK, ...] = (PK_APIXABAN, PK_RIVAROXABAN, PK_DABIGATRAN)
+
+#: Reference age [y] and weight [kg] of the non-renal exposure covariates (``DrugPK.exposure_*``).
+PK_REFERENCE_AGE_Y = 65.0
+PK_REFERENCE_WEIGHT_KG = 75.0
+
+
+def covariate_cl_multiplier(pk: DrugPK, age_y, weight_kg) -> np.ndarray:
+    """Multiplier on CL/F from age and weight (exposure = 1 / multiplier): 1 for the 65-y, 75-kg patient."""
+    age = np.asarray(age_y, dtype=np.float64)
+    wt = np.asarray(weight_kg, dtype=np.float64)
+    log_exposure = pk.exposure_per_year_of_age * (age - PK_REFERENCE_AGE_Y) - pk.exposure_weight_exponent * np.log(
+        wt / PK_REFERENCE_WEIGHT_KG)
+    return np.exp(-log_exposure)
+
 
 def clearance_l_per_h(pk: DrugPK, crcl_ml_per_min, cl_multiplier=1.0, auc_factor=1.0) -> np.ndarray:
     """Apparent clearance [L/h]: non-renal part plus a renal part proportional to CrCl."""
@@ -340,6 +372,15 @@ class EventParameters:
     aki_crcl_factor: float = _p(0.5, "1", "assumption: KDIGO stage 1-2 AKI, creatinine 1.5-2.9 x baseline")
     crcl_floor_ml_per_min: float = _p(5.0, "mL/min", "numerical floor (end-stage kidney disease)")
     verapamil_dabigatran_auc_factor: float = _p(1.5, "1", "EU Pradaxa SmPC: verapamil raises dabigatran AUC ~50 % (FACTS §6.3)")
+    covariate_reference_age_y: float = _p(
+        70.0, "y", "choice: reference age of the exposure-independent age terms (about the trials' mean age, 70-72 y)"
+    )
+    covariate_reference_crcl_ml_per_min: float = _p(
+        70.0, "mL/min", "choice: reference CrCl of the renal terms (the PK reference, ROCKET AF median CrCl 67)"
+    )
+    covariate_crcl_floor_ml_per_min: float = _p(
+        15.0, "mL/min", "choice: the renal terms stop growing below CrCl 15 (end-stage kidney disease; no trial data below 25)"
+    )
 
 
 EVENT_PARAMETERS = EventParameters()
@@ -355,6 +396,11 @@ class FittedParameters:
     stroke split is a model result), the RE-LY D150 / D110 major-bleeding ratio (the global
     exposure exponent gamma) and the pooled RE-LY + ARISTOTLE warfarin-arm death rate
     (background mortality scale; every DOAC-arm death rate and death HR is a model result).
+    The five age / renal terms (issue 15) are fitted to five published subgroup *ratios*
+    (``doac_targets.FITTED_SUBGROUP_RATIOS``: RE-LY bleeding >= 75 / < 75 on warfarin and on
+    dabigatran, ARISTOTLE bleeding CrCl <= 50 / > 80 on apixaban and on warfarin, ARISTOTLE
+    stroke/SE CrCl <= 50 / > 80); the subgroup rates themselves and every other subgroup ratio
+    are validation.
     """
 
     stroke_scale_rely: float = _p(1.0, "1", "fitted: RE-LY warfarin stroke/SE 1.69 %/yr")
@@ -375,6 +421,29 @@ class FittedParameters:
     background_mortality_scale: float = _p(
         1.0, "1", "fitted: RE-LY + ARISTOTLE warfarin-arm all-cause death (4.13, 3.94 %/yr) pooled; absorbs the "
         "healthy-participant effect of trials vs the life table x AF excess"
+    )
+    bleed_age_slope_per_decade: float = _p(
+        0.3, "1/decade (log hazard)", "fitted: RE-LY warfarin major bleeding age >= 75 / < 75 = 4.37 / 3.04 %/yr "
+        "(Eikelboom 2011 Circulation 123:2363); acts on every patient's bleeding hazard, on or off drug"
+    )
+    dabigatran_bleed_age_slope_per_decade: float = _p(
+        0.3, "1/decade (log)", "fitted: RE-LY dabigatran (110 + 150 pooled) major bleeding age >= 75 / < 75 = "
+        "(4.43 + 5.10) / (1.89 + 2.12) %/yr (Eikelboom 2011: treatment-by-age interaction P < 0.001, extracranial); "
+        "acts on the dabigatran-attributable part only"
+    )
+    bleed_renal_exponent: float = _p(
+        0.5, "1", "fitted: ARISTOTLE apixaban major bleeding CrCl <= 50 / > 80 = 3.21 / 1.46 %/yr (Hohnloser 2012 "
+        "Eur Heart J 33:2821 [U: per-arm rates recalled; their means 4.8 / 1.65 %/yr are in the source]); factor "
+        "(70 / CrCl)^x on every patient's bleeding hazard, on or off drug"
+    )
+    warfarin_bleed_renal_exponent: float = _p(
+        0.5, "1", "fitted: ARISTOTLE warfarin major bleeding CrCl <= 50 / > 80 = 6.44 / 1.84 %/yr (Hohnloser 2012 "
+        "[U as above]; apixaban-vs-warfarin HR 0.50 (0.38-0.66) at <= 50, interaction P = 0.005, verified); "
+        "acts on the warfarin-attributable part only"
+    )
+    stroke_renal_exponent: float = _p(
+        0.3, "1", "fitted: ARISTOTLE stroke/SE (both arms) CrCl <= 50 / > 80 = 2.39 / 1.05 %/yr (Hohnloser 2012, "
+        "as summarised by Crawford 2013 Clin Cardiol Alert); factor (70 / CrCl)^x on the ischaemic-stroke hazard"
     )
 
     def stroke_scale(self, population: str) -> float:
@@ -400,20 +469,25 @@ class FittedParameters:
 
 # Values printed by ``python -m hemosim.calibration.doac_trials --fit`` (see docs/models/doac.md).
 FITTED_PARAMETERS = FittedParameters(
-    stroke_scale_rely=0.866812,
-    stroke_scale_rocket=0.660737,
-    stroke_scale_aristotle=0.84752,
-    bleed_scale_rely=1.40256,
-    bleed_scale_rocket=1.07592,
-    bleed_scale_aristotle=1.29077,
-    ec50_rel_apixaban=0.387856,
-    ec50_rel_rivaroxaban=0.366149,
-    ec50_rel_dabigatran=0.317605,
-    bleed_coefficient_apixaban=0.965325,
-    bleed_coefficient_rivaroxaban=2.31904,
-    bleed_coefficient_dabigatran=1.52495,
-    bleed_exposure_exponent=0.811168,
-    background_mortality_scale=0.596048,
+    stroke_scale_rely=0.79786,
+    stroke_scale_rocket=0.609712,
+    stroke_scale_aristotle=0.81603,
+    bleed_scale_rely=1.15032,
+    bleed_scale_rocket=0.857576,
+    bleed_scale_aristotle=1.14904,
+    ec50_rel_apixaban=0.407889,
+    ec50_rel_rivaroxaban=0.372944,
+    ec50_rel_dabigatran=0.345211,
+    bleed_coefficient_apixaban=1.13362,
+    bleed_coefficient_rivaroxaban=2.89877,
+    bleed_coefficient_dabigatran=1.15163,
+    bleed_exposure_exponent=0.726572,
+    background_mortality_scale=0.5941,
+    bleed_age_slope_per_decade=0.0605307,
+    dabigatran_bleed_age_slope_per_decade=0.736987,
+    bleed_renal_exponent=0.389785,
+    warfarin_bleed_renal_exponent=1.02519,
+    stroke_renal_exponent=0.663972,
 )
 
 
@@ -455,6 +529,7 @@ class DoacState:
     first_day: np.ndarray  # (N, K) int64, -1 if never
     event_count: np.ndarray  # (N, K) int64
     compensator: np.ndarray  # (N, K) expected first events (integrated hazard while at risk)
+    hazard_integral: np.ndarray  # (N, K) expected events of every order (integrated hazard while alive)
     days_followed: np.ndarray  # days alive under observation
 
     def crcl_ml_per_min(self, eparams: EventParameters = EVENT_PARAMETERS) -> np.ndarray:
@@ -485,6 +560,7 @@ def initial_state(cohort) -> DoacState:
         first_day=np.full((n, k), -1, dtype=np.int64),
         event_count=np.zeros((n, k), dtype=np.int64),
         compensator=np.zeros((n, k)),
+        hazard_integral=np.zeros((n, k)),
         days_followed=np.zeros(n, dtype=np.int64),
     )
 
@@ -652,10 +728,17 @@ def advance_days(
         hb = (static_hb + (scr >= SCR_ABNORMAL_RENAL_MG_PER_DL) + state.prior_stroke + state.bleeding_history
               + (age > 65.0))
         doac_load = (c_rel / ec50).sum(axis=1)
-        s_fac = (1.0 - w * (1.0 - stroke_w_full)) / (1.0 + doac_load)
+        # exposure-independent age and renal terms (FittedParameters; Eikelboom 2011, Hohnloser 2012)
+        age_dec = (age - ep.covariate_reference_age_y) / 10.0
+        log_renal = np.log(ep.covariate_reference_crcl_ml_per_min / np.maximum(crcl, ep.covariate_crcl_floor_ml_per_min))
+        s_fac = (1.0 - w * (1.0 - stroke_w_full)) / (1.0 + doac_load) * np.exp(fitted.stroke_renal_exponent * log_renal)
         h_isch = _FRIBERG[np.minimum(cha, 9)] / DAYS_PER_YEAR * stroke_scale * s_fac
         wrf = crcl < ep.wrf_threshold_fraction * state.crcl_baseline_ml_per_min
-        b_fac = (1.0 + w * (bleed_w_full - 1.0)) * (1.0 + (bleed_coef * c_rel**gamma).sum(axis=1))
+        doac_excess = bleed_coef * c_rel**gamma
+        doac_excess[:, DABIGATRAN] *= np.exp(fitted.dabigatran_bleed_age_slope_per_decade * age_dec)
+        warf_excess = (bleed_w_full - 1.0) * np.exp(fitted.warfarin_bleed_renal_exponent * log_renal)
+        b_fac = ((1.0 + w * warf_excess) * (1.0 + doac_excess.sum(axis=1))
+                 * np.exp(fitted.bleed_age_slope_per_decade * age_dec + fitted.bleed_renal_exponent * log_renal))
         h_mb = (_PISTERS[np.minimum(hb, 5)] / DAYS_PER_YEAR * bleed_scale / r_wb * b_fac
                 * np.where(wrf, ep.wrf_major_bleeding_hr, 1.0))
         h_mi = mi_day * (1.0 + (ep.mi_hr_dabigatran - 1.0) * np.minimum(c_rel[:, DABIGATRAN], 1.0))
@@ -684,6 +767,7 @@ def advance_days(
         comp[:, _E["death"]] = (h_death + h_isch * cf_isch + h_mi * ep.mi_case_fatality
                                 + h_mb * (p_ich * cf_ich + (1.0 - p_ich) * ep.extracranial_bleed_case_fatality))
         state.compensator += comp * at_risk
+        state.hazard_integral += comp * alive[:, None]
         state.days_followed += alive
         # ---- events
         event = alive & (u_event_all[:, j] < -np.expm1(-total))

@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from hemosim.models.doac import DABIGATRAN, EVENT_PARAMETERS, PK_PARAMETERS
+from hemosim.models.doac import DABIGATRAN, EVENT_PARAMETERS, PK_PARAMETERS, covariate_cl_multiplier
 from hemosim.models.af_risk import (
     SCR_ABNORMAL_RENAL_MG_PER_DL,
     cha2ds2_vasc,
@@ -379,7 +379,8 @@ def sample_cohort(keys: np.ndarray, preset: str | AFPreset = "general_practice")
         adherence=np.clip(adherence, 0.0, 1.0),
         crcl_slope_deviation_ml_per_min_per_year=p.crcl_slope_sd_ml_per_min_per_year * rng.normal(keys, _S_SLOPE),
         persistence_threshold=-np.log(rng.uniform(keys, _S_PERSIST)),
-        pk_cl_multiplier=np.exp(om_cl[None, :] * np.clip(eta_cl, -3.0, 3.0)),
+        pk_cl_multiplier=np.exp(om_cl[None, :] * np.clip(eta_cl, -3.0, 3.0)) * np.stack(
+            [covariate_cl_multiplier(pk, chosen["age_y"], chosen["weight_kg"]) for pk in PK_PARAMETERS], axis=1),
         pk_v_multiplier=np.exp(om_v[None, :] * np.clip(eta_v, -3.0, 3.0)),
         pk_auc_factor=auc,
     )
