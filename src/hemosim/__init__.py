@@ -15,6 +15,7 @@ __version__ = "0.3.0"
 _ENVS = [
     ("hemosim/WarfarinDosing-v0", "hemosim.envs.warfarin", "WarfarinDosingEnv", "WarfarinDosingVectorEnv"),
     ("hemosim/HeparinInfusion-v0", "hemosim.envs.heparin", "HeparinInfusionEnv", "HeparinInfusionVectorEnv"),
+    ("hemosim/DICManagement-v0", "hemosim.envs.dic", "DICManagementEnv", "DICManagementVectorEnv"),
 ]
 
 
