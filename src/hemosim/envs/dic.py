@@ -137,11 +137,10 @@ from typing import Any, Mapping
 
 import numpy as np
 from gymnasium import spaces
-from numba import njit
+from numba import njit, prange
 
 from hemosim.assays import APTT_ANALYTICAL_CV, PLATELET_ANALYTICAL_CV
 from hemosim.models import dic as m
-from hemosim.models.clotting import _multilinear
 from hemosim.models.dic_scores import ISTH_FDP_BANDS_UG_PER_ML, isth_score_scalar
 from hemosim.patients.dic import CAUSE_MIX_DEFAULT, sample_patients
 from hemosim.sim import rng_compiled
@@ -181,6 +180,10 @@ CV_FDP = 0.10
 # reward weights (env card)
 W_DEATH, W_MAJOR, W_ICH, W_CRNM, W_TE, W_PRODUCT = 1.0, 0.5, 0.5, 0.1, 0.3, 0.01
 
+#: batches at least this large step their rows in parallel threads (Numba prange); results
+#: are identical either way (rows are independent; tested)
+PARALLEL_MIN_PATIENTS = 256
+
 DIFFICULTIES = ("easy", "medium", "hard")
 CAUSE_OPTIONS = {"mixed": CAUSE_MIX_DEFAULT, "sepsis": np.array([1.0, 0.0, 0.0]),
                  "trauma": np.array([0.0, 1.0, 0.0]), "obstetric": np.array([0.0, 0.0, 1.0])}
@@ -218,35 +221,40 @@ def _lognormal(x, z, sigma):
 
 
 @njit(cache=True)
-def _assays_row(x, fold, xb_pt, xb_ap, out1, pt_la, pt_sz, pt_tab, pt_st, ap_la, ap_sz, ap_tab, ap_st,
-                pt_lo, pt_hi, ap_lo, ap_hi, at_lo, at_hi, pt_tmax, pt_norm, ap_tmax, ap_norm):  # pragma: no cover
-    """(PT ratio, aPTT ratio) of one level vector by the cascade fast path (levels clamped to the
-    tables' domain; ``inf`` where no clot in the window), as ``clotting.fast_assays(clip=True)``."""
-    xb_pt[0, 0] = math.log(min(max(x[m.F2], pt_lo), pt_hi))
-    xb_pt[0, 1] = math.log(min(max(x[m.F5], pt_lo), pt_hi))
-    xb_pt[0, 2] = math.log(min(max(x[m.F7], pt_lo), pt_hi))
-    xb_pt[0, 3] = math.log(min(max(x[m.F10], pt_lo), pt_hi))
-    _multilinear(pt_la, pt_sz, pt_tab, pt_st, xb_pt, out1)
-    r = out1[0]
-    pt = 1.0 / r / pt_norm if r * pt_tmax > 1.0 else math.inf
-    xb_ap[0, 0] = math.log(min(max(x[m.F2], ap_lo), ap_hi))
-    xb_ap[0, 1] = math.log(min(max(x[m.F5], ap_lo), ap_hi))
-    xb_ap[0, 2] = math.log(min(max(x[m.F8], ap_lo), ap_hi))
-    xb_ap[0, 3] = math.log(min(max(x[m.F9], ap_lo), ap_hi))
-    xb_ap[0, 4] = math.log(min(max(x[m.F10], ap_lo), ap_hi))
-    xb_ap[0, 5] = math.log(min(max(x[m.AT] / 100.0 * fold, at_lo), at_hi))
-    _multilinear(ap_la, ap_sz, ap_tab, ap_st, xb_ap, out1)
-    r = out1[0]
-    ap = 1.0 / r / ap_norm if r * ap_tmax > 1.0 else math.inf
-    return pt, ap
+def _pt_row(x, buf, pt_la, pt_sz, pt_tab, pt_st, ap_la, ap_sz, ap_tab, ap_st, pt_lo, pt_hi, ap_lo, ap_hi, at_lo,
+            at_hi, pt_tmax, pt_norm, ap_tmax, ap_norm):  # pragma: no cover
+    """PT ratio of one level vector by the cascade fast path (levels clamped to the table's
+    domain; ``inf`` where no clot in the window), as ``clotting.fast_assays(clip=True)``."""
+    xb_pt, xb_ap, lo, fr, offsets, vals = buf
+    xb_pt[0] = math.log(min(max(x[m.F2], pt_lo), pt_hi))
+    xb_pt[1] = math.log(min(max(x[m.F5], pt_lo), pt_hi))
+    xb_pt[2] = math.log(min(max(x[m.F7], pt_lo), pt_hi))
+    xb_pt[3] = math.log(min(max(x[m.F10], pt_lo), pt_hi))
+    r = m.interp_point(pt_la, pt_sz, pt_tab, pt_st, xb_pt, lo, fr, offsets, vals)
+    return 1.0 / r / pt_norm if r * pt_tmax > 1.0 else math.inf
 
 
 @njit(cache=True)
-def _measure_row(i, x, state, keys, k, sig, fold, tabs_buf, tabs, obs, new_panel):  # pragma: no cover
-    """Lab panel of sample ``k`` from level vector ``x`` (assay error) and row ``i``'s observation."""
-    xb_pt, xb_ap, out1 = tabs_buf
+def _aptt_row(x, fold, buf, pt_la, pt_sz, pt_tab, pt_st, ap_la, ap_sz, ap_tab, ap_st, pt_lo, pt_hi, ap_lo, ap_hi,
+              at_lo, at_hi, pt_tmax, pt_norm, ap_tmax, ap_norm):  # pragma: no cover
+    """aPTT ratio of one level vector (antithrombin activity x heparin fold ``fold``), as
+    ``clotting.fast_assays(clip=True)``."""
+    xb_pt, xb_ap, lo, fr, offsets, vals = buf
+    xb_ap[0] = math.log(min(max(x[m.F2], ap_lo), ap_hi))
+    xb_ap[1] = math.log(min(max(x[m.F5], ap_lo), ap_hi))
+    xb_ap[2] = math.log(min(max(x[m.F8], ap_lo), ap_hi))
+    xb_ap[3] = math.log(min(max(x[m.F9], ap_lo), ap_hi))
+    xb_ap[4] = math.log(min(max(x[m.F10], ap_lo), ap_hi))
+    xb_ap[5] = math.log(min(max(x[m.AT] / 100.0 * fold, at_lo), at_hi))
+    r = m.interp_point(ap_la, ap_sz, ap_tab, ap_st, xb_ap, lo, fr, offsets, vals)
+    return 1.0 / r / ap_norm if r * ap_tmax > 1.0 else math.inf
+
+
+@njit(cache=True)
+def _measure_row(i, x, ptr, apr, state, keys, k, sig, obs, new_panel):  # pragma: no cover
+    """Lab panel of sample ``k`` from level vector ``x`` with true PT / aPTT ratios ``ptr`` / ``apr``
+    (assay error) and row ``i``'s observation."""
     if new_panel:
-        ptr, apr = _assays_row(x, fold, xb_pt, xb_ap, out1, *tabs)
         key = keys[i]
         z1 = rng_compiled.normal(key, S_N_PLT, k) if sig[0] > 0.0 else 0.0
         z2 = rng_compiled.normal(key, S_N_FIB, k) if sig[1] > 0.0 else 0.0
@@ -269,9 +277,9 @@ def _measure_row(i, x, state, keys, k, sig, fold, tabs_buf, tabs, obs, new_panel
 
 @njit(cache=True)
 def _true_labs(i, state, fold, tabs_buf, tabs):  # pragma: no cover
-    xb_pt, xb_ap, out1 = tabs_buf
     x = state[i, :NSP]
-    ptr, apr = _assays_row(x, fold, xb_pt, xb_ap, out1, *tabs)
+    ptr = _pt_row(x, tabs_buf, *tabs)
+    apr = _aptt_row(x, fold, tabs_buf, *tabs)
     state[i, _PTR] = ptr
     state[i, _APR] = apr
     state[i, _ISTH_T] = isth_score_scalar(x[m.PLT_N] + x[m.PLT_T], x[m.FDP], NORMAL_PT_S * ptr - NORMAL_PT_S,
@@ -293,7 +301,7 @@ def _reset_rows(rows, state, params, k, kc, keys, onset_h, sig, tabs_buf, tabs, 
         m.advance_hour(x, params[i, _BASE:_BASE + NSP], k, params[i, _CW:_CW + NSP], t0, kc[_K_FDPY], onset_h[i])
         state[i, _TRIG] = t0
         _true_labs(i, state, 1.0, tabs_buf, tabs)
-        _measure_row(i, x, state, keys, 0, sig, 1.0, tabs_buf, tabs, obs, True)
+        _measure_row(i, x, state[i, _PTR], state[i, _APR], state, keys, 0, sig, obs, True)
 
 
 @njit(cache=True)
@@ -314,146 +322,173 @@ def _late_death_probability(params, i, x_org, t_h, kc, k_org):  # pragma: no cov
 
 
 @njit(cache=True)
-def _step(actions, state, params, k, kc, prod, ffp_levels, keys, sample_h, panel_every, sig, events_only,
-          tabs_buf, tabs, xs, obs, reward, terminated, truncated):  # pragma: no cover
-    """One 6-h decision step of every row (see the env card)."""
-    n = state.shape[0]
-    for i in range(n):
-        x = state[i, :NSP]
-        base = params[i, _BASE:_BASE + NSP]
-        cw = params[i, _CW:_CW + NSP]
-        hours = state[i, _HOURS]
-        step_k = int(hours / STEP_HOURS + 0.5) + 1
-        ffp = ffp_levels[actions[i, 0]]
-        pltd = float(actions[i, 1])
-        cryo = float(actions[i, 2])
-        hep = actions[i, 3]
-        m.apply_products(x, ffp, pltd, cryo, params[i, _W], prod[0], prod[1], prod[2], prod[3], prod[4], prod[5],
-                         prod[6], prod[7], prod[8], prod[9])
-        e_hep = 0.0
-        rr_b = 1.0
-        rr_te = 1.0
-        fold = 1.0
-        if hep == 1:
-            e_hep, rr_b, rr_te, fold = kc[_K_E1], kc[_K_RRB1], kc[_K_RRT1], kc[_K_FOLD1]
-        elif hep == 2:
-            e_hep, rr_b, rr_te, fold = kc[_K_E2], kc[_K_RRB2], kc[_K_RRT2], kc[_K_FOLD2]
-        xb_pt, xb_ap, out1 = tabs_buf
-        ptr0, _ = _assays_row(x, fold, xb_pt, xb_ap, out1, *tabs)
-        major = False
-        crnm = False
-        ich = False
-        te = False
-        dead = False
-        bclass = 0
-        for c in range(NSP):
-            xs[i, c] = x[c]
-        h0 = int(hours + 0.5)
-        # transfusion-associated circulatory overload / lung injury (once per step, by volume)
-        vol_ml_per_kg = ffp + (pltd * kc[_K_PLTML] + cryo * prod[8] * prod[9]) / params[i, _W]
-        taco = False
-        if vol_ml_per_kg > 0.0:
-            if rng_compiled.uniform(keys[i], S_TACO, step_k) < 1.0 - math.exp(-kc[_K_TACO] * vol_ml_per_kg):
-                taco = True
-                if rng_compiled.uniform(keys[i], S_TACO_FATAL, step_k) < kc[_K_CFTACO]:
-                    dead = True
-        active = state[i, _BACTIVE] > 0.0
-        if active:
-            bclass = 2
-        for h in range(STEP_HOURS):
-            if dead:
-                break
-            ctr = h0 + h
-            key = keys[i]
-            plt = x[m.PLT_N] + x[m.PLT_T]
-            hb = m.bleeding_hazard_scalar(plt, x[m.FIB], ptr0, rr_b, kc[_K_HB0], kc[_K_A], kc[_K_B], kc[_K_C])
-            rr = hb / kc[_K_HB0]
-            escalate = False
-            if active:
-                u_stop = rng_compiled.uniform(key, S_STOP, ctr)
-                if rng_compiled.uniform(key, S_ESC, ctr) < 1.0 - math.exp(-kc[_K_ESC] * rr):
-                    escalate = True
-                    active = False
-                elif u_stop < 1.0 - math.exp(-kc[_K_STOP] / rr):
-                    active = False
-            elif rng_compiled.uniform(key, S_BLEED, ctr) < 1.0 - math.exp(-hb):
-                u = rng_compiled.uniform(key, S_CLASS, ctr)
-                if u < kc[_K_PMAJ]:
-                    escalate = True
-                elif u < kc[_K_PMAJ] + kc[_K_PCRNM]:
-                    crnm = True
-                    active = True
-                    bclass = max(bclass, 2)
-                else:
-                    bclass = max(bclass, 1)
-            if escalate:
-                major = True
-                bclass = 3
-                is_ich = rng_compiled.uniform(key, S_ICH, ctr) < kc[_K_PICH]
-                ich = ich or is_ich
-                cf = kc[_K_CFICH] if is_ich else kc[_K_CFMAJ]
-                if rng_compiled.uniform(key, S_BLEED_FATAL, ctr) < cf:
-                    dead = True
-            t_mid = hours + h + 0.5
-            trig = m.trigger_at(t_mid, params[i, _T0], params[i, _GF], params[i, _TAU])
-            g = m.effective_thrombin(trig, x[m.AT], e_hep)
-            hte = kc[_K_TE0] * g * rr_te
-            if rng_compiled.uniform(key, S_TE, ctr) < 1.0 - math.exp(-hte):
-                te = True
-                if rng_compiled.uniform(key, S_TE_FATAL, ctr) < kc[_K_CFTE]:
-                    dead = True
-            hd = params[i, _HD] * math.exp(kc[_K_BETA] * x[m.ORG])
-            if rng_compiled.uniform(key, S_DEATH, ctr) < 1.0 - math.exp(-hd):
+def _step_row(i, actions, state, params, k, kc, prod, ffp_levels, keys, sample_h, panel_every, sig, events_only,
+              tabs_buf, tabs, xs, obs, reward, terminated, truncated):  # pragma: no cover
+    """One 6-h decision step of row ``i`` (see the env card)."""
+    x = state[i, :NSP]
+    base = params[i, _BASE:_BASE + NSP]
+    cw = params[i, _CW:_CW + NSP]
+    hours = state[i, _HOURS]
+    step_k = int(hours / STEP_HOURS + 0.5) + 1
+    ffp = ffp_levels[actions[i, 0]]
+    pltd = float(actions[i, 1])
+    cryo = float(actions[i, 2])
+    hep = actions[i, 3]
+    m.apply_products(x, ffp, pltd, cryo, params[i, _W], prod[0], prod[1], prod[2], prod[3], prod[4], prod[5],
+                     prod[6], prod[7], prod[8], prod[9])
+    e_hep = 0.0
+    rr_b = 1.0
+    rr_te = 1.0
+    fold = 1.0
+    if hep == 1:
+        e_hep, rr_b, rr_te, fold = kc[_K_E1], kc[_K_RRB1], kc[_K_RRT1], kc[_K_FOLD1]
+    elif hep == 2:
+        e_hep, rr_b, rr_te, fold = kc[_K_E2], kc[_K_RRB2], kc[_K_RRT2], kc[_K_FOLD2]
+    ptr0 = _pt_row(x, tabs_buf, *tabs)
+    major = False
+    crnm = False
+    ich = False
+    te = False
+    dead = False
+    bclass = 0
+    for c in range(NSP):
+        xs[i, c] = x[c]
+    h0 = int(hours + 0.5)
+    # transfusion-associated circulatory overload / lung injury (once per step, by volume)
+    vol_ml_per_kg = ffp + (pltd * kc[_K_PLTML] + cryo * prod[8] * prod[9]) / params[i, _W]
+    taco = False
+    if vol_ml_per_kg > 0.0:
+        if rng_compiled.uniform(keys[i], S_TACO, step_k) < 1.0 - math.exp(-kc[_K_TACO] * vol_ml_per_kg):
+            taco = True
+            if rng_compiled.uniform(keys[i], S_TACO_FATAL, step_k) < kc[_K_CFTACO]:
                 dead = True
-            m.advance_hour(x, base, k, cw, g, kc[_K_FDPY], 1.0)
-            state[i, _TRIG] = trig
-            if h + 1 == sample_h:
-                for c in range(NSP):
-                    xs[i, c] = x[c]
-            if dead:
-                break
-        t1 = hours + STEP_HOURS
-        state[i, _HOURS] = t1
-        state[i, _FFP] = ffp
-        state[i, _PLTD] = pltd
-        state[i, _CRYO] = cryo
-        state[i, _HEP] = hep
-        state[i, _BCLASS] = bclass
-        state[i, _BACTIVE] = 1.0 if active else 0.0
-        state[i, _E_TACO] = 1.0 if taco else 0.0
-        state[i, _E_MAJOR] = 1.0 if major else 0.0
-        state[i, _E_CRNM] = 1.0 if crnm else 0.0
-        state[i, _E_ICH] = 1.0 if ich else 0.0
-        state[i, _E_TE] = 1.0 if te else 0.0
-        state[i, _E_DEATH] = 1.0 if dead else 0.0
-        state[i, _DEAD] = 1.0 if dead else 0.0
-        _true_labs(i, state, fold, tabs_buf, tabs)
-        new_panel = panel_every == 1 or (step_k % panel_every) == 0
-        _measure_row(i, xs[i], state, keys, step_k, sig, fold, tabs_buf, tabs, obs, new_panel)
-        r_surv = 0.0 if dead else 1.0 / EPISODE_STEPS
-        r_death = -W_DEATH if dead else 0.0
-        r_bleed = -((W_MAJOR if major else 0.0) + (W_ICH if ich else 0.0) + (W_CRNM if crnm else 0.0))
-        r_te = -((W_TE if te else 0.0) + (W_TE if taco else 0.0))
-        r_prod = -W_PRODUCT * (ffp / 10.0 + pltd + cryo)
-        trunc = step_k >= EPISODE_STEPS and not dead
-        p_late = 0.0
-        if trunc:
-            p_late = _late_death_probability(params, i, x[m.ORG], t1, kc, k[m.ORG])
-        state[i, _PLATE] = p_late
-        r_late = -p_late
-        state[i, _R_SURV] = r_surv
-        state[i, _R_DEATH] = r_death
-        state[i, _R_BLEED] = r_bleed
-        state[i, _R_TE] = r_te
-        state[i, _R_PROD] = r_prod
-        state[i, _R_LATE] = r_late
-        state[i, _COST] = (1.0 if major else 0.0) + (1.0 if te else 0.0) + (1.0 if dead else 0.0)
-        if events_only:
-            reward[i] = r_surv + r_death + r_bleed + r_te
-        else:
-            reward[i] = r_surv + r_death + r_bleed + r_te + r_prod + r_late
-        terminated[i] = dead
-        truncated[i] = trunc
+    active = state[i, _BACTIVE] > 0.0
+    if active:
+        bclass = 2
+    for h in range(STEP_HOURS):
+        if dead:
+            break
+        ctr = h0 + h
+        key = keys[i]
+        plt = x[m.PLT_N] + x[m.PLT_T]
+        hb = m.bleeding_hazard_scalar(plt, x[m.FIB], ptr0, rr_b, kc[_K_HB0], kc[_K_A], kc[_K_B], kc[_K_C])
+        rr = hb / kc[_K_HB0]
+        escalate = False
+        if active:
+            u_stop = rng_compiled.uniform(key, S_STOP, ctr)
+            if rng_compiled.uniform(key, S_ESC, ctr) < 1.0 - math.exp(-kc[_K_ESC] * rr):
+                escalate = True
+                active = False
+            elif u_stop < 1.0 - math.exp(-kc[_K_STOP] / rr):
+                active = False
+        elif rng_compiled.uniform(key, S_BLEED, ctr) < 1.0 - math.exp(-hb):
+            u = rng_compiled.uniform(key, S_CLASS, ctr)
+            if u < kc[_K_PMAJ]:
+                escalate = True
+            elif u < kc[_K_PMAJ] + kc[_K_PCRNM]:
+                crnm = True
+                active = True
+                bclass = max(bclass, 2)
+            else:
+                bclass = max(bclass, 1)
+        if escalate:
+            major = True
+            bclass = 3
+            is_ich = rng_compiled.uniform(key, S_ICH, ctr) < kc[_K_PICH]
+            ich = ich or is_ich
+            cf = kc[_K_CFICH] if is_ich else kc[_K_CFMAJ]
+            if rng_compiled.uniform(key, S_BLEED_FATAL, ctr) < cf:
+                dead = True
+        t_mid = hours + h + 0.5
+        trig = m.trigger_at(t_mid, params[i, _T0], params[i, _GF], params[i, _TAU])
+        g = m.effective_thrombin(trig, x[m.AT], e_hep)
+        hte = kc[_K_TE0] * g * rr_te
+        if rng_compiled.uniform(key, S_TE, ctr) < 1.0 - math.exp(-hte):
+            te = True
+            if rng_compiled.uniform(key, S_TE_FATAL, ctr) < kc[_K_CFTE]:
+                dead = True
+        hd = params[i, _HD] * math.exp(kc[_K_BETA] * x[m.ORG])
+        if rng_compiled.uniform(key, S_DEATH, ctr) < 1.0 - math.exp(-hd):
+            dead = True
+        m.advance_hour(x, base, k, cw, g, kc[_K_FDPY], 1.0)
+        state[i, _TRIG] = trig
+        if h + 1 == sample_h:
+            for c in range(NSP):
+                xs[i, c] = x[c]
+        if dead:
+            break
+    t1 = hours + STEP_HOURS
+    state[i, _HOURS] = t1
+    state[i, _FFP] = ffp
+    state[i, _PLTD] = pltd
+    state[i, _CRYO] = cryo
+    state[i, _HEP] = hep
+    state[i, _BCLASS] = bclass
+    state[i, _BACTIVE] = 1.0 if active else 0.0
+    state[i, _E_TACO] = 1.0 if taco else 0.0
+    state[i, _E_MAJOR] = 1.0 if major else 0.0
+    state[i, _E_CRNM] = 1.0 if crnm else 0.0
+    state[i, _E_ICH] = 1.0 if ich else 0.0
+    state[i, _E_TE] = 1.0 if te else 0.0
+    state[i, _E_DEATH] = 1.0 if dead else 0.0
+    state[i, _DEAD] = 1.0 if dead else 0.0
+    _true_labs(i, state, fold, tabs_buf, tabs)
+    new_panel = panel_every == 1 or (step_k % panel_every) == 0
+    if new_panel and sample_h != STEP_HOURS:
+        ptr_s = _pt_row(xs[i], tabs_buf, *tabs)
+        apr_s = _aptt_row(xs[i], fold, tabs_buf, *tabs)
+    else:  # the sample is the end-of-step state (or no new panel)
+        ptr_s = state[i, _PTR]
+        apr_s = state[i, _APR]
+    _measure_row(i, xs[i], ptr_s, apr_s, state, keys, step_k, sig, obs, new_panel)
+    r_surv = 0.0 if dead else 1.0 / EPISODE_STEPS
+    r_death = -W_DEATH if dead else 0.0
+    r_bleed = -((W_MAJOR if major else 0.0) + (W_ICH if ich else 0.0) + (W_CRNM if crnm else 0.0))
+    r_te = -((W_TE if te else 0.0) + (W_TE if taco else 0.0))
+    r_prod = -W_PRODUCT * (ffp / 10.0 + pltd + cryo)
+    trunc = step_k >= EPISODE_STEPS and not dead
+    p_late = 0.0
+    if trunc:
+        p_late = _late_death_probability(params, i, x[m.ORG], t1, kc, k[m.ORG])
+    state[i, _PLATE] = p_late
+    r_late = -p_late
+    state[i, _R_SURV] = r_surv
+    state[i, _R_DEATH] = r_death
+    state[i, _R_BLEED] = r_bleed
+    state[i, _R_TE] = r_te
+    state[i, _R_PROD] = r_prod
+    state[i, _R_LATE] = r_late
+    state[i, _COST] = (1.0 if major else 0.0) + (1.0 if te else 0.0) + (1.0 if dead else 0.0)
+    if events_only:
+        reward[i] = r_surv + r_death + r_bleed + r_te
+    else:
+        reward[i] = r_surv + r_death + r_bleed + r_te + r_prod + r_late
+    terminated[i] = dead
+    truncated[i] = trunc
+
+
+@njit(cache=True)
+def _step_serial(actions, state, params, k, kc, prod, ffp_levels, keys, sample_h, panel_every, sig, events_only,
+                 tabs, buf, xs, obs, reward, terminated, truncated):  # pragma: no cover
+    """One 6-h decision step of every row, one thread (small batches: no thread start-up cost)."""
+    for i in range(state.shape[0]):
+        _step_row(i, actions, state, params, k, kc, prod, ffp_levels, keys, sample_h, panel_every, sig,
+                  events_only, buf, tabs, xs, obs, reward, terminated, truncated)
+
+
+@njit(cache=True, parallel=True)
+def _step_parallel(actions, state, params, k, kc, prod, ffp_levels, keys, sample_h, panel_every, sig, events_only,
+          tabs, xs, obs, reward, terminated, truncated):  # pragma: no cover
+    """One 6-h decision step of every row: rows in parallel chunks, each chunk with its own work
+    buffers (rows are independent, so the result does not depend on the threading)."""
+    n = state.shape[0]
+    n_chunks = min(n, 64)
+    for c in prange(n_chunks):
+        buf = (np.zeros(4), np.zeros(6), np.zeros(6, dtype=np.int64), np.zeros(6), np.zeros(64, dtype=np.int64),
+               np.zeros(64))
+        for i in range(c * n // n_chunks, (c + 1) * n // n_chunks):
+            _step_row(i, actions, state, params, k, kc, prod, ffp_levels, keys, sample_h, panel_every, sig,
+                      events_only, buf, tabs, xs, obs, reward, terminated, truncated)
 
 
 class DICSimulator(BatchedSimulator):
@@ -505,7 +540,8 @@ class DICSimulator(BatchedSimulator):
                                      p.death_base_obstetric_per_h])
         self._prod = np.array(m.product_args(p))
         self._tabs = m.table_args()
-        self._tabs_buf = (np.zeros((1, 4)), np.zeros((1, 6)), np.zeros(1))
+        self._tabs_buf = (np.zeros(4), np.zeros(6), np.zeros(6, dtype=np.int64), np.zeros(6),
+                          np.zeros(64, dtype=np.int64), np.zeros(64))
         n = self.num_patients
         self.state = np.zeros((n, _NS))
         self.params = np.zeros((n, _NP))
@@ -550,9 +586,15 @@ class DICSimulator(BatchedSimulator):
                     self._tabs_buf, self._tabs, self._obs)
 
     def advance(self, actions: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        _step(actions, self.state, self.params, self._k, self._kc, self._prod, FFP_ML_PER_KG, self.keys,
-              self._sample_h, self._panel_every, self._sig, self.reward_mode == "events", self._tabs_buf,
-              self._tabs, self._xs, self._obs, self._reward, self._terminated, self._truncated)
+        if self.num_patients >= PARALLEL_MIN_PATIENTS:
+            _step_parallel(actions, self.state, self.params, self._k, self._kc, self._prod, FFP_ML_PER_KG, self.keys,
+                           self._sample_h, self._panel_every, self._sig, self.reward_mode == "events",
+                           self._tabs, self._xs, self._obs, self._reward, self._terminated, self._truncated)
+        else:
+            _step_serial(actions, self.state, self.params, self._k, self._kc, self._prod, FFP_ML_PER_KG, self.keys,
+                         self._sample_h, self._panel_every, self._sig, self.reward_mode == "events",
+                         self._tabs, self._tabs_buf, self._xs, self._obs, self._reward, self._terminated,
+                         self._truncated)
         return self._reward.copy(), self._terminated.copy(), self._truncated.copy()
 
     def observation(self) -> np.ndarray:

@@ -480,6 +480,42 @@ def assay_tables() -> dict[str, Any]:
     }
 
 
+@njit(cache=True)
+def interp_point(log_axes, sizes, table_flat, strides, x_log, lo, fr, offsets, vals):  # pragma: no cover
+    """Multilinear interpolation of one point ``x_log`` (D,) in log coordinates, inside the axes.
+
+    The scalar twin of ``hemosim.models.clotting._multilinear`` (same grid search and the same
+    interpolant; the corners are combined by successive linear interpolation, so results agree
+    to rounding, tested) using caller-owned work buffers ``lo`` (int64, D), ``fr`` (D),
+    ``offsets`` (int64, 2^D) and ``vals`` (2^D), so a compiled step loop allocates nothing.
+    """
+    d = x_log.shape[0]
+    base = 0
+    for j in range(d):
+        g = sizes[j]
+        v = x_log[j]
+        i = 0
+        while i < g - 2 and log_axes[j, i + 1] <= v:
+            i += 1
+        lo[j] = i
+        fr[j] = (v - log_axes[j, i]) / (log_axes[j, i + 1] - log_axes[j, i])
+        base += i * strides[j]
+    offsets[0] = 0
+    width = 1
+    for j in range(d):
+        for c in range(width):
+            offsets[c + width] = offsets[c] + strides[j]
+        width *= 2
+    for c in range(width):
+        vals[c] = table_flat[base + offsets[c]]
+    for j in range(d - 1, -1, -1):
+        half = 1 << j
+        f = fr[j]
+        for c in range(half):
+            vals[c] = vals[c] * (1.0 - f) + vals[c + half] * f
+    return vals[0]
+
+
 def table_args() -> tuple:
     """Flat tuple of the fast-path arrays/constants in the order the compiled kernels take them."""
     t = assay_tables()
