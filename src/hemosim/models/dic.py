@@ -2,7 +2,8 @@
 
 A triggering disorder (sepsis, trauma, an obstetric catastrophe) generates thrombin
 systemically. In this model its strength is a *trigger intensity* ``T(t)`` (dimensionless;
-1 = the intensity that, held constant, halves the platelet count at steady state), which
+1 = the intensity that, held constant, lowers the platelet count to 1 / (1 + ln 2) = 59 % of
+baseline at steady state), which
 evolves over the episode by course (resolving, persistent, worsening):
 
     T(t) = T0 [g + (1 - g) exp(-t / tau)]        g = 0 resolving, 1 persistent, 2 worsening
@@ -147,8 +148,8 @@ class DicParameters:
         "thrombin generation stops; no source", "assumed")
     # -- consumption (per unit trigger)
     consumption_per_h: float = _p(
-        LN2 / 204.0, "1/h per unit trigger", "defines the trigger scale: T = 1 held constant halves the native "
-        "platelet count at steady state (k_P / (k_P + c) = 1/2)", "assumed")
+        LN2 / 204.0, "1/h per unit trigger", "defines the trigger scale: T = 1 held constant lowers the native "
+        "platelet count to k_P / (k_P + c) = 1 / (1 + ln 2) = 59 % at steady state", "assumed")
     w_platelets: float = _p(1.0, "relative", "consumption weight; platelets are the reference", "assumed")
     w_fibrinogen: float = _p(1.0, "relative", "consumption weight; fibrinogen is consumed as fast as platelets "
                              "(no source)", "assumed")
