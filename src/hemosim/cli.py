@@ -42,6 +42,7 @@ CALIBRATIONS = {
     "heparin": ("hemosim.calibration.heparin_fit", "UFH model fit and residual table"),
     "raschke": ("hemosim.calibration.raschke_trial", "Raschke 1993 trial in silico"),
     "cascade-table": ("hemosim.models.clotting", "rebuild the fast PT/aPTT table (pass --rebuild)"),
+    "dic": ("hemosim.calibration.dic_trials", "DIC: PROWESS fit (--fit), natural course and policy tables"),
 }
 
 
@@ -209,6 +210,7 @@ REPRODUCE_STEPS = [
     ("raschke_trial", ["calibrate", "raschke"]),
     ("doac_trials", ["calibrate", "doac-trials", "--out", "results/doac_trials"]),
     ("cascade_figures", ["script", "scripts/cascade_figures.py"]),  # the cascade model card's figures
+    ("dic_trials", ["calibrate", "dic", "--out", "results"]),
 ]
 
 

@@ -18,6 +18,15 @@ fast path, transfused products that raise levels by their published increments a
 clear and are consumed like native ones. Many of its rates are assumptions, marked as
 such in the model card.
 
+Untreated, 27 % of sepsis patients have overt DIC at admission (PROWESS 29 %) and their
+28-day mortality is 49 % vs 29 % without (PROWESS 43 % vs 27 %, fitted). On 1,000
+held-out patients (``hemosim calibrate dic``; ``results/dic_trials.md``) the BCSH 2009 and
+ISTH 2013 rule policies have 28-day mortality 29.3 % and 29.0 % against 30.3 % untreated,
+31.2 % transfusing to normal labs and 34.3 % random, with 5-6 mL/kg FFP and 0.4-0.8
+platelet doses per patient instead of 216 mL/kg and 11; their major bleeding (18.1 %,
+17.2 %) is no lower than untreated (17.7 %), while transfusing to normal (1.4 %) or at
+random (3.0 %) almost abolishes it at the cost of transfusion harm (model card).
+
 Action Space
 ------------
 ``MultiDiscrete([4, 4, 3, 3])``, given at the start of each 6-h step:
@@ -65,8 +74,9 @@ Raw values are in ``info``: true levels (``platelets_10e9_per_l``,
 (``*_measured*``), ``isth_score`` (measured) and ``isth_score_true``, ``overt_dic``
 (true score >= 5), ``trigger`` and ``organ_load``, the products of the step
 (``ffp_ml_per_kg``, ``platelet_doses``, ``cryo_doses``, ``heparin_level``), ``events``,
-``bleeding_isth_class``, ``cost``, the reward components, ``late_death_probability``
-and ``patient`` (covariates).
+``bleeding_isth_class`` (0-3, the worst bleed seen in the step), ``bleeding_ongoing`` (a
+clinically relevant bleed still active at the end of the step), ``transfusion_complication``,
+``cost``, the reward components, ``late_death_probability`` and ``patient`` (covariates).
 
 Rewards
 -------
@@ -76,7 +86,8 @@ Rewards
 * ``reward_death``: ``-1`` in the step of death (death ends the episode);
 * ``reward_bleeding``: ``-0.5`` per major bleed (a further ``-0.5`` if intracranial),
   ``-0.1`` per clinically relevant non-major bleed (ISTH 2005 classes);
-* ``reward_thrombosis``: ``-0.3`` per thromboembolism;
+* ``reward_thrombosis``: ``-0.3`` per thromboembolism and ``-0.3`` per transfusion
+  complication (circulatory overload / lung injury, drawn from the volume transfused);
 * ``reward_products``: ``-0.01`` per 10 mL/kg FFP, per platelet dose and per
   cryoprecipitate dose (transfusion harms: circulatory overload, lung injury, infection,
   and scarce product; weights assumed);
@@ -97,7 +108,8 @@ at baseline).
 Episode End
 -----------
 Truncated after 28 decisions (7 days). Terminated at death (drawn each hour from the death
-hazard, and from fatal bleeds and emboli). A bleed never ends the episode.
+hazard, and from fatal bleeds, emboli and transfusion complications). A bleed never ends
+the episode.
 
 Arguments
 ---------
