@@ -58,3 +58,21 @@ def test_results_file_exists_and_has_every_policy():
     stored = json.loads(RESULTS.read_text())
     assert [r["policy"] for r in stored["policies"]] == list(dic_trials._policies())
     assert [r["cause"] for r in stored["natural_course"]] == ["sepsis", "trauma", "obstetric"]
+
+
+def test_readme_dic_policy_table_matches_the_results_file():
+    import re
+
+    readme = (RESULTS.parents[1] / "README.md").read_text()
+    stored = {r["policy"]: r for r in json.loads(RESULTS.read_text())["policies"]}
+    names = {"BCSH 2009 (Levi 2009)": "BCSH 2009", "ISTH 2013 (Wada 2013)": "ISTH 2013",
+             "no treatment": "no treatment", "transfuse to normal labs": "transfuse to normal", "random": "random"}
+    for label, key in names.items():
+        row = re.search(r"^\| " + re.escape(label) + r" \| ([\d.]+) % \| ([\d.]+) % \| ([\d.]+) % \| ([\d.]+) \|",
+                        readme, flags=re.M)
+        assert row, label
+        mort, major, te, ffp = map(float, row.groups())
+        assert mort == pytest.approx(100 * stored[key]["mortality_28d"], abs=0.051)
+        assert major == pytest.approx(100 * stored[key]["major_bleeding"], abs=0.051)
+        assert te == pytest.approx(100 * stored[key]["thromboembolism"], abs=0.051)
+        assert ffp == pytest.approx(stored[key]["ffp_ml_per_kg"], abs=0.051)
