@@ -34,6 +34,7 @@ def test_sepsis_mortality_with_and_without_overt_dic_lies_in_the_cohort_range(na
     assert r["mortality_28d_overt"] - r["mortality_28d_not_overt"] > 0.10
 
 
+@pytest.mark.slow
 def test_fit_reproduces_the_stored_parameters():
     from hemosim.models.dic import DIC_TYPICAL
     from hemosim.patients.dic import T0_MEDIAN

@@ -178,3 +178,15 @@ def test_cause_option_selects_the_population():
     env = gym.make(ENV, cause="obstetric")
     _, info = env.reset(seed=5)
     assert info["patient"]["cause"] == "obstetric"
+
+
+def test_hard_tier_reports_a_panel_every_12_hours():
+    env = gym.make(ENV, difficulty="hard")
+    o0, _ = env.reset(seed=8)
+    seen = [o0[:6]]
+    for _ in range(4):
+        o, *_ = env.step(np.array([0, 0, 0, 0]))
+        seen.append(o[:6])
+    np.testing.assert_array_equal(seen[1], seen[0])  # 6 h: the admission panel again
+    assert not np.array_equal(seen[2], seen[1])  # 12 h: a new panel
+    np.testing.assert_array_equal(seen[3], seen[2])
