@@ -356,7 +356,9 @@ def _step_row(i, actions, state, params, k, kc, prod, ffp_levels, keys, sample_h
         e_hep, rr_b, rr_te, fold = kc[_K_E1], kc[_K_RRB1], kc[_K_RRT1], kc[_K_FOLD1]
     elif hep == 2:
         e_hep, rr_b, rr_te, fold = kc[_K_E2], kc[_K_RRB2], kc[_K_RRT2], kc[_K_FOLD2]
-    ptr0 = _pt_row(x, tabs_buf, *tabs)
+    # PT after the products: only FFP changes the PT inputs (II, V, VII, X); otherwise it is the
+    # PT of the previous step's end state, already computed
+    ptr0 = _pt_row(x, tabs_buf, *tabs) if ffp > 0.0 else state[i, _PTR]
     major = False
     crnm = False
     ich = False
