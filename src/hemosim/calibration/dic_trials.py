@@ -210,8 +210,10 @@ def policy_table(n: int = 1000) -> list[dict[str, Any]]:
     seeds = np.asarray(HELD_OUT_SEEDS)[:n]
     assert_held_out(seeds)
     rows = []
-    for name, factory in _policies().items():
-        r = run_policy(factory, seeds)
+    runs = {name: run_policy(factory, seeds) for name, factory in _policies().items()}
+    untreated = runs["no treatment"]["mortality_28d"]
+    for name, r in runs.items():
+        diff = r["mortality_28d"] - untreated  # paired: the same patients and random numbers
         rows.append({
             "policy": name, "n": int(n),
             "mortality_28d": float(r["mortality_28d"].mean()),
@@ -225,6 +227,9 @@ def policy_table(n: int = 1000) -> list[dict[str, Any]]:
             "platelet_doses": float(r["platelet_doses"].mean()),
             "cryo_doses": float(r["cryo_doses"].mean()),
             "therapeutic_heparin_steps": float(r["heparin_therapeutic_steps"].mean()),
+            "mortality_diff_vs_untreated": float(diff.mean()),
+            "se_mortality_diff_paired": float(diff.std(ddof=1) / np.sqrt(n)),
+            "major_bleeding_diff_vs_untreated": float((r["major"].astype(float) - runs["no treatment"]["major"]).mean()),
         })
     return rows
 
@@ -244,11 +249,14 @@ def format_tables(nat: list[dict[str, Any]], pol: list[dict[str, Any]]) -> str:
     for name, share, mo, mn, use in COHORT_ROWS:
         lines.append(f"| {name} | {'' if share is None else f'{share:.0%}'} | {mo:.1%} | {mn:.1%} | {use} |")
     lines += ["", "Policies on 1,000 held-out patients (seeds 100000-100999, mixed causes, medium tier)", "",
-              "| policy | 28-d mortality | death by day 7 | major bleeding | major or CRNM bleeding | ICH | "
-              "thromboembolism | FFP mL/kg | platelet doses | cryo doses | therapeutic heparin steps |",
-              "|---|---|---|---|---|---|---|---|---|---|---|"]
+              "| policy | 28-d mortality | vs untreated (paired SE) | death by day 7 | major bleeding | "
+              "major or CRNM bleeding | ICH | thromboembolism | FFP mL/kg | platelet doses | cryo doses | "
+              "therapeutic heparin steps |",
+              "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in pol:
-        lines.append(f"| {r['policy']} | {r['mortality_28d']:.1%} (SE {r['se_mortality']:.1%}) | {r['death_7d']:.1%} | "
+        lines.append(f"| {r['policy']} | {r['mortality_28d']:.1%} (SE {r['se_mortality']:.1%}) | "
+                     f"{100 * r['mortality_diff_vs_untreated']:+.1f} points ({100 * r['se_mortality_diff_paired']:.1f}) | "
+                     f"{r['death_7d']:.1%} | "
                      f"{r['major_bleeding']:.1%} | {r['clinically_relevant_bleeding']:.1%} | {r['intracranial']:.1%} | "
                      f"{r['thromboembolism']:.1%} | {r['ffp_ml_per_kg']:.1f} | {r['platelet_doses']:.2f} | "
                      f"{r['cryo_doses']:.2f} | {r['therapeutic_heparin_steps']:.2f} |")
