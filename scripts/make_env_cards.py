@@ -24,7 +24,7 @@ DOCS = Path(__file__).resolve().parents[1] / "docs" / "envs"
 
 def card_name(env_id: str) -> str:
     name = env_id.split("/", 1)[1].rsplit("-v", 1)[0]
-    # a capital starts a word unless it continues an acronym: DOACManagement -> doac_management
+    # an acronym stays one word: DICManagement -> dic_management, WarfarinDosing -> warfarin_dosing
     return re.sub(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])", "_", name).lower().replace("-", "_")
 
 

@@ -17,6 +17,7 @@ _ENVS = [
     ("hemosim/HeparinInfusion-v0", "hemosim.envs.heparin", "HeparinInfusionEnv", "HeparinInfusionVectorEnv"),
     ("hemosim/HeparinInfusion-POMDP-v0", "hemosim.envs.heparin_pomdp", "HeparinInfusionPomdpEnv", "HeparinInfusionPomdpVectorEnv"),
     ("hemosim/DOACManagement-v0", "hemosim.envs.doac", "DOACManagementEnv", "DOACManagementVectorEnv"),
+    ("hemosim/DICManagement-v0", "hemosim.envs.dic", "DICManagementEnv", "DICManagementVectorEnv"),
 ]
 
 

@@ -47,6 +47,7 @@ CALIBRATIONS = {
     "warfarin-population": ("hemosim.calibration.warfarin_population",
                             "warfarin population and INR dynamics fit (IWPC 2009, White 1995, Kovacs 2003)"),
     "doac-evaluation": ("hemosim.doac_evaluation", "DOACManagement-v0 baselines (NCB) on held-out patients + trial-arm check"),
+    "dic": ("hemosim.calibration.dic_trials", "DIC: PROWESS fit (--fit), natural course and policy tables"),
 }
 
 
@@ -219,6 +220,7 @@ REPRODUCE_STEPS = [
     ("safety_layer", ["safety", "--patients", "1000", "--json", "results/safety_layer.json"]),
     ("doac_evaluation", ["calibrate", "doac-evaluation", "--out", "results"]),
     ("cascade_figures", ["script", "scripts/cascade_figures.py"]),  # the cascade model card's figures
+    ("dic_trials", ["calibrate", "dic", "--out", "results"]),
 ]
 
 

@@ -27,6 +27,12 @@ from hemosim.models.af_risk import (
     serum_creatinine_from_crcl_mg_per_dl,
     table_rate_pct_per_year,
 )
+from hemosim.models.dic_scores import (  # DIC scores (Taylor 2001 ISTH, Gando 2006 JAAM, Iba 2017 SIC)
+    isth_overt_dic_score,
+    jaam_dic_score,
+    sic_positive,
+    sic_score,
+)
 
 __all__ = [
     "SCR_ABNORMAL_RENAL_MG_PER_DL",
@@ -40,4 +46,8 @@ __all__ = [
     "cockcroft_gault_ml_per_min",
     "serum_creatinine_from_crcl_mg_per_dl",
     "table_rate_pct_per_year",
+    "isth_overt_dic_score",
+    "jaam_dic_score",
+    "sic_score",
+    "sic_positive",
 ]

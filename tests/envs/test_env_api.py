@@ -199,9 +199,14 @@ def test_common_gymnasium_wrappers_work_on_both_faces(env_id):
     venv = VectorStats(gym.make_vec(env_id, num_envs=4, vectorization_mode="vector_entry_point"))
     venv.reset(seed=0)
     venv.action_space.seed(0)
+    finished = np.zeros(4, dtype=bool)
     for _ in range(length):
         *_, info = venv.step(venv.action_space.sample())
-    assert np.all(info["episode"]["l"][info["_episode"]] == length) and info["_episode"].all()
+        if "_episode" in info:
+            # an env with early termination (e.g. death) may end some episodes sooner
+            assert np.all(info["episode"]["l"][info["_episode"]] <= length)
+            finished |= info["_episode"]
+    assert finished.all()
 
 
 @pytest.mark.parametrize("env_id", ENV_IDS)

@@ -100,12 +100,14 @@ def test_cockcroft_gault_positive_and_monotone(age, wt, scr, fem):
 
 
 def test_scores_reexports_the_model_layer_definitions():
-    """``hemosim.scores`` keeps its public API; every name is the one object of ``models.af_risk``."""
-    from hemosim.models import af_risk
+    """``hemosim.scores`` keeps its public API; every name is the one object of ``models.af_risk``
+    (or, for the DIC scores, of ``models.dic_scores``)."""
+    from hemosim.models import af_risk, dic_scores
 
-    assert set(scores.__all__) <= set(af_risk.__all__)
+    assert set(scores.__all__) <= set(af_risk.__all__) | set(dic_scores.__all__)
     for name in scores.__all__:
-        assert getattr(scores, name) is getattr(af_risk, name), name
+        source = af_risk if name in af_risk.__all__ else dic_scores
+        assert getattr(scores, name) is getattr(source, name), name
 
 
 def test_models_do_not_import_the_top_level_scores_module():
