@@ -164,3 +164,37 @@ def test_episode_summary_counts_firings_and_restarts():
     assert sum(info["safety"]["episode_firings"].values()) >= total
     _, info = env.reset()
     assert sum(info["safety"]["episode_firings"].values()) == 0
+
+
+def test_doac_rules_never_override_a_hold_or_warfarin():
+    """Holding is always allowed; warfarin (drug 3) is outside the DOAC labels."""
+    ctx = {
+        "age_y": np.array([70.0, 70.0]), "weight_kg": np.array([80.0, 80.0]),
+        "scr_mg_per_dl": np.array([1.0, 1.0]), "crcl_ml_per_min": np.array([80.0, 80.0]),
+        **{k: np.zeros(2, dtype=bool) for k in ("verapamil", "strong_pgp_inhibitor", "strong_cyp3a4_pgp_inhibitor", "dialysis")},
+    }
+    fields = {"drug": np.array([0.0, 3.0]), "dose_level": np.array([2.0, 1.0])}
+    out, fired = apply_rules(DOAC_RULES, ctx, fields)
+    assert not fired.any()
+    np.testing.assert_array_equal(out["dose_level"], [2.0, 1.0])
+
+
+def test_doac_layer_puts_every_given_doac_at_its_label_level():
+    n = 64
+    env = SafetyLayer(gym.make_vec("hemosim/DOACManagement-v0", num_envs=n, vectorization_mode="vector_entry_point"))
+    _, info = env.reset(seed=100000)
+    rs = np.random.default_rng(0)
+    overridden = 0
+    ended = np.zeros(n, dtype=bool)
+    for _ in range(6):
+        label = info["label_dose_level"]
+        a = np.stack([rs.integers(0, 3, n), rs.integers(0, 3, n)], axis=1)
+        _, _, term, trunc, info = env.step(a)
+        seen = ~ended & ~term  # not a reset step (NEXT_STEP) and the patient alive
+        # the drug chosen is kept; a given DOAC is at the label's level for that drug
+        np.testing.assert_array_equal(info["drug"][seen], a[seen, 0])
+        given = seen & (info["dose_level"] != 2)
+        np.testing.assert_array_equal(info["dose_level"][given], label[np.flatnonzero(given), a[given, 0]])
+        overridden += int(info["safety"]["overridden"].sum())
+        ended = term | trunc
+    assert overridden > 0

@@ -24,11 +24,14 @@ list (for example ``WARFARIN_RULES + [my_rule]``). The layer never changes the s
 
 Rule sets
 ---------
-``WARFARIN_RULES``, ``HEPARIN_RULES`` (wired to the two envs) and ``DOAC_RULES``: data
-over named clinical fields (``drug``, ``dose_level``, ``age_y``, ``weight_kg``,
-``scr_mg_per_dl``, ``crcl_ml_per_min``, ``verapamil``, ``strong_pgp_inhibitor``,
-``strong_cyp3a4_pgp_inhibitor``, ``dialysis``) built on ``hemosim.label_rules``, for the
-DOAC environment to wire through an adapter (:class:`SafetyAdapter`).
+``WARFARIN_RULES``, ``HEPARIN_RULES`` and ``DOAC_RULES``, wired to
+``WarfarinDosing-v0``, ``HeparinInfusion-v0`` and ``DOACManagement-v0`` through adapters
+(:class:`SafetyAdapter`). ``DOAC_RULES`` are data over named clinical fields (``drug``,
+``dose_level``, ``age_y``, ``weight_kg``, ``scr_mg_per_dl``, ``crcl_ml_per_min``,
+``verapamil``, ``strong_pgp_inhibitor``, ``strong_cyp3a4_pgp_inhibitor``, ``dialysis``)
+built on ``hemosim.label_rules``: a DOAC the label contraindicates is held, a DOAC given is
+given at the label's dose level; holding and warfarin are never overridden. The
+POMDP heparin env (actions include lab orders) and the DIC env have no adapter yet.
 """
 
 from __future__ import annotations
@@ -47,6 +50,7 @@ __all__ = [
     "SafetyAdapter",
     "WarfarinAdapter",
     "HeparinAdapter",
+    "DOACAdapter",
     "WARFARIN_RULES",
     "HEPARIN_RULES",
     "DOAC_RULES",
@@ -208,10 +212,16 @@ HEPARIN_RULES: list[Rule] = [
 # -- DOACs (fields for the DOAC environment to wire) --------------------------------------
 
 
+#: a dose level that holds the drug (``DOACManagement-v0``'s dose index 2; the label's
+#: CONTRAINDICATED level is also "do not give")
+DOAC_HOLD = label_rules.CONTRAINDICATED
+
+
 def _doac_label_level(c: Context, f: Fields) -> np.ndarray:
-    """The label dose level (``label_rules``) of the prescribed drug (index into DRUGS)."""
+    """The label dose level (``label_rules``) of the prescribed drug (index into DRUGS);
+    -1 for a drug the label rules do not cover (warfarin, index 3 of the DOAC env)."""
     drug = np.asarray(f["drug"], dtype=np.int64)
-    out = np.zeros(drug.shape[0], dtype=np.int64)
+    out = np.full(drug.shape[0], -1, dtype=np.int64)
     for d, name in enumerate(label_rules.DRUGS):
         rows = drug == d
         if rows.any():
@@ -233,8 +243,9 @@ DOAC_RULES: list[Rule] = [
     Rule(
         "doac_label_dose",
         "EU SmPCs via hemosim.label_rules (age, weight, creatinine, CrCl, verapamil), FACTS §6.3 / §7.5",
-        "an allowed drug must be given at its label dose level (standard or reduced)",
-        lambda c, f: (lambda lvl: (lvl != label_rules.CONTRAINDICATED) & (f["dose_level"] != lvl))(_doac_label_level(c, f)),
+        "an allowed drug, when given, must be at its label dose level (standard or reduced); holding is always allowed",
+        lambda c, f: (lambda lvl: (lvl >= 0) & (lvl != label_rules.CONTRAINDICATED) & (f["dose_level"] != lvl)
+                      & (f["dose_level"] != DOAC_HOLD))(_doac_label_level(c, f)),
         lambda c, f: {"dose_level": _doac_label_level(c, f).astype(np.float64)},
     ),
 ]
@@ -342,7 +353,40 @@ class HeparinAdapter(SafetyAdapter):
         }
 
 
+class DOACAdapter(SafetyAdapter):
+    """``DOACManagement-v0``: ``action = (drug, dose level)``; the layer changes only the
+    dose level (to the label's level, or to hold when the label contraindicates the drug).
+    Context: the visit's measured values, as the env's ``info["label_dose_level"]`` uses them;
+    the cohort has no strong P-gp / CYP3A4 inhibitors and no dialysis."""
+
+    rules = DOAC_RULES
+
+    def fields(self, action, ctx):
+        a = np.asarray(action)
+        return {"drug": a[:, 0].astype(np.float64), "dose_level": a[:, 1].astype(np.float64)}
+
+    def action(self, fields, ctx, like):
+        out = np.array(like, copy=True)
+        out[:, 1] = fields["dose_level"].astype(out.dtype)
+        return out
+
+    def context(self, info, state):
+        age = _col(info, "age_y")
+        none = np.zeros(age.shape[0], dtype=bool)
+        return {
+            "age_y": np.minimum(age, 130.0),
+            "weight_kg": _col(info, "weight_kg"),
+            "scr_mg_per_dl": np.clip(_col(info, "scr_measured_mg_per_dl"), 0.01, 40.0),
+            "crcl_ml_per_min": np.minimum(_col(info, "crcl_measured_ml_per_min"), 1000.0),
+            "verapamil": np.atleast_1d(np.asarray(info["patient"]["verapamil"], dtype=bool)),
+            "strong_pgp_inhibitor": none,
+            "strong_cyp3a4_pgp_inhibitor": none,
+            "dialysis": none,
+        }
+
+
 def _adapter_for(env: Any) -> SafetyAdapter:
+    from hemosim.envs.doac import DoacSimulator
     from hemosim.envs.heparin import HeparinSimulator
     from hemosim.envs.warfarin import WarfarinSimulator
 
@@ -354,9 +398,11 @@ def _adapter_for(env: Any) -> SafetyAdapter:
         return WarfarinAdapter()
     if isinstance(sim, HeparinSimulator):
         return HeparinAdapter()
+    if isinstance(sim, DoacSimulator):
+        return DOACAdapter()
     raise ValueError(
-        f"no safety adapter for {type(base).__name__}; SafetyLayer supports hemosim/WarfarinDosing-v0 and "
-        "hemosim/HeparinInfusion-v0 (pass adapter=... for another env)"
+        f"no safety adapter for {type(base).__name__}; SafetyLayer supports hemosim/WarfarinDosing-v0, "
+        "hemosim/HeparinInfusion-v0 and hemosim/DOACManagement-v0 (pass adapter=... for another env)"
     )
 
 

@@ -145,7 +145,7 @@ def test_same_step_autoreset_matches_sync_vector_env(env_id):
     np.testing.assert_array_equal(o1, o2)
     native.action_space.seed(1)
     ended = 0
-    for _ in range(2 * 100):
+    for _ in range(2 * 125):  # two episodes of the longest env (the POMDP: 120 hourly steps)
         a = native.action_space.sample()
         o1, r1, te1, tr1, i1 = native.step(a)
         o2, r2, te2, tr2, i2 = sync.step(a)

@@ -19,6 +19,7 @@ import hemosim  # noqa: F401
 from hemosim.agents.heparin import RaschkeNomogram
 from hemosim.assays import ANTI_XA_TEST, APTT_TEST, PLATELET_TEST, ROUTINE, STAT, measure_drawn, sample_turnaround_h
 from hemosim.envs.heparin_pomdp import EPISODE_STEPS, EVENT_KEYS, action_from_orders, order_levels
+from hemosim.sim.events import EVENT_PENALTIES
 
 ENV_ID = "hemosim/HeparinInfusion-POMDP-v0"
 FULL_ID = "hemosim/HeparinInfusion-v0"
@@ -137,7 +138,7 @@ def test_medium_tier_results_use_the_documented_error_and_turnaround():
 
 
 def test_lab_cost_enters_the_reward_with_its_weight_and_not_the_safety_cost():
-    rewards = {}
+    rewards, costs = {}, []
     for w in (0.0, 0.001, 0.01):
         env = gym.make(ENV_ID, lab_cost_weight=w, stat_cost_factor=2.0)
         env.reset(seed=2)
@@ -148,9 +149,10 @@ def test_lab_cost_enters_the_reward_with_its_weight_and_not_the_safety_cost():
         clinical = sum(info[k] for k in ("reward_in_range", "reward_subtherapeutic", "reward_supratherapeutic",
                                          "reward_dangerous", "reward_hit"))
         assert r == pytest.approx(clinical - w * cost)
-        assert info["cost"] == 0.0  # the safety channel carries events, not test costs
+        costs.append(info["cost"])
         rewards[w] = r
     assert rewards[0.0] > rewards[0.001] > rewards[0.01]
+    assert costs[0] == costs[1] == costs[2] < 1.0  # the safety channel carries events, not test costs
 
 
 def test_clinical_reward_is_on_the_full_env_scale():
@@ -197,10 +199,40 @@ def test_in_range_reward_is_the_hourly_rosendaal_ttr():
 def test_event_contract_keys_present_at_reset_and_every_step():
     env = gym.make(ENV_ID)
     _, info = env.reset(seed=0)
+    assert info["cost"] == 0.0 and info["bleeding_isth_class"] == 0
     for _ in range(3):
         assert set(info["events"]) == set(EVENT_KEYS)
-        assert info["cost"] == 0.0 and info["bleeding_isth_class"] == 0
+        assert info["cost"] >= 0.0 and info["bleeding_isth_class"] in (0, 3)
         _, _, _, _, info = env.step(env.action_space.sample())
+
+
+def test_events_follow_the_heparin_hazards_hourly():
+    """Over many patients, overdosing (max rate, bolus) bleeds far more often and costs more
+    than the Raschke starting dose, and events appear at all (they are drawn, not stubbed)."""
+    n = 2000
+    counts = {}
+    for name, rate in (("overdose", 1.0), ("raschke_start", 0.52)):
+        env = gym.make_vec(ENV_ID, num_envs=n, vectorization_mode="vector_entry_point")
+        env.reset(seed=list(range(n)))
+        bleeds = cost = 0.0
+        for t in range(48):
+            a = np.zeros((n, 5), dtype=np.float32)
+            a[:, 0] = rate
+            a[:, 1] = 1.0 if t == 0 else 0.0
+            _, _, _, _, info = env.step(a)
+            bleeds += info["events"]["major_bleeding"].sum()
+            cost += info["cost"].sum()
+        counts[name] = (bleeds, cost)
+    assert counts["overdose"][0] > 2 * max(counts["raschke_start"][0], 1)
+    assert counts["overdose"][1] > counts["raschke_start"][1]
+
+
+def test_events_reward_mode_penalises_events_and_keeps_the_lab_cost():
+    env = gym.make(ENV_ID, reward_mode="events", lab_cost_weight=0.001)
+    env.reset(seed=3)
+    _, r, _, _, info = env.step(_action(0.4, 0.0, (1, 0, 0)))
+    penalty = sum(EVENT_PENALTIES[k] * bool(v) for k, v in info["events"].items())
+    assert r == pytest.approx(1.0 / 6.0 - penalty - 0.001 * info["lab_cost_chf"])
 
 
 def test_order_level_mapping():
@@ -216,7 +248,7 @@ def test_order_level_mapping():
     ({"lab_cost_weight": float("nan")}, "lab_cost_weight"),
     ({"turnaround": "instant"}, "turnaround"),
     ({"stat_cost_factor": -1}, "stat_cost_factor"),
-    ({"reward_mode": "events"}, "reward_mode"),
+    ({"reward_mode": "bleeding"}, "reward_mode"),
     ({"difficulty": "expert"}, "difficulty"),
     ({"hit_incidence": 2.0}, "hit_incidence"),
     ({"lab_delay": 1}, "unknown"),

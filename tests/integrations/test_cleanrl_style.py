@@ -16,8 +16,12 @@ ENV_IDS = sorted(e for e in gym.registry if e.startswith("hemosim/"))
 @pytest.mark.parametrize("env_id", ENV_IDS)
 def test_record_episode_statistics_reports_each_finished_episode(env_id):
     n = 4
-    envs = gym.make_vec(env_id, num_envs=n, vectorization_mode="vector_entry_point", symmetric_actions=True)
-    envs = gym.wrappers.vector.ClipAction(envs)
+    box = isinstance(gym.make(env_id).action_space, gym.spaces.Box)
+    if box:  # ppo_continuous_action: symmetric Box, Gaussian policy clipped by ClipAction
+        envs = gym.make_vec(env_id, num_envs=n, vectorization_mode="vector_entry_point", symmetric_actions=True)
+        envs = gym.wrappers.vector.ClipAction(envs)
+    else:  # ppo_multidiscrete: categorical policy, no action wrapper
+        envs = gym.make_vec(env_id, num_envs=n, vectorization_mode="vector_entry_point")
     envs = gym.wrappers.vector.RecordEpisodeStatistics(envs)
     obs, _ = envs.reset(seed=1)
     rng = np.random.default_rng(0)
@@ -25,7 +29,10 @@ def test_record_episode_statistics_reports_each_finished_episode(env_id):
     finished = []
     ended = np.zeros(n, dtype=bool)
     for _ in range(2 * 90 + 5):
-        actions = rng.normal(0.0, 1.0, size=envs.action_space.shape)  # a Gaussian policy, clipped by ClipAction
+        if box:
+            actions = rng.normal(0.0, 1.0, size=envs.action_space.shape)  # a Gaussian policy, clipped by ClipAction
+        else:
+            actions = rng.integers(0, envs.single_action_space.nvec, size=envs.action_space.shape)
         obs, rewards, terminations, truncations, infos = envs.step(actions)
         returns += np.where(ended, 0.0, rewards)  # NEXT_STEP: the step after an end is the reset
         lengths += ~ended

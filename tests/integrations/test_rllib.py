@@ -45,13 +45,14 @@ def test_creator_returns_native_vector_env_with_num_envs_from_config(env_id):
 def test_creator_as_rllibs_env_runner_registers_it(env_id):
     """Mirror of SingleAgentEnvRunner.make_env (ray 2.60) for a name from tune.register_env."""
     creator = make_creator(env_id)
-    ctx = _EnvContext({"symmetric_actions": True})
+    box = isinstance(gym.make(env_id).action_space, gym.spaces.Box)
+    ctx = _EnvContext({"symmetric_actions": True} if box else {})
     name = "rllib-single-agent-env-test-v0"
     gym.register(name, entry_point=lambda: creator(ctx), vector_entry_point=lambda num_envs: creator(ctx | {"num_envs": num_envs}))
     try:
         venv = gym.make_vec(name, num_envs=4, vectorization_mode="vector_entry_point")
         assert isinstance(venv.unwrapped, BatchedVectorEnv)
-        assert venv.single_action_space.low.min() == -1.0
+        assert not box or venv.single_action_space.low.min() == -1.0
         venv.reset(seed=0)
         venv.step(venv.action_space.sample())
     finally:

@@ -97,7 +97,10 @@ Events and cost (the shared contract): ``info["events"]`` holds per-step boolean
 minor or clinically relevant non-major bleeding, so ``crnm_bleeding`` and ``hit`` are not
 reported); ``info["cost"]`` is the number of those four events in the step (0.0 at reset).
 Events are drawn inside the model from the patient's true state with the patient's own
-counter-based random numbers.
+counter-based random numbers. ``hemosim.safety.SafetyLayer(env)`` wraps this env with the
+EU-label rules (``DOAC_RULES``): a DOAC the label contraindicates for the visit's measured
+values is held, a DOAC given is given at the label's dose level (the drug is never
+changed; holding and warfarin are never overridden).
 
 Starting State
 --------------

@@ -559,21 +559,31 @@ class HeparinSimulator(BatchedSimulator):
             reward = event_reward(self.events.flags, self.events.alive)
         return reward, terminated, self._truncated.copy()
 
-    def _draw_events(self, aptt_start: np.ndarray, t_start: np.ndarray) -> None:
-        """The step's clinical events from the true aPTT path and HIT course (env card)."""
+    def _draw_events(
+        self, aptt_start: np.ndarray, t_start: np.ndarray, step_hours: float = STEP_HOURS,
+        reward_scale: float = 1.0, track_four_ts: bool = True,
+    ) -> None:
+        """The step's clinical events from the true aPTT path and HIT course (env card).
+
+        ``step_hours`` and ``reward_scale`` let an env that advances this simulator's state
+        in shorter steps (``HeparinInfusion-POMDP-v0``: 1 h, reward components scaled by
+        1/6) draw from the same hazards; ``reward_scale`` converts the reward components in
+        the state back to fractions of the step.
+        """
         s = self.state
         t_end = s[:, _HOURS]
         onset = self.params[:, _ONSET]
         heparin_given = (s[:, _RATE] > 0.0) | (s[:, _BOLUS] > 0.0)
-        frac_sub = s[:, _R_SUB] * (-1.0 / W_SUB)
+        frac_sub = s[:, _R_SUB] * (-1.0 / (W_SUB * reward_scale))
         hazards = event_hazards_per_h(aptt_start, s[:, _APTT], frac_sub, t_start, t_end, onset, heparin_given)
-        step = (t_end * (1.0 / STEP_HOURS) + 0.5).astype(np.int64)
-        draw_heparin_events(self.events, self.keys, step, hazards, onset, t_start, t_end, STEP_HOURS)
+        step = (t_end * (1.0 / step_hours) + 0.5).astype(np.int64)
+        draw_heparin_events(self.events, self.keys, step, hazards, onset, t_start, t_end, step_hours)
         f = self.events.flags
-        # cost: serious events + the share of the step with the true aPTT > 100 s
+        # cost: serious events + the time with the true aPTT > 100 s in units of 6 h (the
+        # share of a 6-h step; an hourly step above 100 s throughout counts 1/6)
         cost = f["major_bleeding"] + f["thromboembolism"] + f["hit"] + s[:, _R_SUPRA] * (-1.0 / W_SUPRA)
         self.events.end_step(cost)
-        if self.hit_incidence > 0.0:
+        if self.hit_incidence > 0.0 and track_four_ts:
             plt_m = s[:, _PLT_M]
             np.minimum(self.platelets_nadir_measured, plt_m, out=self.platelets_nadir_measured)
             falling = np.isnan(self.platelet_fall_onset_h) & (plt_m <= (1.0 - FOUR_TS_FALL_FRACTION) * self.platelets_reset_measured)

@@ -86,12 +86,24 @@ sources of each band. Minus the laboratory cost:
 23.40 CHF, costs as much reward as 8.4 minutes of therapeutic aPTT). The test cost is
 not part of ``info["cost"]``, which is the safety channel of clinical events.
 
-``info["cost"]`` (float), ``info["events"]`` (``major_bleeding``, ``crnm_bleeding``,
-``intracranial_haemorrhage``, ``thromboembolism``, ``hit``, ``death``: bools) and
-``info["bleeding_isth_class"]`` (int 0-3) are present at reset and every step, following
-the project's event contract. In this build they are always 0 / False: clinical events
-of the heparin model (issue #13) are not merged yet, and the hourly kernel of this env
-does not draw them (see "Version History").
+Clinical events and cost. Every hour each patient can have major bleeding or recurrent
+thromboembolism, drawn with its own counter-based random numbers from
+``HeparinInfusion-v0``'s hazards (``hemosim.envs.heparin_events``: per hour, of the true
+aPTT path over the hour, early sub-therapeutic time and the HIT course; see that card
+for the sources), and ``hit`` is True in the hour the HIT course starts.
+``info["events"]`` holds ``major_bleeding``, ``thromboembolism`` and ``hit`` (all False at
+reset), ``info["bleeding_isth_class"]`` the hour's bleed by ISTH 2005 (0 or 3) and
+``info["cost"]`` (Safety-Gymnasium convention, 0.0 at reset) is ``major_bleeding +
+thromboembolism + hit`` plus the time with the true aPTT above 100 s in units of 6 h
+(an hour above 100 s counts 1/6, so an episode's cost is on the full env's scale). The
+hazards are the same per hour; the random numbers are drawn per hour, so a patient's
+events are not those of the same seed in ``HeparinInfusion-v0`` (its true trajectory
+under the same doses is). The 4Ts score (``hit_4ts`` of the full env) is not reported:
+the platelet course known here is the one the agent ordered.
+
+``reward_mode="events"`` replaces the clinical reward by ``1/6`` per hour alive at its
+start minus ``EVENT_PENALTIES`` (``hemosim.sim.events``: major bleeding 10,
+thromboembolism 10, HIT 5), minus the laboratory cost as above.
 
 Starting State
 --------------
@@ -120,8 +132,8 @@ Unknown arguments raise ``ValueError``.
   tier's.
 * ``stat_cost_factor``: STAT cost / routine cost (default 1: FACTS §8.1 has no STAT
   surcharge, so STAT costs the same as routine and is faster).
-* ``reward_mode``: ``"default"`` only in this build (``"events"`` needs the clinical
-  events of issue #13).
+* ``reward_mode``: ``"default"`` (the reward above) or ``"events"`` (the event-based
+  reward of Rewards).
 
 Laboratory (``hemosim.assays.HEPARIN_PANEL``, FACTS §8.1):
 
@@ -176,16 +188,16 @@ The same nomogram fully observed (``HeparinInfusion-v0``, 6-h decisions, an inst
 every 6 h) reaches 76.6 % (6-hourly). Of its 1.9-point loss here, 0.6 is the published
 schedule (daily once stable) with a result an hour after the draw and 1.3 the routine
 turnaround (oracle minus routine), i.e. a 7-9 h instead of a 6-h adjustment cycle.
-Clinical events: n/a until issue #13's events are wired into this env. The anti-Xa
-nomogram's low TTR on the aPTT is the model's anti-Xa / aPTT relation (it is 57.3 % fully
+The anti-Xa nomogram's low TTR on the aPTT is the model's anti-Xa / aPTT relation (it is 57.3 % fully
 observed too, ``results/raschke_trial.txt``), not the delay.
 
 Version History
 ---------------
 * v0 (hemosim 0.3): first version. The hourly step re-implements the physics of
   ``HeparinInfusion-v0``'s 6-h step with the same model functions (the within-patient
-  elimination factor changes every 6 h as there); clinical events of issue #13 must be
-  added to this kernel when they land.
+  elimination factor changes every 6 h as there). Clinical events, ``info["cost"]``
+  and ``reward_mode="events"`` (issue #13's heparin hazards, drawn hourly) added without
+  changing the default reward or any trajectory.
 
 References
 ----------
@@ -257,10 +269,12 @@ from hemosim.envs.heparin import (
     _frac,
     _sigma,
 )
+from hemosim.envs.heparin_events import HEPARIN_EVENTS
 from hemosim.models.heparin import advance_rows, aptt_scalar_s
 from hemosim.patients.heparin import STREAM_ELIMINATION_IOV, hit_platelets_scalar_10e9_per_l
 from hemosim.sim import rng_compiled
 from hemosim.sim.batch import BatchedSimulator, validate_options
+from hemosim.sim.events import REWARD_MODES, event_reward
 from hemosim.sim.single import SingleEnv
 from hemosim.sim.vector import BatchedVectorEnv
 
@@ -290,9 +304,8 @@ REWARD_SCALE = STEP_HOURS / FULL_ENV_STEP_HOURS
 #: the tests of the panel, in action / observation order
 LAB_TESTS = tuple(t.name for t in HEPARIN_PANEL)
 _T_APTT, _T_AXA, _T_PLT = range(3)
-#: the event contract shared with issue #13 (all False until its events are wired in)
-EVENT_KEYS = ("major_bleeding", "crnm_bleeding", "intracranial_haemorrhage", "thromboembolism", "hit", "death")
-REWARD_MODES = ("default",)
+#: the clinical events drawn (those of HeparinInfusion-v0, ``hemosim.envs.heparin_events``)
+EVENT_KEYS = HEPARIN_EVENTS
 
 _OPTIONS = {
     "difficulty": "medium",
@@ -477,10 +490,7 @@ class HeparinPomdpSimulator(BatchedSimulator):
         if opts["difficulty"] not in DIFFICULTIES:
             raise ValueError(f"unknown difficulty {opts['difficulty']!r}; allowed: {list(DIFFICULTIES)}")
         if opts["reward_mode"] not in REWARD_MODES:
-            raise ValueError(
-                f"unknown reward_mode {opts['reward_mode']!r}; allowed: {list(REWARD_MODES)} "
-                "('events' needs the clinical events of HeparinInfusion-v0, issue #13, not in this build)"
-            )
+            raise ValueError(f"unknown reward_mode {opts['reward_mode']!r}; allowed: {list(REWARD_MODES)}")
         w = opts["lab_cost_weight"]
         if isinstance(w, bool) or not isinstance(w, (int, float)) or not (math.isfinite(w) and w >= 0.0):
             raise ValueError(f"lab_cost_weight must be a finite number >= 0 (reward per CHF), got {w!r}")
@@ -506,10 +516,6 @@ class HeparinPomdpSimulator(BatchedSimulator):
         self._obs = np.zeros((n, 10), dtype=np.float32)
         self._reward = np.zeros(n)
         self._truncated = np.zeros(n, dtype=bool)
-        self._zeros_f = np.zeros(n)
-        self._zeros_b = np.zeros(n, dtype=bool)
-        self._zeros_i = np.zeros(n, dtype=np.int64)
-        self._inner_reports_events = "events" in self.inner.info()
 
     # -- episode start -------------------------------------------------------------------
     def reset_patients(self, mask: np.ndarray, keys: np.ndarray, options: Mapping[str, Any] | None) -> None:
@@ -530,13 +536,22 @@ class HeparinPomdpSimulator(BatchedSimulator):
     # -- one hour ------------------------------------------------------------------------
     def advance(self, actions: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         inner, labs, p = self.inner, self.labs, self._panel
+        aptt_start = inner.state[:, _APTT].copy()
+        t_start = inner.state[:, _HOURS].copy()
         _step(
             actions, inner.state, inner.params, inner._pk, inner._buf, inner.keys, inner.iov_log_sd,
             self._value_sigmas, p["tat_median_h"], p["tat_log_sd"], p["cost_chf"], p["stream_value"], p["stream_turnaround"],
             *labs.pending_arrays(), *labs.reported_arrays(),
             self._lab_cost_chf, self._ordered, self._arrived, self.lab_cost_weight, self._obs, self._reward, self._truncated,
         )
-        return self._reward.copy(), np.zeros(self.num_patients, dtype=bool), self._truncated.copy()
+        # clinical events: HeparinInfusion-v0's hazards of the true aPTT path and HIT course,
+        # drawn hourly (the 4Ts inputs are not tracked: the platelet course is what the agent ordered)
+        inner._draw_events(aptt_start, t_start, STEP_HOURS, REWARD_SCALE, track_four_ts=False)
+        reward = self._reward.copy()
+        if self.reward_mode == "events":
+            alive = inner.events.alive
+            reward = event_reward(inner.events.flags, alive) - (1.0 - REWARD_SCALE) * alive - self.lab_cost_weight * self._lab_cost_chf
+        return reward, np.zeros(self.num_patients, dtype=bool), self._truncated.copy()
 
     # -- what is seen --------------------------------------------------------------------
     def observation(self) -> np.ndarray:
@@ -577,16 +592,9 @@ class HeparinPomdpSimulator(BatchedSimulator):
         return info
 
     def _event_info(self) -> dict[str, Any]:
-        """The event / cost channel (contract of issues #13-#16); forwarded from the inner
-        heparin simulator once it reports events, all 0 / False until then."""
-        if self._inner_reports_events:  # pragma: no cover - wired when issue #13 lands
-            inner_info = self.inner.info()
-            return {k: inner_info[k] for k in ("events", "cost", "bleeding_isth_class") if k in inner_info}
-        return {
-            "cost": self._zeros_f,
-            "events": {k: self._zeros_b for k in EVENT_KEYS},
-            "bleeding_isth_class": self._zeros_i,
-        }
+        """The event / cost channel (``info["events"]``, ``info["cost"]``,
+        ``info["bleeding_isth_class"]``), drawn hourly into the inner simulator's log."""
+        return self.inner.events.info()
 
     def static_info(self) -> dict[str, Any]:
         return self.inner.static_info()
