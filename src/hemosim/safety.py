@@ -162,6 +162,11 @@ def _raschke_high_rate(c: Context, f: Fields) -> np.ndarray:
     return new * (_STEP_H - 1.0) / _STEP_H
 
 
+def _no_heparin(c: Context, f: Fields) -> Fields:
+    """Safe fields of the stop rules: no infusion and no bolus for the step."""
+    return {"rate_u_per_h": np.zeros_like(f["rate_u_per_h"]), "bolus_u": np.zeros_like(f["bolus_u"])}
+
+
 HEPARIN_RULES: list[Rule] = [
     Rule(
         "ufh_bolus_cap",
@@ -182,7 +187,7 @@ HEPARIN_RULES: list[Rule] = [
         "critical aPTT >= 200 s (OHSU); JECT 2023 Table 2 (> 200 s once: hold and notify), FACTS §7.5",
         "measured aPTT >= 200 s (the critical value): stop the infusion for the step, no bolus",
         lambda c, f: (c["aptt_s"] >= UFH_STOP_APTT_S) & ((f["rate_u_per_h"] > 0.0) | (f["bolus_u"] > 0.0)),
-        lambda c, f: {"rate_u_per_h": np.zeros_like(f["rate_u_per_h"]), "bolus_u": np.zeros_like(f["bolus_u"])},
+        _no_heparin,
     ),
     Rule(
         "ufh_hold_decrease_aptt_above_90",
@@ -205,7 +210,7 @@ HEPARIN_RULES: list[Rule] = [
         "ASH 2018 HIT guideline (Cuker, Blood Adv 2:3360; 4Ts-driven management; 'stop heparin' wording UNCONFIRMED), FACTS §7.4",
         "4Ts score >= 6 (high probability of HIT): no heparin",
         lambda c, f: (c["hit_4ts"] >= UFH_HIT_LIKELY_4TS) & ((f["rate_u_per_h"] > 0.0) | (f["bolus_u"] > 0.0)),
-        lambda c, f: {"rate_u_per_h": np.zeros_like(f["rate_u_per_h"]), "bolus_u": np.zeros_like(f["bolus_u"])},
+        _no_heparin,
     ),
 ]
 
