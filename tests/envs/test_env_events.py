@@ -166,3 +166,70 @@ def test_heparin_hit_event_and_four_ts():
     # unless the noisy samples date the fall after day 1 (timing 0)
     assert np.mean(info["hit_4ts"][rapid] >= 5) > 0.8
     assert np.all(info["hit_4ts"][onset > 120.0] <= 3)
+
+
+def test_fused_warfarin_draw_equals_the_generic_competing_draw_and_isth_class():
+    """The compiled day draw gives the events ``draw_competing`` gives from ``hazards_per_h``
+    with the same uniforms, and the ISTH class ``metrics.isth_bleeding_class`` gives."""
+    from hemosim.envs.warfarin_events import STREAM_EVENT_FATAL, STREAM_EVENT_SITE, STREAM_EVENTS, draw_warfarin_events
+    from hemosim.metrics import isth_bleeding_class
+    from hemosim.envs.warfarin_events import WarfarinEventHazards
+    from hemosim.sim.events import EventLog
+
+    n = 20_000
+    keys = rng.patient_key(np.arange(n), 0)
+    inr = np.linspace(0.8, 9.0, n)
+    day = np.full(n, 17)
+    log = EventLog(n, WARFARIN_EVENTS)
+    # rates x 300 so that every branch is taken often in one day
+    h = WarfarinEventHazards(
+        major_bleeding_per_100py=tuple(300 * r for r in WARFARIN_EVENT_HAZARDS.major_bleeding_per_100py),
+        thromboembolism_per_100py=tuple(300 * r for r in WARFARIN_EVENT_HAZARDS.thromboembolism_per_100py))
+    cost = draw_warfarin_events(log, keys, day, inr, h)
+    index, _ = draw_competing(keys, STREAM_EVENTS, day, hazards_per_h(inr, h), 24.0)
+    np.testing.assert_array_equal(log.flags["major_bleeding"], index == 0)
+    np.testing.assert_array_equal(log.flags["crnm_bleeding"], index == 1)
+    np.testing.assert_array_equal(log.flags["thromboembolism"], index == 2)
+    major = index == 0
+    ich = major & (rng.uniform(keys, STREAM_EVENT_SITE, day) < WARFARIN_EVENT_HAZARDS.intracranial_share_of_major)
+    u_fatal = rng.uniform(keys, STREAM_EVENT_FATAL, day)
+    death = (major & (u_fatal < WARFARIN_EVENT_HAZARDS.fatal_share_of_major)) | (
+        (index == 2) & (u_fatal < WARFARIN_EVENT_HAZARDS.fatal_share_of_thromboembolism))
+    np.testing.assert_array_equal(log.flags["intracranial_haemorrhage"], ich)
+    np.testing.assert_array_equal(log.flags["death"], death)
+    assert major.sum() > 100 and (index == 1).sum() > 100 and death.sum() > 10  # the draw is exercised
+    expected_class = isth_bleeding_class(major | (index == 1), fatal=death & major, critical_site=ich,
+                                         hb_drop_g_per_dl=np.where(major, 2.0, 0.0), clinically_relevant=index == 1)
+    np.testing.assert_array_equal(log.isth_class, expected_class)
+    # the cost counts each serious event and an INR above 4 (a sum, not a logical or)
+    np.testing.assert_array_equal(cost, major.astype(float) + (index == 2) + death + (inr > 4.0))
+    assert cost.max() >= 3.0
+
+
+def test_fused_heparin_draw_equals_the_generic_competing_draw_and_isth_class():
+    from hemosim.envs.heparin_events import STREAM_EVENTS as HEP_STREAM
+    from hemosim.envs.heparin_events import HeparinEventHazards, draw_heparin_events
+    from hemosim.envs.heparin_events import hazards_per_h as heparin_hazards
+    from hemosim.metrics import isth_bleeding_class
+    from hemosim.sim.events import EventLog
+
+    n = 20_000
+    rs = np.random.default_rng(5)
+    keys = rng.patient_key(np.arange(n), 3)
+    a0, a1 = rs.uniform(30, 200, n), rs.uniform(30, 200, n)
+    frac, t0 = rs.uniform(0, 1, n), rs.choice([0.0, 6.0, 42.0, 96.0], n)
+    t1, onset = t0 + 6.0, np.where(rs.uniform(size=n) < 0.3, rs.uniform(-1, 100, n), np.inf)
+    given, supra = rs.uniform(size=n) < 0.8, rs.uniform(0, 1, n)
+    step = (t1 / 6.0 + 0.5).astype(np.int64)
+    h = HeparinEventHazards(major_bleeding_course_risk=0.9, recurrence_background_risk=0.2)  # every branch, often
+    log = EventLog(n, HEPARIN_EVENTS)
+    cost = draw_heparin_events(log, keys, step, a0, a1, frac, t0, t1, onset, given, 6.0, supra, h)
+    index, _ = draw_competing(keys, HEP_STREAM, step, heparin_hazards(a0, a1, frac, t0, t1, onset, given, h), 6.0)
+    np.testing.assert_array_equal(log.flags["major_bleeding"], index == 0)
+    np.testing.assert_array_equal(log.flags["thromboembolism"], index == 1)
+    hit = (onset <= t1) & ((onset > t0) | ((t0 == 0.0) & (onset <= 0.0)))
+    np.testing.assert_array_equal(log.flags["hit"], hit)
+    assert (index == 0).sum() > 100 and (index == 1).sum() > 100 and hit.sum() > 100
+    major = index == 0
+    np.testing.assert_array_equal(log.isth_class, isth_bleeding_class(major, hb_drop_g_per_dl=np.where(major, 2.0, 0.0)))
+    np.testing.assert_array_equal(cost, (major.astype(float) + (index == 1) + hit) + supra)

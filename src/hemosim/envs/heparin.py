@@ -183,7 +183,6 @@ from hemosim.assays import (
     STREAM_PLATELET_NOISE,
 )
 from hemosim.envs.heparin_events import HEPARIN_EVENTS, draw_heparin_events
-from hemosim.envs.heparin_events import hazards_per_h as event_hazards_per_h
 from hemosim.metrics import four_ts_score
 from hemosim.models.heparin import UFH_TYPICAL, UfhParameters, advance_rows, aptt_scalar_s
 from hemosim.patients.heparin import (
@@ -575,13 +574,12 @@ class HeparinSimulator(BatchedSimulator):
         onset = self.params[:, _ONSET]
         heparin_given = (s[:, _RATE] > 0.0) | (s[:, _BOLUS] > 0.0)
         frac_sub = s[:, _R_SUB] * (-1.0 / (W_SUB * reward_scale))
-        hazards = event_hazards_per_h(aptt_start, s[:, _APTT], frac_sub, t_start, t_end, onset, heparin_given)
         step = (t_end * (1.0 / step_hours) + 0.5).astype(np.int64)
-        draw_heparin_events(self.events, self.keys, step, hazards, onset, t_start, t_end, step_hours)
-        f = self.events.flags
         # cost: serious events + the time with the true aPTT > 100 s in units of 6 h (the
         # share of a 6-h step; an hourly step above 100 s throughout counts 1/6)
-        cost = f["major_bleeding"] + f["thromboembolism"] + f["hit"] + s[:, _R_SUPRA] * (-1.0 / W_SUPRA)
+        cost = draw_heparin_events(self.events, self.keys, step, aptt_start, s[:, _APTT], frac_sub, t_start, t_end, onset,
+                                   heparin_given, step_hours, s[:, _R_SUPRA] * (-1.0 / W_SUPRA))
+        f = self.events.flags
         self.events.end_step(cost)
         if self.hit_incidence > 0.0 and track_four_ts:
             plt_m = s[:, _PLT_M]

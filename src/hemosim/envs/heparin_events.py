@@ -45,8 +45,8 @@ from functools import lru_cache
 import numpy as np
 from numba import njit
 
-from hemosim.metrics import ISTH_MAJOR_HB_DROP_G_PER_DL, isth_bleeding_class
-from hemosim.sim.events import EventLog, draw_competing, per_hour_from_risk
+from hemosim.sim import rng_compiled
+from hemosim.sim.events import EventLog, per_hour_from_risk
 
 __all__ = [
     "HEPARIN_EVENTS",
@@ -125,22 +125,53 @@ def bleeding_relative_risk(aptt_s: np.ndarray, h: HeparinEventHazards = HEPARIN_
     return np.exp(np.log(h.bleeding_rr_max) * x)
 
 
-@njit(cache=True)
-def _hazard_rows(a0, a1, frac_sub, t0, t1, onset, heparin, consts, out):  # pragma: no cover - jitted
+@njit(cache=True, inline="always")
+def _hazard_row(i, a0, a1, frac_sub, t0, t1, onset, heparin, consts):  # pragma: no cover - jitted
+    """Mean hazards per hour of patient ``i`` over its step: (major bleeding, thromboembolism)."""
     h_bleed, a_start, a_full, rr_max, h_rec0, h_rec_sub, early_h, h_hit_on, h_hit_off = (
         consts[0], consts[1], consts[2], consts[3], consts[4], consts[5], consts[6], consts[7], consts[8],
     )
+    dt = t1[i] - t0[i]
+    bleed = h_bleed * 0.5 * (_rr(a0[i], a_start, a_full, rr_max) + _rr(a1[i], a_start, a_full, rr_max))
+    te = h_rec0
+    if t0[i] < early_h:  # the share of the step inside the early window
+        w = min(t1[i], early_h) - t0[i]
+        te += h_rec_sub * frac_sub[i] * w / dt
+    if onset[i] < t1[i]:
+        after = (t1[i] - max(onset[i], t0[i])) / dt
+        te += after * (h_hit_on if heparin[i] else h_hit_off)
+    return bleed, te
+
+
+@njit(cache=True)
+def _hazard_rows(a0, a1, frac_sub, t0, t1, onset, heparin, consts, out):  # pragma: no cover - jitted
     for i in range(a0.shape[0]):
-        dt = t1[i] - t0[i]
-        out[i, 0] = h_bleed * 0.5 * (_rr(a0[i], a_start, a_full, rr_max) + _rr(a1[i], a_start, a_full, rr_max))
-        te = h_rec0
-        if t0[i] < early_h:  # the share of the step inside the early window
-            w = min(t1[i], early_h) - t0[i]
-            te += h_rec_sub * frac_sub[i] * w / dt
-        if onset[i] < t1[i]:
-            after = (t1[i] - max(onset[i], t0[i])) / dt
-            te += after * (h_hit_on if heparin[i] else h_hit_off)
-        out[i, 1] = te
+        out[i, 0], out[i, 1] = _hazard_row(i, a0, a1, frac_sub, t0, t1, onset, heparin, consts)
+
+
+@njit(cache=True)
+def _draw_rows(a0, a1, frac_sub, t0, t1, onset, heparin, consts, keys, step, dt_h, supra_share,
+               flags, isth, cost):  # pragma: no cover - jitted
+    """The step's events per patient, fused: the hazards of ``_hazard_row``, the competing
+    rule of ``hemosim.sim.events.draw_competing`` (same uniform, same arithmetic), the HIT
+    onset and the cost. ``flags`` rows: major bleeding, thromboembolism, HIT."""
+    for i in range(a0.shape[0]):
+        h0, h1 = _hazard_row(i, a0, a1, frac_sub, t0, t1, onset, heparin, consts)
+        total = 0.0 + h0 + h1
+        if total > 0.0:
+            p_any = -math.expm1(-total * dt_h)
+            u = rng_compiled.uniform(keys[i], STREAM_EVENTS, step[i])
+            if u < p_any:
+                if u / p_any * total < 0.0 + h0 and h0 > 0.0:
+                    flags[0, i] = True
+                    isth[i] = 3  # recorded with a haemoglobin fall >= 2 g/dL: ISTH major
+                else:
+                    flags[1, i] = True
+        # HIT onset: in (t0, t1], or at t0 = 0 for a course that starts with the first dose
+        if onset[i] <= t1[i] and (onset[i] > t0[i] or (t0[i] == 0.0 and onset[i] <= 0.0)):
+            flags[2, i] = True
+        n_events = (1.0 if flags[0, i] else 0.0) + (1.0 if flags[1, i] else 0.0)
+        cost[i] = (n_events + (1.0 if flags[2, i] else 0.0)) + supra_share[i]
 
 
 @lru_cache(maxsize=8)
@@ -182,24 +213,31 @@ def draw_heparin_events(
     log: EventLog,
     keys: np.ndarray,
     step: np.ndarray,
-    hazards: np.ndarray,
-    hit_onset_h: np.ndarray,
+    aptt_start_s: np.ndarray,
+    aptt_end_s: np.ndarray,
+    subtherapeutic_fraction: np.ndarray,
     t_start_h: np.ndarray,
     t_end_h: np.ndarray,
+    hit_onset_h: np.ndarray,
+    heparin_given: np.ndarray,
     dt_h: float,
-) -> None:
-    """Draw the step's events into ``log`` (the caller ends the step)."""
+    supra_share: np.ndarray,
+    h: HeparinEventHazards = HEPARIN_EVENT_HAZARDS,
+) -> np.ndarray:
+    """Draw the step's events into ``log`` and return the step's cost (the caller ends the
+    step with it): major bleeding + thromboembolism + HIT onset + ``supra_share`` (the time
+    with the true aPTT above 100 s, in units of a 6-h step). Hazards as :func:`hazards_per_h`;
+    ``log`` must hold ``HEPARIN_EVENTS`` in that order. A major bleed is recorded with a
+    haemoglobin fall >= 2 g/dL (ISTH class 3; checked against
+    ``hemosim.metrics.isth_bleeding_class`` in the tests)."""
     log.begin_step()
-    index, _ = draw_competing(keys, STREAM_EVENTS, step, hazards, dt_h)
-    f = log.flags
-    f["major_bleeding"] |= index == 0
-    f["thromboembolism"] |= index == 1
-    # HIT onset: in (t0, t1], or at t0 = 0 for a course that starts with the first dose
-    f["hit"] |= (hit_onset_h <= t_end_h) & ((hit_onset_h > t_start_h) | ((t_start_h == 0.0) & (hit_onset_h <= 0.0)))
-    # a major bleed is recorded with a haemoglobin fall >= 2 g/dL: ISTH class 3
-    rows = np.flatnonzero(f["major_bleeding"])
-    if rows.size:
-        log.isth_class[rows] = isth_bleeding_class(True, hb_drop_g_per_dl=np.full(rows.size, ISTH_MAJOR_HB_DROP_G_PER_DL))
+    arrays = [np.ascontiguousarray(x, dtype=np.float64) for x in
+              (aptt_start_s, aptt_end_s, subtherapeutic_fraction, t_start_h, t_end_h, hit_onset_h)]
+    cost = np.empty(arrays[0].shape[0])
+    _draw_rows(*arrays, np.ascontiguousarray(heparin_given, dtype=bool), _constants(h), np.asarray(keys, dtype=np.uint64),
+               np.ascontiguousarray(step, dtype=np.int64), float(dt_h), np.ascontiguousarray(supra_share, dtype=np.float64),
+               log.flag_block, log.isth_class, cost)
+    return cost
 
 
 def _fields_lacking_metadata() -> list[str]:

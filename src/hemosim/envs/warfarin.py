@@ -184,7 +184,7 @@ from gymnasium import spaces
 from numba import njit
 
 from hemosim.assays import INR_ANALYTICAL_CV, measure_inr
-from hemosim.envs.warfarin_events import HIGH_INR_COST_THRESHOLD, WARFARIN_EVENTS, draw_warfarin_events
+from hemosim.envs.warfarin_events import WARFARIN_EVENTS, draw_warfarin_events
 from hemosim.models.warfarin import MODEL_STRUCTURES, WarfarinModel
 from hemosim.patients.warfarin import (
     AMIODARONE_CL_MULTIPLIER,
@@ -411,9 +411,8 @@ class WarfarinSimulator(BatchedSimulator):
         # clinical events from the true INR (env card, Rewards / cost); death ends the
         # episode only with reward_mode="events" (the default keeps the fixed 90-day horizon)
         alive = self.events.alive.copy()
-        draw_warfarin_events(self.events, keys, self.day, inr)
+        cost = draw_warfarin_events(self.events, keys, self.day, inr)  # [INR > 4] + serious events
         flags = self.events.flags
-        cost = flags["major_bleeding"] + flags["thromboembolism"] + flags["death"] + (inr > HIGH_INR_COST_THRESHOLD)
         self.events.end_step(cost)
         if self.reward_mode == "events":
             reward = event_reward(flags, alive)

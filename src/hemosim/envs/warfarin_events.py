@@ -47,13 +47,15 @@ intervals) and compares the protocols' annualised rates with warfarin cohorts.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field, fields
+from functools import lru_cache
 
 import numpy as np
 from numba import njit
 
-from hemosim.metrics import isth_bleeding_class
-from hemosim.sim.events import EventLog, draw_competing, per_hour_from_per_100_patient_years, secondary_uniform
+from hemosim.sim import rng_compiled
+from hemosim.sim.events import EventLog, per_hour_from_per_100_patient_years
 
 __all__ = [
     "WARFARIN_EVENTS",
@@ -150,44 +152,83 @@ def _per_h(rates: tuple[float, ...]) -> np.ndarray:
     return np.asarray(per_hour_from_per_100_patient_years(np.asarray(rates, dtype=np.float64)))
 
 
+@njit(cache=True)
+def _draw_rows(inr, alive, keys, day, edges, major_tab, te_tab, crnm_ratio, dt_h, ich_share, fatal_major, fatal_te,
+               high_inr, flags, isth, cost):  # pragma: no cover - jitted
+    """One day's competing draw per patient, fused: the hazards of ``_hazard_rows``, the
+    competing-risks rule of ``hemosim.sim.events.draw_competing`` (same uniform, same
+    arithmetic, so the same events) and the intracranial / fatal shares. ``flags`` rows:
+    major, CRNM, intracranial, thromboembolism, death. ``cost`` (the env card's): major
+    bleeding + thromboembolism + death + [true INR > ``high_inr``]."""
+    for i in range(inr.shape[0]):
+        cost[i] = 1.0 if inr[i] > high_inr else 0.0
+        if not alive[i]:
+            continue
+        b = 0
+        for e in edges:
+            if inr[i] >= e:
+                b += 1
+        h0 = major_tab[b]
+        h1 = crnm_ratio * major_tab[b]
+        h2 = te_tab[b]
+        total = 0.0 + h0 + h1 + h2
+        if total <= 0.0:
+            continue
+        p_any = -math.expm1(-total * dt_h)
+        u = rng_compiled.uniform(keys[i], STREAM_EVENTS, day[i])
+        if u >= p_any:
+            continue
+        share = u / p_any * total
+        if share < 0.0 + h0:  # major bleeding
+            flags[0, i] = True
+            if rng_compiled.uniform(keys[i], STREAM_EVENT_SITE, day[i]) < ich_share:
+                flags[2, i] = True
+            cost[i] += 1.0
+            if rng_compiled.uniform(keys[i], STREAM_EVENT_FATAL, day[i]) < fatal_major:
+                flags[4, i] = True
+                cost[i] += 1.0
+            isth[i] = 3  # fatal, critical site or a >= 2 g/dL Hb fall: major (ISTH 2005)
+        elif share < 0.0 + h0 + h1:  # clinically relevant non-major bleeding
+            flags[1, i] = True
+            isth[i] = 2
+        else:  # thromboembolism
+            flags[3, i] = True
+            cost[i] += 1.0
+            if rng_compiled.uniform(keys[i], STREAM_EVENT_FATAL, day[i]) < fatal_te:
+                flags[4, i] = True
+                cost[i] += 1.0
+
+
 def draw_warfarin_events(
     log: EventLog, keys: np.ndarray, day: np.ndarray, inr_true: np.ndarray, h: WarfarinEventHazards = WARFARIN_EVENT_HAZARDS
-) -> None:
-    """Draw the day's events into ``log`` (flags and ISTH class; the caller ends the step)."""
+) -> np.ndarray:
+    """Draw the day's events into ``log`` (flags and ISTH class) and return the day's cost
+    (the caller ends the step with it).
+
+    Each living patient's day: one uniform on ``STREAM_EVENTS`` against the competing
+    hazards (major, CRNM, thromboembolism) over 24 h, then, for a major bleed, intracranial
+    and fatal shares on their own streams, and for a thromboembolism a fatal share. The
+    kernel's ISTH class (major 3, CRNM 2) is checked against
+    ``hemosim.metrics.isth_bleeding_class`` in the tests. ``log`` must hold
+    ``WARFARIN_EVENTS`` in that order.
+    """
     log.begin_step()
-    haz = hazards_per_h(inr_true, h, log.alive)
-    index, _ = draw_competing(keys, STREAM_EVENTS, day, haz, 24.0)
-    if not (index >= 0).any():
-        return
-    f = log.flags
-    major = index == 0
-    crnm = index == 1
-    te = index == 2
-    rows = np.flatnonzero(major)
-    ich = np.zeros_like(major)
-    fatal = np.zeros_like(major)
-    if rows.size:
-        ich[rows] = secondary_uniform(keys, rows, STREAM_EVENT_SITE, day) < h.intracranial_share_of_major
-        fatal[rows] = secondary_uniform(keys, rows, STREAM_EVENT_FATAL, day) < h.fatal_share_of_major
-    te_rows = np.flatnonzero(te)
-    if te_rows.size:
-        fatal[te_rows] = secondary_uniform(keys, te_rows, STREAM_EVENT_FATAL, day) < h.fatal_share_of_thromboembolism
-    bleed = major | crnm
-    b = np.flatnonzero(bleed)
-    if b.size:
-        # the bleed's record: fatal / intracranial (critical site) / otherwise a >= 2 g/dL Hb fall
-        log.isth_class[b] = isth_bleeding_class(
-            True,
-            fatal=fatal[b] & major[b],
-            critical_site=ich[b],
-            hb_drop_g_per_dl=np.where(major[b] & ~ich[b] & ~fatal[b], 2.0, 0.0),
-            clinically_relevant=crnm[b],
-        )
-    f["major_bleeding"] |= major
-    f["crnm_bleeding"] |= crnm
-    f["intracranial_haemorrhage"] |= ich
-    f["thromboembolism"] |= te
-    f["death"] |= fatal
+    n = inr_true.shape[0]
+    day = np.asarray(day, dtype=np.int64)
+    if day.ndim == 0:
+        day = np.full(n, day)
+    cost = np.empty(n)
+    _draw_rows(np.ascontiguousarray(inr_true, dtype=np.float64), log.alive, np.asarray(keys, dtype=np.uint64), day,
+               *_kernel_constants(h), log.flag_block, log.isth_class, cost)
+    return cost
+
+
+@lru_cache(maxsize=8)
+def _kernel_constants(h: WarfarinEventHazards) -> tuple:
+    """``_draw_rows``'s constants from ``h``, once per hazard set."""
+    return (np.asarray(h.inr_band_edges, dtype=np.float64), _per_h(h.major_bleeding_per_100py),
+            _per_h(h.thromboembolism_per_100py), float(h.crnm_per_major), 24.0, float(h.intracranial_share_of_major),
+            float(h.fatal_share_of_major), float(h.fatal_share_of_thromboembolism), HIGH_INR_COST_THRESHOLD)
 
 
 def _fields_lacking_metadata() -> list[str]:

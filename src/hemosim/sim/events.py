@@ -174,33 +174,37 @@ class EventLog:
             raise ValueError(f"unknown event name(s) {unknown}; allowed: {list(EVENT_KEYS)}")
         self.names = tuple(names)
         n = int(num_patients)
-        self.flags = {k: np.zeros(n, dtype=bool) for k in self.names}
-        self.counts = {k: np.zeros(n, dtype=np.int64) for k in self.names}
+        # one (K, N) block each; flags / counts are per-name row views (one array op per step)
+        self.flag_block = np.zeros((len(self.names), n), dtype=bool)
+        self.count_block = np.zeros((len(self.names), n), dtype=np.int64)
+        self.flags = dict(zip(self.names, self.flag_block))
+        self.counts = dict(zip(self.names, self.count_block))
         self.isth_class = np.zeros(n, dtype=np.int64)
         self.cost = np.zeros(n)
         self.alive = np.ones(n, dtype=bool)
+        self._death_row = self.names.index("death") if "death" in self.names else -1
 
     def reset(self, mask: np.ndarray) -> None:
         """Clear the masked patients (a new episode: no event, cost 0, alive)."""
-        for k in self.names:
-            self.flags[k][mask] = False
-            self.counts[k][mask] = 0
+        self.flag_block[:, mask] = False
+        self.count_block[:, mask] = 0
         self.isth_class[mask] = 0
         self.cost[mask] = 0.0
         self.alive[mask] = True
 
     def begin_step(self) -> None:
-        """Fresh, all-False flag arrays for the step about to be drawn."""
+        """Fresh, all-False flag arrays for the step about to be drawn (new arrays: an
+        earlier step's info keeps its values)."""
         n = self.isth_class.shape[0]
-        self.flags = {k: np.zeros(n, dtype=bool) for k in self.names}
+        self.flag_block = np.zeros((len(self.names), n), dtype=bool)
+        self.flags = dict(zip(self.names, self.flag_block))
         self.isth_class = np.zeros(n, dtype=np.int64)
 
     def end_step(self, cost: np.ndarray) -> None:
         """Add the step's flags to the counts, mark deaths and store the step's cost."""
-        for k in self.names:
-            self.counts[k] += self.flags[k]
-        if "death" in self.flags:
-            self.alive &= ~self.flags["death"]
+        self.count_block += self.flag_block
+        if self._death_row >= 0:
+            self.alive &= ~self.flag_block[self._death_row]
         self.cost = np.asarray(cost, dtype=np.float64)
 
     def info(self) -> dict[str, object]:
