@@ -10,8 +10,8 @@ Every policy of ``hemosim.agents.heparin_pomdp`` treats the same held-out patien
 TRUE aPTT (46-70 s) on the hourly values and on the 6-hourly values (0, 6, ..., 120 h,
 the resolution of ``HeparinInfusion-v0``), tests per patient-day (by test), laboratory
 cost per patient (CHF), the clinical return (reward without the test cost), the return
-with the default test-cost weight, and clinical events ("n/a" until the heparin model's
-events, issue #13, are merged).
+with the default test-cost weight, and clinical events (patients with >= 1 major bleed /
+recurrent thromboembolism in 5 days, and the mean safety cost of ``info["cost"]``).
 
 The delay penalty is measured, not assumed: the Raschke nomogram on its schedule is run
 (a) in ``HeparinInfusion-v0`` (6-h decisions, a result at every decision, no delay), (b)
@@ -55,6 +55,9 @@ def simulate(policy, n_patients: int, first_seed: int, **env_options) -> dict[st
     cost = np.zeros(n_patients)
     clinical = np.zeros(n_patients)
     ret = np.zeros(n_patients)
+    bleed = np.zeros(n_patients, dtype=bool)
+    te = np.zeros(n_patients, dtype=bool)
+    safety_cost = np.zeros(n_patients)
     for j in range(1, EPISODE_STEPS + 1):
         obs, r, term, trunc, info = env.step(policy.predict(obs))
         aptt[:, j] = info["aptt_true_s"]
@@ -62,6 +65,9 @@ def simulate(policy, n_patients: int, first_seed: int, **env_options) -> dict[st
             tests[name] += info[f"{name}_ordered"] > 0
             stat += info[f"{name}_ordered"] == 2
         cost += info["lab_cost_chf"]
+        bleed |= info["events"]["major_bleeding"]
+        te |= info["events"]["thromboembolism"]
+        safety_cost += info["cost"]
         ret += r
         clinical += r - info["reward_lab_cost"]
         if term.any():
@@ -69,7 +75,8 @@ def simulate(policy, n_patients: int, first_seed: int, **env_options) -> dict[st
     if not trunc.all():
         raise AssertionError("every episode must end at 120 h")
     env.close()
-    return {"aptt_true_s": aptt, "tests": tests, "stat_tests": stat, "lab_cost_chf": cost, "clinical_return": clinical, "return": ret}
+    return {"aptt_true_s": aptt, "tests": tests, "stat_tests": stat, "lab_cost_chf": cost, "clinical_return": clinical, "return": ret,
+            "major_bleeding": bleed, "thromboembolism": te, "safety_cost": safety_cost}
 
 
 def _ttr(aptt: np.ndarray, every_h: int) -> np.ndarray:
@@ -95,7 +102,8 @@ def _row(name: str, sim: dict[str, np.ndarray]) -> dict:
         "lab_cost_chf_per_patient": float(sim["lab_cost_chf"].mean()),
         "clinical_return": float(sim["clinical_return"].mean()),
         "return": float(sim["return"].mean()),
-        "events": "n/a (pending #13)",
+        "events": (f"major bleeding {100.0 * sim['major_bleeding'].mean():.1f} %, recurrent TE "
+                   f"{100.0 * sim['thromboembolism'].mean():.1f} %, cost {sim['safety_cost'].mean():.2f}"),
     }
 
 
@@ -178,7 +186,7 @@ def table(result: dict) -> str:
         f"* laboratory turnaround (routine): -{d['delay_penalty_routine_pct']:.1f} points",
         f"* total: -{d['total_difference_routine_pct']:.1f} points",
         "",
-        "Events: n/a until the clinical events of HeparinInfusion-v0 (issue #13) are merged into this env's kernel.",
+        "Events: patients with >= 1 event over 5 days; cost: mean episode info['cost'] (events + time with aPTT > 100 s in 6-h units).",
     ]
     return "\n".join(lines)
 
