@@ -198,3 +198,26 @@ def test_doac_layer_puts_every_given_doac_at_its_label_level():
         overridden += int(info["safety"]["overridden"].sum())
         ended = term | trunc
     assert overridden > 0
+
+
+def test_doac_layer_on_the_single_env_enforces_and_monitor_only_logs():
+    """Dabigatran 150 mg for a patient the label reduces: enforce overrides every visit,
+    monitor logs the same firings and passes the action on."""
+    firings = {}
+    for mode in ("enforce", "monitor"):
+        env = SafetyLayer(gym.make("hemosim/DOACManagement-v0"), mode=mode)
+        _, info = env.reset(seed=100003)
+        overridden = 0
+        for _ in range(12):
+            label = info["label_dose_level"][2]
+            _, _, term, trunc, info = env.step(np.array([2, 0]))
+            overridden += info["safety"]["overridden"]
+            if mode == "enforce":
+                assert info["dose_level"] == (label if label != 2 else 2) or term
+            else:
+                assert info["dose_level"] == 0 or term
+            if term or trunc:
+                break
+        firings[mode] = info["safety"]["episode_firings"]
+        assert (overridden > 0) == (mode == "enforce")
+    assert firings["enforce"] == firings["monitor"] and firings["enforce"]["doac_label_dose"] > 0
