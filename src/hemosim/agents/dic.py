@@ -28,20 +28,12 @@ from typing import Any, Mapping
 
 import numpy as np
 
+from hemosim.agents.policies import observation_batch
 from hemosim.envs.dic import NORMAL_APTT_S, NORMAL_PT_S, observation_to_labs
 
 __all__ = ["BCSH2009Policy", "ISTH2013Policy", "TransfuseToNormalPolicy", "NoTreatmentPolicy", "DICRandomPolicy"]
 
 NVEC = np.array([4, 4, 3, 3])
-
-
-def _batch(obs: Any) -> tuple[np.ndarray, bool]:
-    arr = np.asarray(obs, dtype=np.float64)
-    if arr.ndim == 1:
-        return arr[None], True
-    if arr.ndim == 2:
-        return arr, False
-    raise ValueError(f"obs must be 1-D (one observation) or 2-D (a batch); got shape {arr.shape}")
 
 
 def _thrombosis(info: Mapping[str, Any] | None, n: int) -> np.ndarray:
@@ -64,7 +56,7 @@ class _GuidelinePolicy:
         self._thrombosis: np.ndarray | None = None
 
     def predict(self, obs: Any, info: Mapping[str, Any] | None = None) -> np.ndarray:
-        o, single = _batch(obs)
+        o, single = observation_batch(obs)
         n = o.shape[0]
         labs = observation_to_labs(o)
         new = labs["hours"] == 0.0  # a new patient: forget its memory
@@ -113,7 +105,7 @@ class TransfuseToNormalPolicy:
         """Stateless."""
 
     def predict(self, obs: Any, info: Mapping[str, Any] | None = None) -> np.ndarray:
-        o, single = _batch(obs)
+        o, single = observation_batch(obs)
         labs = observation_to_labs(o)
         ffp = (labs["pt_s"] > 1.2 * NORMAL_PT_S) | (labs["aptt_s"] > 1.2 * NORMAL_APTT_S)
         plt = labs["platelets_10e9_per_l"] < 150.0
@@ -132,7 +124,7 @@ class NoTreatmentPolicy:
         """Stateless."""
 
     def predict(self, obs: Any, info: Mapping[str, Any] | None = None) -> np.ndarray:
-        o, single = _batch(obs)
+        o, single = observation_batch(obs)
         a = np.zeros((len(o), 4), dtype=np.int64)
         return a[0] if single else a
 
@@ -151,7 +143,7 @@ class DICRandomPolicy:
         self._rng = np.random.default_rng(self.seed)
 
     def predict(self, obs: Any, info: Mapping[str, Any] | None = None) -> np.ndarray:
-        o, single = _batch(obs)
+        o, single = observation_batch(obs)
         a = self._rng.integers(0, NVEC, size=(len(o), 4)).astype(np.int64)
         return a[0] if single else a
 

@@ -37,6 +37,7 @@ from typing import Any, Mapping
 
 import numpy as np
 
+from hemosim.agents.policies import observation_batch
 from hemosim import label_rules
 from hemosim.envs.doac import observation_to_clinical
 from hemosim.models import doac
@@ -45,15 +46,6 @@ __all__ = ["LabelDosedDOAC", "WarfarinPolicy", "GuidelineChooser", "RandomDOACPo
            "label_dose_from_observation"]
 
 _DRUG_CODE = {"apixaban": doac.APIXABAN, "rivaroxaban": doac.RIVAROXABAN, "dabigatran": doac.DABIGATRAN}
-
-
-def _batch(obs: Any) -> tuple[np.ndarray, bool]:
-    arr = np.asarray(obs, dtype=np.float64)
-    if arr.ndim == 1:
-        return arr[None], True
-    if arr.ndim == 2:
-        return arr, False
-    raise ValueError(f"obs must be 1-D (one observation) or 2-D (a batch); got shape {arr.shape}")
 
 
 def _out(action: np.ndarray, single: bool) -> np.ndarray:
@@ -89,7 +81,7 @@ class LabelDosedDOAC:
         """Stateless."""
 
     def predict(self, obs: Any, info: Mapping[str, Any] | None = None) -> np.ndarray:
-        o, single = _batch(obs)
+        o, single = observation_batch(obs)
         c = observation_to_clinical(o)
         level = label_dose_from_observation(self.drug, c)  # 2 (contraindicated) -> hold
         if not self.recheck:
@@ -109,7 +101,7 @@ class WarfarinPolicy:
         """Stateless."""
 
     def predict(self, obs: Any, info: Mapping[str, Any] | None = None) -> np.ndarray:
-        o, single = _batch(obs)
+        o, single = observation_batch(obs)
         return _out(np.tile([doac.WARFARIN, doac.STANDARD], (len(o), 1)), single)
 
     __call__ = predict
@@ -124,7 +116,7 @@ class GuidelineChooser:
         """Stateless."""
 
     def predict(self, obs: Any, info: Mapping[str, Any] | None = None) -> np.ndarray:
-        o, single = _batch(obs)
+        o, single = observation_batch(obs)
         c = observation_to_clinical(o)
         n = len(o)
         no_oac = (c["cha2ds2_vasc"] - c["female"].astype(np.int64)) <= 0
@@ -157,7 +149,7 @@ class RandomDOACPolicy:
         self._rng = np.random.default_rng(self.seed)
 
     def predict(self, obs: Any, info: Mapping[str, Any] | None = None) -> np.ndarray:
-        o, single = _batch(obs)
+        o, single = observation_batch(obs)
         a = np.stack([self._rng.integers(0, self.n_drugs, len(o)), self._rng.integers(0, 3, len(o))], axis=1)
         return _out(a, single)
 
@@ -177,7 +169,7 @@ class ConstantAction:
         """Stateless."""
 
     def predict(self, obs: Any, info: Mapping[str, Any] | None = None) -> np.ndarray:
-        o, single = _batch(obs)
+        o, single = observation_batch(obs)
         return _out(np.tile(self.action, (len(o), 1)), single)
 
     __call__ = predict

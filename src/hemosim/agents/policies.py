@@ -14,6 +14,16 @@ from gymnasium import spaces
 __all__ = ["RandomPolicy", "ConstantDosePolicy"]
 
 
+def observation_batch(obs: Any) -> tuple[np.ndarray, bool]:
+    """``(batch as float64 (N, D), was_single)`` for one observation or a batch of them."""
+    arr = np.asarray(obs, dtype=np.float64)
+    if arr.ndim == 1:
+        return arr[None], True
+    if arr.ndim == 2:
+        return arr, False
+    raise ValueError(f"obs must be 1-D (one observation) or 2-D (a batch); got shape {arr.shape}")
+
+
 def _batch_size(obs: Any) -> int | None:
     arr = np.asarray(obs)
     if arr.ndim == 1:

@@ -186,6 +186,11 @@ def _constants(h: HeparinEventHazards) -> np.ndarray:
     return c
 
 
+def _step_arrays(*arrays: np.ndarray) -> list[np.ndarray]:
+    """The step's per-patient inputs as contiguous float64 arrays (the kernels' layout)."""
+    return [np.ascontiguousarray(x, dtype=np.float64) for x in arrays]
+
+
 def hazards_per_h(
     aptt_start_s: np.ndarray,
     aptt_end_s: np.ndarray,
@@ -202,8 +207,7 @@ def hazards_per_h(
     (the env's Rosendaal interpolation); ``hit_onset_h`` is ``inf`` without HIT.
     """
     consts = _constants(h)
-    arrays = [np.ascontiguousarray(x, dtype=np.float64) for x in
-              (aptt_start_s, aptt_end_s, subtherapeutic_fraction, t_start_h, t_end_h, hit_onset_h)]
+    arrays = _step_arrays(aptt_start_s, aptt_end_s, subtherapeutic_fraction, t_start_h, t_end_h, hit_onset_h)
     out = np.empty((arrays[0].shape[0], 2))
     _hazard_rows(*arrays, np.ascontiguousarray(heparin_given, dtype=bool), consts, out)
     return out
@@ -231,8 +235,7 @@ def draw_heparin_events(
     haemoglobin fall >= 2 g/dL (ISTH class 3; checked against
     ``hemosim.metrics.isth_bleeding_class`` in the tests)."""
     log.begin_step()
-    arrays = [np.ascontiguousarray(x, dtype=np.float64) for x in
-              (aptt_start_s, aptt_end_s, subtherapeutic_fraction, t_start_h, t_end_h, hit_onset_h)]
+    arrays = _step_arrays(aptt_start_s, aptt_end_s, subtherapeutic_fraction, t_start_h, t_end_h, hit_onset_h)
     cost = np.empty(arrays[0].shape[0])
     _draw_rows(*arrays, np.ascontiguousarray(heparin_given, dtype=bool), _constants(h), np.asarray(keys, dtype=np.uint64),
                np.ascontiguousarray(step, dtype=np.int64), float(dt_h), np.ascontiguousarray(supra_share, dtype=np.float64),
