@@ -171,7 +171,7 @@ from typing import Any, Mapping
 
 import numpy as np
 from gymnasium import spaces
-from numba import njit
+from numba import njit, prange
 
 from hemosim.assays import (
     ANTI_XA_ANALYTICAL_CV,
@@ -196,6 +196,7 @@ from hemosim.patients.heparin import (
     sample_patients,
 )
 from hemosim.sim import rng_compiled
+from hemosim.sim.threads import PARALLEL_CHUNKS, use_parallel
 from hemosim.sim.batch import BatchedSimulator, validate_options
 from hemosim.sim.events import REWARD_MODES, EventLog, event_reward
 from hemosim.sim.single import SingleEnv
@@ -378,14 +379,15 @@ def _reset_rows(rows, state, params, keys, sig_aptt, sig_axa, sig_plt, obs):  # 
         _measure_row(i, state, params, keys, 0, sig_aptt, sig_axa, sig_plt, obs)
 
 
-@njit(cache=True)
-def _step(actions, state, params, pk, buf, keys, sig_iov, sig_aptt, sig_axa, sig_plt, obs, reward, truncated):  # pragma: no cover - jitted
-    """One 6-h step of every row: the dose of ``actions`` by the mapping of :func:`dose_from_action`
+@njit(cache=True, inline="always")
+def _step_range(lo, hi, actions, state, params, pk, buf, keys, sig_iov, sig_aptt, sig_axa, sig_plt, obs, reward,
+                truncated):  # pragma: no cover - jitted
+    """One 6-h step of rows ``lo:hi``: the dose of ``actions`` by the mapping of :func:`dose_from_action`
     (computed once per row), ``pk`` the volume-normalised PK constants set at reset, ``buf``
     preallocated work rows. ``sig_iov`` is the log-SD of the within-patient factor on both
     elimination rate constants in this interval (``hemosim.patients.heparin.elimination_factor``:
-    ``rng.normal(key, STREAM_ELIMINATION_IOV, interval number)``)."""
-    n = state.shape[0]
+    ``rng.normal(key, STREAM_ELIMINATION_IOV, interval number)``). Each row's result depends only
+    on that row (``advance_rows``), so any split of the rows gives the same numbers."""
     dt = STEP_HOURS
     # PK: bolus, then all patients through the model's integrator together (volume-normalised)
     c = buf[_BUF_C]
@@ -393,7 +395,7 @@ def _step(actions, state, params, pk, buf, keys, sig_iov, sig_aptt, sig_axa, sig
     r = buf[_BUF_R]
     kint = buf[_BUF_KINT]
     k_lin = buf[_BUF_K]
-    for i in range(n):
+    for i in range(lo, hi):
         f = 1.0
         if sig_iov > 0.0:
             interval = int(state[i, _HOURS] / dt + 0.5) + 1
@@ -408,8 +410,8 @@ def _step(actions, state, params, pk, buf, keys, sig_iov, sig_aptt, sig_axa, sig
         c[i] = state[i, _C] + bolus / v
         b[i] = state[i, _B]
         r[i] = rate / v
-    advance_rows(c, b, r, pk[_PK_KON], pk[_PK_BMAX], kint, k_lin, dt)
-    for i in range(n):
+    advance_rows(c[lo:hi], b[lo:hi], r[lo:hi], pk[_PK_KON, lo:hi], pk[_PK_BMAX, lo:hi], kint[lo:hi], k_lin[lo:hi], dt)
+    for i in range(lo, hi):
         rate = state[i, _RATE]
         bolus = state[i, _BOLUS]
         t0 = state[i, _HOURS]
@@ -439,6 +441,29 @@ def _step(actions, state, params, pk, buf, keys, sig_iov, sig_aptt, sig_axa, sig
         k = int(t1 / dt + 0.5)
         truncated[i] = k >= EPISODE_STEPS
         _measure_row(i, state, params, keys, k, sig_aptt, sig_axa, sig_plt, obs)
+
+
+@njit(cache=True)
+def _step_serial(actions, state, params, pk, buf, keys, sig_iov, sig_aptt, sig_axa, sig_plt, obs, reward,
+                 truncated):  # pragma: no cover - jitted
+    _step_range(0, state.shape[0], actions, state, params, pk, buf, keys, sig_iov, sig_aptt, sig_axa, sig_plt, obs,
+                reward, truncated)
+
+
+@njit(cache=True, parallel=True)
+def _step_parallel(actions, state, params, pk, buf, keys, sig_iov, sig_aptt, sig_axa, sig_plt, obs, reward,
+                   truncated):  # pragma: no cover - jitted
+    n = state.shape[0]
+    chunks = min(n, PARALLEL_CHUNKS)
+    for ch in prange(chunks):
+        _step_range(ch * n // chunks, (ch + 1) * n // chunks, actions, state, params, pk, buf, keys, sig_iov,
+                    sig_aptt, sig_axa, sig_plt, obs, reward, truncated)
+
+
+def _step(actions, state, params, pk, buf, keys, sig_iov, sig_aptt, sig_axa, sig_plt, obs, reward, truncated) -> None:
+    """One 6-h step of every row (:func:`_step_range`), in parallel chunks for large batches."""
+    kernel = _step_parallel if use_parallel(state.shape[0]) else _step_serial
+    kernel(actions, state, params, pk, buf, keys, sig_iov, sig_aptt, sig_axa, sig_plt, obs, reward, truncated)
 
 
 class HeparinSimulator(BatchedSimulator):

@@ -43,10 +43,11 @@ from dataclasses import dataclass, field, fields
 from functools import lru_cache
 
 import numpy as np
-from numba import njit
+from numba import njit, prange
 
 from hemosim.sim import rng_compiled
 from hemosim.sim.events import EventLog, per_hour_from_risk
+from hemosim.sim.threads import PARALLEL_CHUNKS, use_parallel
 
 __all__ = [
     "HEPARIN_EVENTS",
@@ -149,13 +150,13 @@ def _hazard_rows(a0, a1, frac_sub, t0, t1, onset, heparin, consts, out):  # prag
         out[i, 0], out[i, 1] = _hazard_row(i, a0, a1, frac_sub, t0, t1, onset, heparin, consts)
 
 
-@njit(cache=True)
-def _draw_rows(a0, a1, frac_sub, t0, t1, onset, heparin, consts, keys, step, dt_h, supra_share,
-               flags, isth, cost):  # pragma: no cover - jitted
+@njit(cache=True, inline="always")
+def _draw_range(lo, hi, a0, a1, frac_sub, t0, t1, onset, heparin, consts, keys, step, dt_h, supra_share,
+                flags, isth, cost):  # pragma: no cover - jitted
     """The step's events per patient, fused: the hazards of ``_hazard_row``, the competing
     rule of ``hemosim.sim.events.draw_competing`` (same uniform, same arithmetic), the HIT
     onset and the cost. ``flags`` rows: major bleeding, thromboembolism, HIT."""
-    for i in range(a0.shape[0]):
+    for i in range(lo, hi):
         h0, h1 = _hazard_row(i, a0, a1, frac_sub, t0, t1, onset, heparin, consts)
         total = 0.0 + h0 + h1
         if total > 0.0:
@@ -172,6 +173,25 @@ def _draw_rows(a0, a1, frac_sub, t0, t1, onset, heparin, consts, keys, step, dt_
             flags[2, i] = True
         n_events = (1.0 if flags[0, i] else 0.0) + (1.0 if flags[1, i] else 0.0)
         cost[i] = (n_events + (1.0 if flags[2, i] else 0.0)) + supra_share[i]
+
+
+@njit(cache=True)
+def _draw_rows(a0, a1, frac_sub, t0, t1, onset, heparin, consts, keys, step, dt_h, supra_share,
+               flags, isth, cost):  # pragma: no cover - jitted
+    """Every row, one thread."""
+    _draw_range(0, a0.shape[0], a0, a1, frac_sub, t0, t1, onset, heparin, consts, keys, step, dt_h, supra_share,
+                flags, isth, cost)
+
+
+@njit(cache=True, parallel=True)
+def _draw_rows_parallel(a0, a1, frac_sub, t0, t1, onset, heparin, consts, keys, step, dt_h, supra_share,
+                        flags, isth, cost):  # pragma: no cover - jitted
+    """Every row, in parallel chunks (each row draws from its own key: thread-count free)."""
+    n = a0.shape[0]
+    chunks = min(n, PARALLEL_CHUNKS)
+    for c in prange(chunks):
+        _draw_range(c * n // chunks, (c + 1) * n // chunks, a0, a1, frac_sub, t0, t1, onset, heparin, consts, keys,
+                    step, dt_h, supra_share, flags, isth, cost)
 
 
 @lru_cache(maxsize=8)
@@ -237,7 +257,8 @@ def draw_heparin_events(
     log.begin_step()
     arrays = _step_arrays(aptt_start_s, aptt_end_s, subtherapeutic_fraction, t_start_h, t_end_h, hit_onset_h)
     cost = np.empty(arrays[0].shape[0])
-    _draw_rows(*arrays, np.ascontiguousarray(heparin_given, dtype=bool), _constants(h), np.asarray(keys, dtype=np.uint64),
+    draw = _draw_rows_parallel if use_parallel(cost.shape[0]) else _draw_rows
+    draw(*arrays, np.ascontiguousarray(heparin_given, dtype=bool), _constants(h), np.asarray(keys, dtype=np.uint64),
                np.ascontiguousarray(step, dtype=np.int64), float(dt_h), np.ascontiguousarray(supra_share, dtype=np.float64),
                log.flag_block, log.isth_class, cost)
     return cost

@@ -246,6 +246,17 @@ def _score_day(inr, low, high, parts, in_range, reward):  # pragma: no cover - c
         reward[n] = parts[n, 0] + parts[n, 1] + parts[n, 2] + parts[n, 3]
 
 
+@njit(cache=True)
+def _observe(inr_measured, pk_mg, inv_v1, inv_v_r, day, obs):  # pragma: no cover - compiled
+    """The dynamic columns of the observation (env card): measured INR / 6, S- and
+    R-warfarin mg/L x 0.2 (each capped at 1) and day / 90; columns 3-6 are set at reset."""
+    for n in range(obs.shape[0]):
+        obs[n, 0] = min(np.float32(inr_measured[n] * (1.0 / 6.0)), np.float32(1.0))
+        obs[n, 1] = min(np.float32(pk_mg[n, 1] * inv_v1[n] * 0.2), np.float32(1.0))
+        obs[n, 2] = min(np.float32(pk_mg[n, 3] * inv_v_r[n] * 0.2), np.float32(1.0))
+        obs[n, 7] = np.float32(day[n] * (1.0 / EPISODE_DAYS))
+
+
 def warfarin_reward(
     inr: np.ndarray, low: np.ndarray, high: np.ndarray, parts: np.ndarray | None = None
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -431,13 +442,9 @@ class WarfarinSimulator(BatchedSimulator):
 
     # -- what is seen --------------------------------------------------------------------
     def observation(self) -> np.ndarray:
-        obs = self._obs
-        obs[:, 0] = self.inr_measured * (1.0 / 6.0)
-        obs[:, 1] = self.model.s_concentration_mg_per_l() * 0.2
-        obs[:, 2] = self.model.r_concentration_mg_per_l() * 0.2
-        obs[:, 7] = self.day * (1.0 / EPISODE_DAYS)
-        np.minimum(obs[:, :3], 1.0, out=obs[:, :3])
-        return obs.copy()
+        m = self.model
+        _observe(self.inr_measured, m.pk_mg, m.inv_v1, m.inv_v_r, self.day, self._obs)
+        return self._obs.copy()
 
     def info(self) -> dict[str, Any]:
         return {

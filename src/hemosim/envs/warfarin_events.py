@@ -52,9 +52,10 @@ from dataclasses import dataclass, field, fields
 from functools import lru_cache
 
 import numpy as np
-from numba import njit
+from numba import njit, prange
 
 from hemosim.sim import rng_compiled
+from hemosim.sim.threads import PARALLEL_CHUNKS, use_parallel
 from hemosim.sim.events import EventLog, per_hour_from_per_100_patient_years
 
 __all__ = [
@@ -152,15 +153,15 @@ def _per_h(rates: tuple[float, ...]) -> np.ndarray:
     return np.asarray(per_hour_from_per_100_patient_years(np.asarray(rates, dtype=np.float64)))
 
 
-@njit(cache=True)
-def _draw_rows(inr, alive, keys, day, edges, major_tab, te_tab, crnm_ratio, dt_h, ich_share, fatal_major, fatal_te,
-               high_inr, flags, isth, cost):  # pragma: no cover - jitted
+@njit(cache=True, inline="always")
+def _draw_range(lo, hi, inr, alive, keys, day, edges, major_tab, te_tab, crnm_ratio, dt_h, ich_share, fatal_major,
+                fatal_te, high_inr, flags, isth, cost):  # pragma: no cover - jitted
     """One day's competing draw per patient, fused: the hazards of ``_hazard_rows``, the
     competing-risks rule of ``hemosim.sim.events.draw_competing`` (same uniform, same
     arithmetic, so the same events) and the intracranial / fatal shares. ``flags`` rows:
     major, CRNM, intracranial, thromboembolism, death. ``cost`` (the env card's): major
     bleeding + thromboembolism + death + [true INR > ``high_inr``]."""
-    for i in range(inr.shape[0]):
+    for i in range(lo, hi):
         cost[i] = 1.0 if inr[i] > high_inr else 0.0
         if not alive[i]:
             continue
@@ -199,6 +200,25 @@ def _draw_rows(inr, alive, keys, day, edges, major_tab, te_tab, crnm_ratio, dt_h
                 cost[i] += 1.0
 
 
+@njit(cache=True)
+def _draw_rows(inr, alive, keys, day, edges, major_tab, te_tab, crnm_ratio, dt_h, ich_share, fatal_major, fatal_te,
+               high_inr, flags, isth, cost):  # pragma: no cover - jitted
+    """Every row, one thread."""
+    _draw_range(0, inr.shape[0], inr, alive, keys, day, edges, major_tab, te_tab, crnm_ratio, dt_h, ich_share,
+                fatal_major, fatal_te, high_inr, flags, isth, cost)
+
+
+@njit(cache=True, parallel=True)
+def _draw_rows_parallel(inr, alive, keys, day, edges, major_tab, te_tab, crnm_ratio, dt_h, ich_share, fatal_major,
+                        fatal_te, high_inr, flags, isth, cost):  # pragma: no cover - jitted
+    """Every row, in parallel chunks (each row draws from its own key: thread-count free)."""
+    n = inr.shape[0]
+    chunks = min(n, PARALLEL_CHUNKS)
+    for c in prange(chunks):
+        _draw_range(c * n // chunks, (c + 1) * n // chunks, inr, alive, keys, day, edges, major_tab, te_tab,
+                    crnm_ratio, dt_h, ich_share, fatal_major, fatal_te, high_inr, flags, isth, cost)
+
+
 def draw_warfarin_events(
     log: EventLog, keys: np.ndarray, day: np.ndarray, inr_true: np.ndarray, h: WarfarinEventHazards = WARFARIN_EVENT_HAZARDS
 ) -> np.ndarray:
@@ -218,7 +238,8 @@ def draw_warfarin_events(
     if day.ndim == 0:
         day = np.full(n, day)
     cost = np.empty(n)
-    _draw_rows(np.ascontiguousarray(inr_true, dtype=np.float64), log.alive, np.asarray(keys, dtype=np.uint64), day,
+    draw = _draw_rows_parallel if use_parallel(n) else _draw_rows
+    draw(np.ascontiguousarray(inr_true, dtype=np.float64), log.alive, np.asarray(keys, dtype=np.uint64), day,
                *_kernel_constants(h), log.flag_block, log.isth_class, cost)
     return cost
 

@@ -1,13 +1,17 @@
 """Numba kernels of the Hamberg 2007 and 2010 daily advance (see ``models/warfarin.py``).
 
 Kept in its own module so that ``import hemosim.models.warfarin`` stays cheap and the
-kernel compiles (and caches) on first use.
+kernel compiles (and caches) on first use. Each per-patient loop is one row-range body
+(``_*_rows(lo, hi, ...)``) compiled twice: serial, and in parallel row chunks for large
+batches (``hemosim.sim.threads``; bit-identical results for any thread count).
 """
 
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+from numba import njit, prange
+
+from hemosim.sim.threads import PARALLEL_CHUNKS, use_parallel
 
 
 @njit(cache=True, inline="always")
@@ -41,28 +45,39 @@ def _chain_step(dec, pp, ww, a, a_new, offset, length, u, u_prev):
         a_new[offset + i] = s + (pp[i] - ww[i]) * u + ww[i] * u_prev
 
 
-@njit(cache=True)
-def inr_of(chain, inr_base, inr_max, inr_lambda, out):
-    """INR = BASE + INRmax (1 - A6 A7)^lambda for every patient, written into ``out``."""
-    for n in range(chain.shape[0]):
+@njit(cache=True, inline="always")
+def _inr_rows(lo, hi, chain, inr_base, inr_max, inr_lambda, out):
+    for n in range(lo, hi):
         x = 1.0 - chain[n, 5] * chain[n, 6]
         out[n] = inr_base[n] + (inr_max[n] * x**inr_lambda[n] if x > 0.0 else 0.0)
+
+
+@njit(cache=True)
+def _inr_serial(chain, inr_base, inr_max, inr_lambda, out):  # pragma: no cover - jitted
+    _inr_rows(0, chain.shape[0], chain, inr_base, inr_max, inr_lambda, out)
+
+
+@njit(cache=True, parallel=True)
+def _inr_parallel(chain, inr_base, inr_max, inr_lambda, out):  # pragma: no cover - jitted
+    n = chain.shape[0]
+    chunks = min(n, PARALLEL_CHUNKS)
+    for c in prange(chunks):
+        _inr_rows(c * n // chunks, (c + 1) * n // chunks, chain, inr_base, inr_max, inr_lambda, out)
+
+
+def inr_of(chain, inr_base, inr_max, inr_lambda, out):
+    """INR = BASE + INRmax (1 - A6 A7)^lambda for every patient, written into ``out``."""
+    kernel = _inr_parallel if use_parallel(chain.shape[0]) else _inr_serial
+    kernel(chain, inr_base, inr_max, inr_lambda, out)
     return out
 
 
-@njit(cache=True)
-def advance_days(pk, chain, depot_dose, pk_prop, step_index, c1_decay, c1_p, c1_w, c2, inv_v1, ec50_g, gamma):
-    """Hamberg 2007: advance every patient ``depot_dose.shape[1]`` days in place.
-
-    pk (N, 4), chain (N, 7), depot_dose (N, D) mg into the depot at each day start,
-    pk_prop (N, L, 4, 4) exact PK propagators per step length, step_index (J,) length
-    index of each intra-day step, c1_* (N, L, 6) and c2 (N, L, 3) = [decay, P1, W1] exact
-    chain coefficients, inv_v1 / ec50_g (= EC50^gamma) / gamma (N,).
-    """
+@njit(cache=True, inline="always")
+def _advance_rows(lo, hi, pk, chain, depot_dose, pk_prop, step_index, c1_decay, c1_p, c1_w, c2, inv_v1, ec50_g, gamma):
     n_steps = step_index.shape[0]
     a = np.empty(7)
     a_new = np.empty(7)
-    for n in range(pk.shape[0]):
+    for n in range(lo, hi):
         x0, x1, x2, x3 = pk[n, 0], pk[n, 1], pk[n, 2], pk[n, 3]
         a[:] = chain[n]
         g, eg, iv = gamma[n], ec50_g[n], inv_v1[n]
@@ -82,27 +97,64 @@ def advance_days(pk, chain, depot_dose, pk_prop, step_index, c1_decay, c1_p, c1_
 
 
 @njit(cache=True)
-def inr_of_mean(chain, inr_base, inr_max, out):
-    """Hamberg 2010: INR = BASE + INRmax (1 - (A3 + A6)/2), written into ``out``."""
-    for n in range(chain.shape[0]):
+def _advance_serial(pk, chain, depot_dose, pk_prop, step_index, c1_decay, c1_p, c1_w, c2, inv_v1, ec50_g, gamma):  # pragma: no cover
+    _advance_rows(0, pk.shape[0], pk, chain, depot_dose, pk_prop, step_index, c1_decay, c1_p, c1_w, c2, inv_v1, ec50_g, gamma)
+
+
+@njit(cache=True, parallel=True)
+def _advance_parallel(pk, chain, depot_dose, pk_prop, step_index, c1_decay, c1_p, c1_w, c2, inv_v1, ec50_g, gamma):  # pragma: no cover
+    n = pk.shape[0]
+    chunks = min(n, PARALLEL_CHUNKS)
+    for c in prange(chunks):
+        _advance_rows(c * n // chunks, (c + 1) * n // chunks, pk, chain, depot_dose, pk_prop, step_index,
+                      c1_decay, c1_p, c1_w, c2, inv_v1, ec50_g, gamma)
+
+
+def advance_days(pk, chain, depot_dose, pk_prop, step_index, c1_decay, c1_p, c1_w, c2, inv_v1, ec50_g, gamma) -> None:
+    """Hamberg 2007: advance every patient ``depot_dose.shape[1]`` days in place.
+
+    pk (N, 4), chain (N, 7), depot_dose (N, D) mg into the depot at each day start,
+    pk_prop (N, L, 4, 4) exact PK propagators per step length, step_index (J,) length
+    index of each intra-day step, c1_* (N, L, 6) and c2 (N, L, 3) = [decay, P1, W1] exact
+    chain coefficients, inv_v1 / ec50_g (= EC50^gamma) / gamma (N,).
+    """
+    kernel = _advance_parallel if use_parallel(pk.shape[0]) else _advance_serial
+    kernel(pk, chain, depot_dose, pk_prop, step_index, c1_decay, c1_p, c1_w, c2, inv_v1, ec50_g, gamma)
+
+
+@njit(cache=True, inline="always")
+def _inr_mean_rows(lo, hi, chain, inr_base, inr_max, out):
+    for n in range(lo, hi):
         x = 1.0 - 0.5 * (chain[n, 2] + chain[n, 5])
         out[n] = inr_base[n] + (inr_max[n] * x if x > 0.0 else 0.0)
-    return out
 
 
 @njit(cache=True)
-def advance_days_two_chains(pk, chain, depot_dose, pk_prop, step_index, c_decay, c_p, c_w, inv_v1, ec50_g, gamma):
-    """Hamberg 2010 daily advance: the same exact PK, then two parallel chains of 3
-    compartments each, both fed by ``1 - E``.
+def _inr_mean_serial(chain, inr_base, inr_max, out):  # pragma: no cover - jitted
+    _inr_mean_rows(0, chain.shape[0], chain, inr_base, inr_max, out)
 
-    pk (N, 4), chain (N, 6) = [A1..A3, A4..A6], depot_dose (N, D), pk_prop (N, L, 4, 4),
-    step_index (J,), c_decay / c_p / c_w (N, L, 2, 3) exact chain coefficients,
-    inv_v1 / ec50_g (= EC50^gamma) / gamma (N,).
-    """
+
+@njit(cache=True, parallel=True)
+def _inr_mean_parallel(chain, inr_base, inr_max, out):  # pragma: no cover - jitted
+    n = chain.shape[0]
+    chunks = min(n, PARALLEL_CHUNKS)
+    for c in prange(chunks):
+        _inr_mean_rows(c * n // chunks, (c + 1) * n // chunks, chain, inr_base, inr_max, out)
+
+
+def inr_of_mean(chain, inr_base, inr_max, out):
+    """Hamberg 2010: INR = BASE + INRmax (1 - (A3 + A6)/2), written into ``out``."""
+    kernel = _inr_mean_parallel if use_parallel(chain.shape[0]) else _inr_mean_serial
+    kernel(chain, inr_base, inr_max, out)
+    return out
+
+
+@njit(cache=True, inline="always")
+def _two_chain_rows(lo, hi, pk, chain, depot_dose, pk_prop, step_index, c_decay, c_p, c_w, inv_v1, ec50_g, gamma):
     n_steps = step_index.shape[0]
     a = np.empty(6)
     a_new = np.empty(6)
-    for n in range(pk.shape[0]):
+    for n in range(lo, hi):
         x0, x1, x2, x3 = pk[n, 0], pk[n, 1], pk[n, 2], pk[n, 3]
         a[:] = chain[n]
         g, eg, iv = gamma[n], ec50_g[n], inv_v1[n]
@@ -119,3 +171,29 @@ def advance_days_two_chains(pk, chain, depot_dose, pk_prop, step_index, c_decay,
                 u_prev = u
         pk[n, 0], pk[n, 1], pk[n, 2], pk[n, 3] = x0, x1, x2, x3
         chain[n] = a
+
+
+@njit(cache=True)
+def _two_chains_serial(pk, chain, depot_dose, pk_prop, step_index, c_decay, c_p, c_w, inv_v1, ec50_g, gamma):  # pragma: no cover
+    _two_chain_rows(0, pk.shape[0], pk, chain, depot_dose, pk_prop, step_index, c_decay, c_p, c_w, inv_v1, ec50_g, gamma)
+
+
+@njit(cache=True, parallel=True)
+def _two_chains_parallel(pk, chain, depot_dose, pk_prop, step_index, c_decay, c_p, c_w, inv_v1, ec50_g, gamma):  # pragma: no cover
+    n = pk.shape[0]
+    chunks = min(n, PARALLEL_CHUNKS)
+    for c in prange(chunks):
+        _two_chain_rows(c * n // chunks, (c + 1) * n // chunks, pk, chain, depot_dose, pk_prop, step_index,
+                        c_decay, c_p, c_w, inv_v1, ec50_g, gamma)
+
+
+def advance_days_two_chains(pk, chain, depot_dose, pk_prop, step_index, c_decay, c_p, c_w, inv_v1, ec50_g, gamma) -> None:
+    """Hamberg 2010 daily advance: the same exact PK, then two parallel chains of 3
+    compartments each, both fed by ``1 - E``.
+
+    pk (N, 4), chain (N, 6) = [A1..A3, A4..A6], depot_dose (N, D), pk_prop (N, L, 4, 4),
+    step_index (J,), c_decay / c_p / c_w (N, L, 2, 3) exact chain coefficients,
+    inv_v1 / ec50_g (= EC50^gamma) / gamma (N,).
+    """
+    kernel = _two_chains_parallel if use_parallel(pk.shape[0]) else _two_chains_serial
+    kernel(pk, chain, depot_dose, pk_prop, step_index, c_decay, c_p, c_w, inv_v1, ec50_g, gamma)

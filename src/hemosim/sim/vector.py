@@ -38,15 +38,47 @@ from hemosim.sim.single import scalar_info
 __all__ = ["BatchedVectorEnv"]
 
 
+def _leaves(tree: dict[str, Any], out: list[tuple[dict[str, Any], str, np.ndarray]]) -> None:
+    for key, value in tree.items():
+        if isinstance(value, dict):
+            _leaves(value, out)
+        else:
+            out.append((tree, key, value))
+
+
 def _copy_arrays(tree: dict[str, Any]) -> dict[str, Any]:
-    return {k: _copy_arrays(v) if isinstance(v, dict) else v.copy() for k, v in tree.items()}
+    """A fresh copy of a tree of arrays; 1-D arrays of one dtype are copied together into one
+    block and returned as its rows (independent memory per key, one allocation per dtype)."""
+    copied = _skeleton(tree)
+    leaves: list[tuple[dict[str, Any], str, np.ndarray]] = []
+    _leaves(copied, leaves)
+    groups: dict[tuple[np.dtype, int], list[tuple[dict[str, Any], str, np.ndarray]]] = {}
+    for node, key, value in leaves:
+        if value.ndim == 1 and value.dtype != object:
+            groups.setdefault((value.dtype, value.shape[0]), []).append((node, key, value))
+        else:
+            node[key] = value.copy()
+    for (dtype, n), items in groups.items():
+        block = np.empty((len(items), n), dtype=dtype)
+        for row, (node, key, value) in enumerate(items):
+            block[row] = value
+            node[key] = block[row]
+    return copied
+
+
+def _skeleton(tree: dict[str, Any]) -> dict[str, Any]:
+    return {k: _skeleton(v) if isinstance(v, dict) else v for k, v in tree.items()}
 
 
 def _with_masks(batched: dict[str, Any], n: int, mask: np.ndarray | None = None) -> dict[str, Any]:
+    """``batched`` with a ``_key`` mask beside every key (Gymnasium's vector-info layout):
+    all True, or ``mask``; each mask is its own row of one boolean block."""
+    block = np.empty((len(batched), n), dtype=bool)
+    block[:] = True if mask is None else mask
     out: dict[str, Any] = {}
-    for key, value in batched.items():
+    for row, (key, value) in enumerate(batched.items()):
         out[key] = _with_masks(value, n, mask) if isinstance(value, dict) else value
-        out["_" + key] = np.ones(n, dtype=bool) if mask is None else mask.copy()
+        out["_" + key] = block[row]
     return out
 
 
