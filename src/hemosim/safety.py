@@ -418,6 +418,12 @@ class _LayerCore:
         if mode not in MODES:
             raise ValueError(f"unknown mode {mode!r}; allowed: {list(MODES)}")
         self.mode = mode
+        info_level = getattr(env.unwrapped, "info_level", "full")
+        if info_level != "full":
+            raise ValueError(
+                f"the safety layer reads the env's info every step (lab values, patient covariates); "
+                f"make the env with info_level='full', got {info_level!r}"
+            )
         self.adapter = adapter if adapter is not None else _adapter_for(env)
         self.rules = list(self.adapter.rules if rules is None else rules)
         names = [r.name for r in self.rules]
