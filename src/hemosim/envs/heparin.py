@@ -182,7 +182,7 @@ from hemosim.assays import (
     STREAM_APTT_NOISE,
     STREAM_PLATELET_NOISE,
 )
-from hemosim.envs.heparin_events import HEPARIN_EVENTS, draw_heparin_events
+from hemosim.envs.heparin_events import HEPARIN_EVENT_HAZARDS, HEPARIN_EVENTS, draw_row, event_constants
 from hemosim.metrics import four_ts_score
 from hemosim.models.heparin import UFH_TYPICAL, UfhParameters, advance_rows, aptt_scalar_s
 from hemosim.patients.heparin import (
@@ -466,6 +466,42 @@ def _step(actions, state, params, pk, buf, keys, sig_iov, sig_aptt, sig_axa, sig
     kernel(actions, state, params, pk, buf, keys, sig_iov, sig_aptt, sig_axa, sig_plt, obs, reward, truncated)
 
 
+@njit(cache=True, inline="always")
+def _draw_events_range(lo, hi, state, params, keys, aptt_start, t_start, step_hours, reward_scale, consts, flags, isth,
+                       cost):  # pragma: no cover - jitted
+    """The step's clinical events of rows ``lo:hi`` (``hemosim.envs.heparin_events.draw_row``)
+    from the state after the step: heparin given in it (rate or bolus > 0), the share of it
+    with the true aPTT below 45 s and above 100 s (from the reward components, ``step_hours``
+    long, components scaled by ``reward_scale``; the cost counts the latter in units of a
+    6-h step) and the step's number (the uniforms' counter)."""
+    sub_scale = -1.0 / (W_SUB * reward_scale)
+    supra_scale = -1.0 / W_SUPRA
+    per_h = 1.0 / step_hours
+    for i in range(lo, hi):
+        given = state[i, _RATE] > 0.0 or state[i, _BOLUS] > 0.0
+        t_end = state[i, _HOURS]
+        draw_row(i, aptt_start[i], state[i, _APTT], state[i, _R_SUB] * sub_scale, t_start[i], t_end, params[i, _ONSET],
+                 given, consts, keys[i], np.int64(t_end * per_h + 0.5), step_hours, state[i, _R_SUPRA] * supra_scale,
+                 flags, isth, cost)
+
+
+@njit(cache=True)
+def _draw_step_events(state, params, keys, aptt_start, t_start, step_hours, reward_scale, consts, flags, isth,
+                      cost):  # pragma: no cover - jitted
+    _draw_events_range(0, state.shape[0], state, params, keys, aptt_start, t_start, step_hours, reward_scale, consts,
+                       flags, isth, cost)
+
+
+@njit(cache=True, parallel=True)
+def _draw_step_events_parallel(state, params, keys, aptt_start, t_start, step_hours, reward_scale, consts, flags, isth,
+                               cost):  # pragma: no cover - jitted
+    n = state.shape[0]
+    chunks = min(n, PARALLEL_CHUNKS)
+    for ch in prange(chunks):
+        _draw_events_range(ch * n // chunks, (ch + 1) * n // chunks, state, params, keys, aptt_start, t_start,
+                           step_hours, reward_scale, consts, flags, isth, cost)
+
+
 class HeparinSimulator(BatchedSimulator):
     """Batched UFH titration: N patients, one rate/bolus decision every 6 h."""
 
@@ -595,18 +631,17 @@ class HeparinSimulator(BatchedSimulator):
         the state back to fractions of the step.
         """
         s = self.state
-        t_end = s[:, _HOURS]
-        onset = self.params[:, _ONSET]
-        heparin_given = (s[:, _RATE] > 0.0) | (s[:, _BOLUS] > 0.0)
-        frac_sub = s[:, _R_SUB] * (-1.0 / (W_SUB * reward_scale))
-        step = (t_end * (1.0 / step_hours) + 0.5).astype(np.int64)
+        log = self.events
+        log.begin_step()
         # cost: serious events + the time with the true aPTT > 100 s in units of 6 h (the
         # share of a 6-h step; an hourly step above 100 s throughout counts 1/6)
-        cost = draw_heparin_events(self.events, self.keys, step, aptt_start, s[:, _APTT], frac_sub, t_start, t_end, onset,
-                                   heparin_given, step_hours, s[:, _R_SUPRA] * (-1.0 / W_SUPRA))
-        f = self.events.flags
-        self.events.end_step(cost)
+        cost = np.empty(self.num_patients)
+        kernel = _draw_step_events_parallel if use_parallel(self.num_patients) else _draw_step_events
+        kernel(s, self.params, self.keys, aptt_start, t_start, float(step_hours), float(reward_scale),
+               event_constants(HEPARIN_EVENT_HAZARDS), log.flag_block, log.isth_class, cost)
+        log.end_step(cost)
         if self.hit_incidence > 0.0 and track_four_ts:
+            f, t_end, onset = log.flags, s[:, _HOURS], self.params[:, _ONSET]
             plt_m = s[:, _PLT_M]
             np.minimum(self.platelets_nadir_measured, plt_m, out=self.platelets_nadir_measured)
             falling = np.isnan(self.platelet_fall_onset_h) & (plt_m <= (1.0 - FOUR_TS_FALL_FRACTION) * self.platelets_reset_measured)

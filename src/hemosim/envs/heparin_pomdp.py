@@ -504,6 +504,18 @@ def _step(*args) -> None:
     kernel(*args)
 
 
+#: info keys that are a column of the inner simulator's state, in the order of the info
+_INFO_STATE_HEAD = (
+    ("aptt_true_s", _APTT), ("heparin_u_per_ml", _C), ("platelets_true_10e9_per_l", _PLT),
+    ("elimination_factor", _IOV), ("rate_u_per_h", _RATE), ("bolus_u", _BOLUS),
+)
+_INFO_STATE_REWARD = (
+    ("reward_in_range", _R_IN), ("reward_subtherapeutic", _R_SUB), ("reward_supratherapeutic", _R_SUPRA),
+    ("reward_dangerous", _R_DANGER), ("reward_hit", _R_HIT),
+)
+_INFO_REPORTED = ("aptt_reported_s", "anti_xa_reported_iu_per_ml", "platelets_reported_10e9_per_l")
+
+
 class HeparinPomdpSimulator(BatchedSimulator):
     """Batched UFH titration with ordered, delayed, noisy laboratory results (hourly).
 
@@ -594,33 +606,48 @@ class HeparinPomdpSimulator(BatchedSimulator):
         s, labs = self.inner.state, self.labs
         aptt = s[:, _APTT]
         hours = s[:, _HOURS]
-        info: dict[str, Any] = {
-            "aptt_true_s": aptt,
-            "heparin_u_per_ml": s[:, _C],
-            "platelets_true_10e9_per_l": s[:, _PLT],
-            "elimination_factor": s[:, _IOV],
-            "rate_u_per_h": s[:, _RATE],
-            "bolus_u": s[:, _BOLUS],
-            "therapeutic": (aptt >= THERAPEUTIC_APTT_S[0]) & (aptt <= THERAPEUTIC_APTT_S[1]),
-            "hit_active": self.inner.params[:, _ONSET] < hours,
-            "hours": hours,
-            "aptt_reported_s": labs.reported_value[:, _T_APTT],
-            "anti_xa_reported_iu_per_ml": labs.reported_value[:, _T_AXA],
-            "platelets_reported_10e9_per_l": labs.reported_value[:, _T_PLT],
-        }
+        info: dict[str, Any] = {key: s[:, col] for key, col in _INFO_STATE_HEAD}
+        info["therapeutic"] = (aptt >= THERAPEUTIC_APTT_S[0]) & (aptt <= THERAPEUTIC_APTT_S[1])
+        info["hit_active"] = self.inner.params[:, _ONSET] < hours
+        info["hours"] = hours
+        for t, key in enumerate(_INFO_REPORTED):
+            info[key] = labs.reported_value[:, t]
         for t, k_draw, k_pending, k_ordered, k_arrived in self._test_keys:
             info[k_draw] = labs.reported_draw_h[:, t]
             info[k_pending] = labs.n_pending[:, t]
             info[k_ordered] = self._ordered[:, t]
             info[k_arrived] = self._arrived[:, t]
         info["lab_cost_chf"] = self._lab_cost_chf
-        info["reward_in_range"] = s[:, _R_IN]
-        info["reward_subtherapeutic"] = s[:, _R_SUB]
-        info["reward_supratherapeutic"] = s[:, _R_SUPRA]
-        info["reward_dangerous"] = s[:, _R_DANGER]
-        info["reward_hit"] = s[:, _R_HIT]
+        info.update({key: s[:, col] for key, col in _INFO_STATE_REWARD})
         info["reward_lab_cost"] = -self.lab_cost_weight * self._lab_cost_chf
         info.update(self._event_info())
+        return info
+
+    def info_row(self, row: int) -> dict[str, Any]:
+        """Row ``row`` of :meth:`info` as Python scalars, built directly (the single env's
+        fast path; equal to ``scalar_info(info(), row)``, tested)."""
+        labs = self.labs
+        state = self.inner.state[row].tolist()
+        aptt, hours = state[_APTT], state[_HOURS]
+        info: dict[str, Any] = {key: state[col] for key, col in _INFO_STATE_HEAD}
+        info["therapeutic"] = aptt >= THERAPEUTIC_APTT_S[0] and aptt <= THERAPEUTIC_APTT_S[1]
+        info["hit_active"] = self.inner.params.item(row, _ONSET) < hours
+        info["hours"] = hours
+        reported = labs.reported_value[row].tolist()
+        for t, key in enumerate(_INFO_REPORTED):
+            info[key] = reported[t]
+        draw_h, pending = labs.reported_draw_h[row].tolist(), labs.n_pending[row].tolist()
+        ordered, arrived = self._ordered[row].tolist(), self._arrived[row].tolist()
+        for t, k_draw, k_pending, k_ordered, k_arrived in self._test_keys:
+            info[k_draw] = draw_h[t]
+            info[k_pending] = pending[t]
+            info[k_ordered] = ordered[t]
+            info[k_arrived] = arrived[t]
+        cost_chf = self._lab_cost_chf.item(row)
+        info["lab_cost_chf"] = cost_chf
+        info.update({key: state[col] for key, col in _INFO_STATE_REWARD})
+        info["reward_lab_cost"] = -self.lab_cost_weight * cost_chf
+        info.update(self.inner.events.info_row(row))
         return info
 
     def _event_info(self) -> dict[str, Any]:

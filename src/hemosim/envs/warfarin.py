@@ -463,6 +463,26 @@ class WarfarinSimulator(BatchedSimulator):
             **self.events.info(),
         }
 
+    def info_row(self, row: int) -> dict[str, Any]:
+        """Row ``row`` of :meth:`info` as Python scalars, built directly (the single env's
+        fast path; equal to ``scalar_info(info(), row)``, tested)."""
+        m, parts = self.model, self.reward_parts[row].tolist()
+        return {
+            "inr": self.inr_true.item(row),
+            "inr_measured": self.inr_measured.item(row),
+            "dose_mg": self.dose_mg.item(row),
+            "dose_taken_mg": self.dose_taken_mg.item(row),
+            "therapeutic": self.therapeutic.item(row),
+            "day": self.day.item(row),
+            "s_warfarin_mg_per_l": m.pk_mg.item(row, 1) * m.inv_v1.item(row),
+            "reward_in_range": parts[0],
+            "reward_low": parts[1],
+            "reward_high": parts[2],
+            "reward_severe": parts[3],
+            "on_amiodarone": self.on_amiodarone.item(row),
+            **self.events.info_row(row),
+        }
+
     def static_info(self) -> dict[str, Any]:
         return {
             "target_inr_low": self.target_low,

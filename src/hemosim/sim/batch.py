@@ -15,6 +15,8 @@ A subclass provides
 * ``observation()``: a fresh ``(N, *obs_shape)`` float32 array;
 * ``info()``: a dict of ``(N,)`` arrays (nested dicts allowed), a pure function of the
   state, so a freshly reset patient reports exactly what a single env's reset reports.
+  Optionally ``info_row(row)`` builds one row of it as Python scalars directly (the single
+  env's fast path; the default converts ``info()``);
   The arrays may be the simulator's own buffers: the env faces copy them (the vector
   face copies the arrays, the single face converts them to Python scalars);
 * optionally ``static_info()``: the part of the info that changes only when a patient is
@@ -81,6 +83,13 @@ class BatchedSimulator(abc.ABC):
     @abc.abstractmethod
     def info(self) -> dict[str, Any]:
         """Dict of per-patient arrays (a pure function of the state; faces copy them)."""
+
+    def info_row(self, row: int) -> dict[str, Any]:
+        """Row ``row`` of :meth:`info` as Python scalars (what a single env returns). A
+        simulator may build it directly, faster; it must equal this default (tested)."""
+        from hemosim.sim.single import scalar_info
+
+        return scalar_info(self.info(), row)
 
     def static_info(self) -> dict[str, Any]:
         """Per-patient info that changes only at reset (default: none)."""

@@ -37,7 +37,7 @@ def scalar_info(batched: dict[str, Any], row: int = 0) -> dict[str, Any]:
     """Row ``row`` of a batched info dict, as plain Python scalars (fresh objects)."""
     out: dict[str, Any] = {}
     for key, value in batched.items():
-        if isinstance(value, dict):
+        if type(value) is dict:
             out[key] = scalar_info(value, row)
         elif value.ndim == 1:
             out[key] = value.item(row)  # a Python scalar (or the object itself)
@@ -48,7 +48,7 @@ def scalar_info(batched: dict[str, Any], row: int = 0) -> dict[str, Any]:
 
 def fresh_copy(info: dict[str, Any]) -> dict[str, Any]:
     """A new dict tree holding the same immutable scalars (no shared mutable object)."""
-    return {k: fresh_copy(v) if isinstance(v, dict) else v for k, v in info.items()}
+    return {k: fresh_copy(v) if type(v) is dict else v for k, v in info.items()}
 
 
 class SingleEnv(gym.Env):
@@ -109,7 +109,7 @@ class SingleEnv(gym.Env):
         return self.sim.observation()[0], info
 
     def _info(self) -> dict[str, Any]:
-        info = scalar_info(self.sim.info())
+        info = self.sim.info_row(0)
         info.update(fresh_copy(self._static_info))
         return info
 

@@ -125,8 +125,10 @@ def use_parallel(num_rows: int) -> bool:
     then Numba's thread count for this Python thread is set to :func:`get_num_threads`.
     """
     global _omp_launched_in_pid
-    threads = get_num_threads()
-    if threads <= 1 or num_rows < PARALLEL_MIN_PATIENTS:
+    if num_rows < PARALLEL_MIN_PATIENTS:
+        return False
+    threads = _threads if _threads is not None else get_num_threads()
+    if threads <= 1:
         return False
     pid = os.getpid()
     if _omp_launched_in_pid is not None and _omp_launched_in_pid != pid:
