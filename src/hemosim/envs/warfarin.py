@@ -421,11 +421,12 @@ class WarfarinSimulator(BatchedSimulator):
         truncated = self.day >= EPISODE_DAYS
         # clinical events from the true INR (env card, Rewards / cost); death ends the
         # episode only with reward_mode="events" (the default keeps the fixed 90-day horizon)
-        alive = self.events.alive.copy()
+        events_mode = self.reward_mode == "events"
+        alive = self.events.alive.copy() if events_mode else None
         cost = draw_warfarin_events(self.events, keys, self.day, inr)  # [INR > 4] + serious events
-        flags = self.events.flags
         self.events.end_step(cost)
-        if self.reward_mode == "events":
+        if events_mode:
+            flags = self.events.flags
             reward = event_reward(flags, alive)
             terminated = flags["death"].copy()
         return reward, terminated, truncated

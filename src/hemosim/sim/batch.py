@@ -154,7 +154,10 @@ def validate_actions(
         and actions.dtype in _FAST_DTYPES  # native float32 / float64 (what compiled kernels take)
     ):
         lo, hi = box_bounds
-        if actions.min() >= lo and actions.max() <= hi:  # NaN fails both comparisons
+        if actions.size <= 8:  # a single env's action: Python comparisons beat two reductions
+            if all(lo <= x <= hi for x in actions.flat):  # NaN fails the comparison
+                return actions
+        elif actions.min() >= lo and actions.max() <= hi:  # NaN fails both comparisons
             return actions
     try:
         arr = np.asarray(actions)

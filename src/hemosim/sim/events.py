@@ -177,6 +177,19 @@ def event_reward(flags: dict[str, np.ndarray], alive_at_start: np.ndarray) -> np
     return r
 
 
+@njit(cache=True)
+def _end_step(flags, counts, alive, death_row):  # pragma: no cover - jitted
+    """counts += flags; a patient with the ``death`` flag (row ``death_row``, -1: none) dies."""
+    for k in range(flags.shape[0]):
+        for i in range(flags.shape[1]):
+            if flags[k, i]:
+                counts[k, i] += 1
+    if death_row >= 0:
+        for i in range(flags.shape[1]):
+            if flags[death_row, i]:
+                alive[i] = False
+
+
 class EventLog:
     """Per-step event flags, the step's ISTH bleeding class and cumulative counts.
 
@@ -222,9 +235,7 @@ class EventLog:
 
     def end_step(self, cost: np.ndarray) -> None:
         """Add the step's flags to the counts, mark deaths and store the step's cost."""
-        np.add(self.count_block, self.flag_block, out=self.count_block)
-        if self._death_row >= 0:
-            self.alive &= ~self.flag_block[self._death_row]
+        _end_step(self.flag_block, self.count_block, self.alive, self._death_row)
         self.cost = cost if type(cost) is np.ndarray and cost.dtype == np.float64 else np.asarray(cost, dtype=np.float64)
 
     def info_row(self, row: int) -> dict[str, object]:

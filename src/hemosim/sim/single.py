@@ -48,7 +48,11 @@ def scalar_info(batched: dict[str, Any], row: int = 0) -> dict[str, Any]:
 
 def fresh_copy(info: dict[str, Any]) -> dict[str, Any]:
     """A new dict tree holding the same immutable scalars (no shared mutable object)."""
-    return {k: fresh_copy(v) if type(v) is dict else v for k, v in info.items()}
+    out = dict(info)
+    for key, value in out.items():
+        if type(value) is dict:
+            out[key] = fresh_copy(value)  # replacing a value while iterating is allowed
+    return out
 
 
 class SingleEnv(gym.Env):
