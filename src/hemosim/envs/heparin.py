@@ -199,7 +199,7 @@ from hemosim.sim import rng_compiled
 from hemosim.sim.threads import PARALLEL_CHUNKS, use_parallel
 from hemosim.sim.batch import BatchedSimulator, validate_options
 from hemosim.sim.events import REWARD_MODES, EventLog, event_reward
-from hemosim.sim.single import SingleEnv
+from hemosim.sim.single import SingleEnv, scalar_info
 from hemosim.sim.vector import BatchedVectorEnv
 
 __all__ = [
@@ -502,6 +502,18 @@ def _draw_step_events_parallel(state, params, keys, aptt_start, t_start, step_ho
                            step_hours, reward_scale, consts, flags, isth, cost)
 
 
+#: info keys that are a column of the state, in the order of the info
+_INFO_HEAD = (("aptt", _APTT_M), ("aptt_true_s", _APTT), ("anti_xa", _AXA_M), ("heparin_u_per_ml", _C))
+_INFO_MIDDLE = (
+    ("elimination_factor", _IOV), ("rate_u_per_h", _RATE), ("bolus_u", _BOLUS), ("platelets", _PLT_M),
+    ("platelets_true_10e9_per_l", _PLT),
+)
+_INFO_REWARD = (
+    ("reward_in_range", _R_IN), ("reward_subtherapeutic", _R_SUB), ("reward_supratherapeutic", _R_SUPRA),
+    ("reward_dangerous", _R_DANGER), ("reward_hit", _R_HIT),
+)
+
+
 class HeparinSimulator(BatchedSimulator):
     """Batched UFH titration: N patients, one rate/bolus decision every 6 h."""
 
@@ -659,28 +671,33 @@ class HeparinSimulator(BatchedSimulator):
         s = self.state
         aptt = s[:, _APTT]
         hours = s[:, _HOURS]
-        return {
-            "aptt": s[:, _APTT_M],
-            "aptt_true_s": aptt,
-            "anti_xa": s[:, _AXA_M],
-            "heparin_u_per_ml": s[:, _C],
-            "heparin_bound_u": s[:, _B] * self.params[:, _V],
-            "elimination_factor": s[:, _IOV],
-            "rate_u_per_h": s[:, _RATE],
-            "bolus_u": s[:, _BOLUS],
-            "platelets": s[:, _PLT_M],
-            "platelets_true_10e9_per_l": s[:, _PLT],
-            "therapeutic": (aptt >= THERAPEUTIC_APTT_S[0]) & (aptt <= THERAPEUTIC_APTT_S[1]),
-            "hit_active": self.params[:, _ONSET] < hours,
-            "hours": hours,
-            "reward_in_range": s[:, _R_IN],
-            "reward_subtherapeutic": s[:, _R_SUB],
-            "reward_supratherapeutic": s[:, _R_SUPRA],
-            "reward_dangerous": s[:, _R_DANGER],
-            "reward_hit": s[:, _R_HIT],
-            **self.events.info(),
-            **self._four_ts_info(),
-        }
+        info: dict[str, Any] = {key: s[:, col] for key, col in _INFO_HEAD}
+        info["heparin_bound_u"] = s[:, _B] * self.params[:, _V]
+        info.update({key: s[:, col] for key, col in _INFO_MIDDLE})
+        info["therapeutic"] = (aptt >= THERAPEUTIC_APTT_S[0]) & (aptt <= THERAPEUTIC_APTT_S[1])
+        info["hit_active"] = self.params[:, _ONSET] < hours
+        info["hours"] = hours
+        info.update({key: s[:, col] for key, col in _INFO_REWARD})
+        info.update(self.events.info())
+        info.update(self._four_ts_info())
+        return info
+
+    def info_row(self, row: int) -> dict[str, Any]:
+        """Row ``row`` of :meth:`info` as Python scalars, built directly (the single env's
+        fast path; equal to ``scalar_info(info(), row)``, tested)."""
+        state = self.state[row].tolist()
+        aptt, hours = state[_APTT], state[_HOURS]
+        info: dict[str, Any] = {key: state[col] for key, col in _INFO_HEAD}
+        info["heparin_bound_u"] = state[_B] * self.params.item(row, _V)
+        info.update({key: state[col] for key, col in _INFO_MIDDLE})
+        info["therapeutic"] = aptt >= THERAPEUTIC_APTT_S[0] and aptt <= THERAPEUTIC_APTT_S[1]
+        info["hit_active"] = self.params.item(row, _ONSET) < hours
+        info["hours"] = hours
+        info.update({key: state[col] for key, col in _INFO_REWARD})
+        info.update(self.events.info_row(row))
+        if self.hit_incidence > 0.0:
+            info.update(scalar_info(self._four_ts_info(), row))
+        return info
 
     def _four_ts_info(self) -> dict[str, Any]:
         """The 4Ts score (Lo 2006, ``hemosim.metrics.four_ts_score``) from the measured platelet
