@@ -9,6 +9,9 @@ N = 1, 64, 1024, 4096, plus the model benchmarks that modules provide.
 
 ``hemosim calibrate NAME``: run a calibration / in-silico trial script (``--list``).
 
+``hemosim leaderboard``: one table per environment (every baseline, random and the best
+constant action on the same held-out patients; ``hemosim.leaderboard``), as Markdown and JSON.
+
 ``hemosim reproduce``: regenerate every result the README quotes (the warfarin evaluation
 and each calibration / in-silico trial), writing each printed table to ``results/``.
 """
@@ -221,6 +224,7 @@ REPRODUCE_STEPS = [
     ("doac_evaluation", ["calibrate", "doac-evaluation", "--out", "results"]),
     ("cascade_figures", ["script", "scripts/cascade_figures.py"]),  # the cascade model card's figures
     ("dic_trials", ["calibrate", "dic", "--out", "results"]),
+    ("leaderboard", ["leaderboard", "--out", "results"]),
 ]
 
 
@@ -279,6 +283,33 @@ def _reproduce(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
+def _leaderboard(args: argparse.Namespace) -> int:
+    from hemosim.leaderboard import BOARDS, leaderboard, markdown
+
+    if not 1 <= args.patients <= len(HELD_OUT_SEEDS):
+        print(f"--patients must be in 1..{len(HELD_OUT_SEEDS)} (the held-out pool), got {args.patients}", file=sys.stderr)
+        return 2
+    if not 1 <= args.train_patients <= 10000:
+        print(f"--train-patients must be in 1..10000 (the training pool), got {args.train_patients}", file=sys.stderr)
+        return 2
+    unknown = sorted(set(args.env or []) - set(BOARDS))
+    if unknown:
+        print(f"unknown env id(s) {unknown}; allowed: {sorted(BOARDS)}", file=sys.stderr)
+        return 2
+    t0 = time.perf_counter()
+    result = leaderboard(args.env, args.patients, args.train_patients)
+    text = markdown(result)
+    print(text)
+    print(f"leaderboard of {len(result)} env(s) in {time.perf_counter() - t0:.1f} s")
+    if args.out:
+        out = Path(args.out)
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "leaderboard.md").write_text(text)
+        (out / "leaderboard.json").write_text(json.dumps(result, indent=1, default=float))
+        print(f"wrote {out / 'leaderboard.md'} and {out / 'leaderboard.json'}")
+    return 0
+
+
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="hemosim", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = p.add_subparsers(dest="command")
@@ -297,6 +328,11 @@ def _parser() -> argparse.ArgumentParser:
     saf.add_argument("--patients", type=int, default=200, help="held-out patients per policy (documented run: 1000)")
     saf.add_argument("--env", nargs="+", default=["warfarin", "heparin"], choices=["warfarin", "heparin"])
     saf.add_argument("--json", default=None, help="write the numbers to this JSON file")
+    lb = sub.add_parser("leaderboard", help="every baseline, random and the best constant per env on held-out patients")
+    lb.add_argument("--patients", type=int, default=1000, help="held-out patients per policy (<= 1000)")
+    lb.add_argument("--train-patients", type=int, default=1000, help="training patients for the best constant (<= 10000)")
+    lb.add_argument("--env", nargs="+", default=None, help="env ids (default: every env)")
+    lb.add_argument("--out", default=None, help="write leaderboard.md and leaderboard.json into this directory")
     rep = sub.add_parser("reproduce", help="regenerate every result the README quotes into results/")
     rep.add_argument("--only", nargs="*", default=None, choices=[n for n, _ in REPRODUCE_STEPS])
     return p
@@ -331,6 +367,8 @@ def main(argv: list[str] | None = None) -> int:
         return safety_main(["--patients", str(args.patients), "--env", *args.env] + (["--json", args.json] if args.json else []))
     if args.command == "reproduce":
         return _reproduce(args)
+    if args.command == "leaderboard":
+        return _leaderboard(args)
     _parser().print_help()
     return 0
 

@@ -390,6 +390,15 @@ class DOACAdapter(SafetyAdapter):
         }
 
 
+#: the env ids that have a built-in adapter (:func:`_adapter_for`)
+ADAPTED_ENV_IDS = ("hemosim/WarfarinDosing-v0", "hemosim/HeparinInfusion-v0", "hemosim/DOACManagement-v0")
+
+
+def has_adapter(env_id: str) -> bool:
+    """Whether ``SafetyLayer`` has a built-in adapter for the env ``env_id``."""
+    return env_id in ADAPTED_ENV_IDS
+
+
 def _adapter_for(env: Any) -> SafetyAdapter:
     from hemosim.envs.doac import DoacSimulator
     from hemosim.envs.heparin import HeparinSimulator
