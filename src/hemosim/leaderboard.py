@@ -281,14 +281,18 @@ def best_constant(env_id: str, n_patients: int = 1000) -> tuple[np.ndarray, floa
 
 
 def leaderboard(env_ids: list[str] | None = None, n_patients: int = 1000, n_train: int = 1000,
-                progress: Callable[[str], None] | None = None) -> dict[str, Any]:
-    """Every board's rows: baselines, random, best constant (chosen on training patients)."""
+                progress: Callable[[str], None] | None = None,
+                agents: dict[str, dict[str, Any]] | None = None) -> dict[str, Any]:
+    """Every board's rows: baselines, random, best constant (chosen on training patients) and
+    the trained ``agents`` (``{env_id: {name: policy}}``)."""
     out: dict[str, Any] = {}
     for env_id in env_ids or list(BOARDS):
         board = BOARDS[env_id]
         rows = {}
-        for name, make in board.policies().items():
-            rows[name] = evaluate_policy(env_id, make(), n_patients)
+        policies = {name: make() for name, make in board.policies().items()}
+        policies.update((agents or {}).get(env_id, {}))
+        for name, policy in policies.items():
+            rows[name] = evaluate_policy(env_id, policy, n_patients)
             if progress:
                 progress(f"{env_id}: {name}")
         action, train_value = best_constant(env_id, n_train)
