@@ -290,14 +290,20 @@ def _train(args: argparse.Namespace) -> int:
     from hemosim.training import agent_name, train
 
     try:
-        record = train(args.env_id, args.timesteps, args.n_envs, args.seed, args.out, args.eval_patients,
-                       progress=not args.no_progress)
+        if args.algo == "nemati-dqn":
+            from hemosim.agents.nemati import train_dqn
+
+            record = train_dqn(args.env_id, args.timesteps, args.n_envs, args.seed, args.out, args.eval_patients)
+            name = f"{args.env_id.split('/')[-1]}-nemati-dqn-s{args.seed}"
+        else:
+            record = train(args.env_id, args.timesteps, args.n_envs, args.seed, args.out, args.eval_patients,
+                           progress=not args.no_progress)
+            name = agent_name(args.env_id, args.seed)
     except ValueError as exc:
         print(str(exc), file=sys.stderr)
         return 2
     ev = record["held_out_evaluation"]
-    name = agent_name(args.env_id, args.seed)
-    print(f"{name}: trained {record['timesteps']:,} steps in {record['train_seconds']:.0f} s; held-out "
+    print(f"{name}: trained {record['timesteps']:,} steps; held-out "
           f"({ev['patients']} patients): primary metric {ev['metric']:.2f} +/- {ev['metric_ci95']:.2f}, "
           f"return {ev['return']:.2f}")
     print(f"wrote {Path(args.out) / name}.zip / .json / .png")
@@ -319,8 +325,14 @@ def _trained_agents(folder: Path, env_ids: list[str] | None) -> dict[str, dict[s
         record = json.loads(path.read_text())
         if env_ids and record["env_id"] not in env_ids:
             continue
-        env_id, policy = load_agent(path)
-        name = f"PPO (SB3), {record['timesteps']:,} steps, seed {record['seed']} [{path.stem}]"
+        if record.get("agent") == "nemati-dqn":
+            from hemosim.agents.nemati import load_dqn
+
+            env_id, policy = load_dqn(path)
+            name = f"DQN, Nemati 2016 set-up, {record['timesteps']:,} steps, seed {record['seed']} [{path.stem}]"
+        else:
+            env_id, policy = load_agent(path)
+            name = f"PPO (SB3), {record['timesteps']:,} steps, seed {record['seed']} [{path.stem}]"
         agents.setdefault(env_id, {})[name] = policy
     return agents
 
@@ -373,6 +385,8 @@ def _parser() -> argparse.ArgumentParser:
     saf.add_argument("--json", default=None, help="write the numbers to this JSON file")
     tr = sub.add_parser("train", help="train PPO (stable-baselines3) on an env; evaluate on held-out patients")
     tr.add_argument("env_id", help="a hemosim env id, e.g. hemosim/WarfarinDosing-v0")
+    tr.add_argument("--algo", default="ppo", choices=["ppo", "nemati-dqn"],
+                    help="ppo (any env) or nemati-dqn (the Nemati 2016 set-up; heparin envs)")
     tr.add_argument("--timesteps", type=int, default=200_000)
     tr.add_argument("--n-envs", type=int, default=64, help="patients simulated together (training root seeds)")
     tr.add_argument("--seed", type=int, default=0, help="first training root seed (the pool is 0-9999)")
