@@ -286,6 +286,31 @@ def _reproduce(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
+def _dataset(args: argparse.Namespace) -> int:
+    import warnings
+
+    from hemosim.datasets import make_dataset
+
+    try:
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", module="minari")
+            summary = make_dataset(args.policy, args.epsilon, args.episodes, args.first_seed)
+    except ValueError as exc:
+        print(str(exc), file=sys.stderr)
+        return 2
+    print(f"wrote Minari dataset {summary['dataset_id']}: {summary['episodes']} episodes on training patients "
+          f"{summary['training_root_seeds'][0]}-{summary['training_root_seeds'][1]}")
+    print(f"{args.policy} nomogram, true value (simulated, same patients): {summary['true_protocol_value']:.3f}")
+    print(f"importance sampling from the epsilon = {args.epsilon} data: ordinary {summary['ordinary_is']:.3f} "
+          f"(SE {summary['ordinary_is_se']:.3f}), weighted {summary['weighted_is']:.3f} "
+          f"({summary['episodes_with_weight']} episodes with non-zero weight); behaviour's own mean return "
+          f"{summary['behaviour_mean_return']:.3f}")
+    if args.json:
+        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.json).write_text(json.dumps(summary, indent=1))
+    return 0
+
+
 def _train(args: argparse.Namespace) -> int:
     from hemosim.training import agent_name, train
 
@@ -393,6 +418,12 @@ def _parser() -> argparse.ArgumentParser:
     tr.add_argument("--out", default="results/agents")
     tr.add_argument("--eval-patients", type=int, default=1000)
     tr.add_argument("--no-progress", action="store_true")
+    ds = sub.add_parser("dataset", help="record a Minari dataset of a protocol with known exploration; check IS")
+    ds.add_argument("--policy", default="raschke", choices=["raschke"])
+    ds.add_argument("--epsilon", type=float, default=0.1, help="exploration share (uniform over 6 rate bins)")
+    ds.add_argument("--episodes", type=int, default=1000, help="training patients, one episode each")
+    ds.add_argument("--first-seed", type=int, default=0, help="first training root seed (pool 0-9999)")
+    ds.add_argument("--json", default=None, help="write the summary to this JSON file")
     lb = sub.add_parser("leaderboard", help="every baseline, random and the best constant per env on held-out patients")
     lb.add_argument("--patients", type=int, default=1000, help="held-out patients per policy (<= 1000)")
     lb.add_argument("--train-patients", type=int, default=1000, help="training patients for the best constant (<= 10000)")
@@ -437,6 +468,8 @@ def main(argv: list[str] | None = None) -> int:
         return _leaderboard(args)
     if args.command == "train":
         return _train(args)
+    if args.command == "dataset":
+        return _dataset(args)
     _parser().print_help()
     return 0
 
