@@ -91,3 +91,22 @@ def test_committed_table_protocols_beat_random_and_the_best_constant():
 def test_cli_rejects_bad_arguments(argv, message, capsys):
     assert main(argv) == 2
     assert message in capsys.readouterr().err
+
+
+def test_random_row_draws_per_patient_whatever_the_batch():
+    space = gym.spaces.MultiDiscrete([4, 4, 3, 3])
+    whole, halves = lb._PatientKeyedUniform(space), [lb._PatientKeyedUniform(space) for _ in range(2)]
+    seeds = list(HELD_OUT_SEEDS[:10])
+    whole.bind(seeds)
+    halves[0].bind(seeds[:4])
+    halves[1].bind(seeds[4:])
+    for _ in range(3):
+        a = whole.predict(np.zeros((10, 8)))
+        b = np.concatenate([halves[0].predict(np.zeros((4, 8))), halves[1].predict(np.zeros((6, 8)))])
+        assert np.array_equal(a, b) and a.min() >= 0 and (a < space.nvec).all()
+    box = lb._PatientKeyedUniform(gym.spaces.Box(0.0, 1.0, shape=(2,), dtype=np.float32))
+    box.bind(seeds)
+    x = box.predict(np.zeros((10, 6)))
+    assert x.shape == (10, 2) and x.dtype == np.float32 and ((x > 0) & (x < 1)).all()
+    with pytest.raises(ValueError, match="bind"):
+        lb._PatientKeyedUniform(space).predict(np.zeros((3, 8)))

@@ -376,8 +376,20 @@ def _leaderboard(args: argparse.Namespace) -> int:
         print(f"unknown env id(s) {unknown}; allowed: {sorted(BOARDS)}", file=sys.stderr)
         return 2
     agents = _trained_agents(Path(args.agents), args.env)
+    shards = None
+    if args.ray is not None:
+        if args.ray_shards < 1:
+            print(f"--ray-shards must be a positive integer, got {args.ray_shards}", file=sys.stderr)
+            return 2
+        try:
+            import ray
+        except ImportError:
+            print("--ray needs the ray extra: pip install 'hemosim[ray]'", file=sys.stderr)
+            return 2
+        ray.init(address=None if args.ray == "local" else args.ray, ignore_reinit_error=True)
+        shards = args.ray_shards
     t0 = time.perf_counter()
-    result = leaderboard(args.env, args.patients, args.train_patients, agents=agents)
+    result = leaderboard(args.env, args.patients, args.train_patients, agents=agents, ray_shards=shards)
     text = markdown(result)
     print(text)
     print(f"leaderboard of {len(result)} env(s) in {time.perf_counter() - t0:.1f} s")
@@ -430,6 +442,9 @@ def _parser() -> argparse.ArgumentParser:
     lb.add_argument("--env", nargs="+", default=None, help="env ids (default: every env)")
     lb.add_argument("--out", default=None, help="write leaderboard.md and leaderboard.json into this directory")
     lb.add_argument("--agents", default="results/agents", help="folder of agents saved by hemosim train")
+    lb.add_argument("--ray", nargs="?", const="local", default=None, metavar="ADDRESS",
+                    help="shard the patients over Ray tasks: a local Ray instance, or a cluster ADDRESS (the ray extra)")
+    lb.add_argument("--ray-shards", type=int, default=2, help="Ray tasks per policy (patients split evenly)")
     rep = sub.add_parser("reproduce", help="regenerate every result the README quotes into results/")
     rep.add_argument("--only", nargs="*", default=None, choices=[n for n, _ in REPRODUCE_STEPS])
     return p

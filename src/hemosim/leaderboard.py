@@ -21,7 +21,10 @@ The **best constant action** is chosen on training patients (``TRAIN_SEEDS``, ne
 held-out ones) from a grid (Box: the first action component at 16 levels from 0 to 1, the
 others 0; MultiDiscrete: every action), by the primary metric, then evaluated like the rest.
 Trained agents join the table through :func:`evaluate_policy` (a policy with
-``predict(obs)`` or ``predict(obs, info)`` over a batch).
+``predict(obs)`` or ``predict(obs, info)`` over a batch). The random row draws each
+patient's actions from that patient's own key, so every row is independent of how the
+patients are batched: ``ray_shards=k`` (``hemosim leaderboard --ray``) splits the patients
+over ``k`` Ray tasks and gives the same table as one process (tested).
 """
 
 from __future__ import annotations
@@ -67,6 +70,43 @@ class _Constant:
     def predict(self, obs: Any, info: Any = None) -> np.ndarray:
         n = np.asarray(obs).shape[0]
         return np.broadcast_to(self.action, (n, *self.action.shape)).copy()
+
+
+class _PatientKeyedUniform:
+    """Uniform random actions drawn per patient from its own key (``hemosim.sim.rng``), so a
+    patient's actions do not depend on which other patients share its batch: the rollout
+    binds the held-out root seeds (:meth:`bind`); Box: uniform in the bounds, MultiDiscrete:
+    uniform over each component."""
+
+    STREAM = 901
+
+    def __init__(self, space: gym.Space) -> None:
+        self.space = space
+        self._keys: np.ndarray | None = None
+        self._t = 0
+
+    def bind(self, seeds: list[int]) -> None:
+        from hemosim.sim.rng import patient_key
+
+        self._keys = patient_key(np.asarray(seeds, dtype=np.uint64), 0)
+        self._t = 0
+
+    def reset(self) -> None:
+        self._t = 0
+
+    def predict(self, obs: Any, info: Any = None) -> np.ndarray:
+        from hemosim.sim.rng import uniform
+
+        if self._keys is None or self._keys.shape[0] != np.asarray(obs).shape[0]:
+            raise ValueError("bind(seeds) the policy to the batch's patients first")
+        dims = int(np.prod(self.space.shape))
+        counter = self._t * dims + np.arange(dims)
+        u = uniform(self._keys[:, None], self.STREAM, counter[None, :]).reshape(-1, *self.space.shape)
+        self._t += 1
+        if isinstance(self.space, gym.spaces.MultiDiscrete):
+            return np.minimum(np.floor(u * self.space.nvec), self.space.nvec - 1).astype(self.space.dtype)
+        low, high = self.space.low, self.space.high
+        return np.clip(low + u * (high - low), low, high).astype(self.space.dtype)
 
 
 def _ttr(key: str, low: float | str, high: float | str) -> Callable[[dict[str, np.ndarray]], np.ndarray]:
@@ -183,6 +223,8 @@ def _rollout(board: Board, policy: Any, seeds: list[int], monitor: bool) -> dict
         env = SafetyLayer(env, mode="monitor")
     if hasattr(policy, "reset"):
         policy.reset()
+    if hasattr(policy, "bind"):
+        policy.bind(seeds)
     predict = _predictor(policy)
     obs, info = env.reset(seed=seeds)
     active = np.ones(n, dtype=bool)
@@ -225,18 +267,44 @@ def _mean_ci(x: np.ndarray) -> tuple[float, float]:
     return float(x.mean()), float(1.96 * x.std(ddof=1) / math.sqrt(x.size))
 
 
-def evaluate_policy(env_id: str, policy: Any, n_patients: int = 1000, monitor: bool | None = None) -> dict[str, Any]:
-    """One leaderboard row for ``policy`` on the first ``n_patients`` held-out patients."""
+def _patient_values(env_id: str, policy: Any, seeds: list[int], monitor: bool) -> dict[str, np.ndarray]:
+    """Per-patient values of one policy on ``seeds`` (the rows a leaderboard row aggregates)."""
+    board = BOARDS[env_id]
+    log = _rollout(board, policy, seeds, monitor)
+    out = {k: log[k] for k in ("return", "cost", "steps", "fired")}
+    out["metric"] = board.primary(log)
+    out.update({k: v for k, v in log.items() if k.startswith("event_")})
+    return out
+
+
+def _sharded_values(env_id: str, policy: Any, seeds: list[int], monitor: bool, shards: int) -> dict[str, np.ndarray]:
+    """:func:`_patient_values` with the patients split into ``shards`` contiguous Ray tasks
+    (each patient depends only on its seed, so the concatenation equals one process's run)."""
+    import ray
+
+    task = ray.remote(_patient_values)
+    bounds = np.linspace(0, len(seeds), shards + 1).astype(int)
+    parts = ray.get([task.remote(env_id, policy, seeds[a:b], monitor) for a, b in zip(bounds[:-1], bounds[1:]) if b > a])
+    return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
+
+
+def evaluate_policy(env_id: str, policy: Any, n_patients: int = 1000, monitor: bool | None = None,
+                    ray_shards: int | None = None) -> dict[str, Any]:
+    """One leaderboard row for ``policy`` on the first ``n_patients`` held-out patients
+    (``ray_shards``: split the patients over that many Ray tasks; ``ray.init`` first)."""
     from hemosim.safety import has_adapter
 
     board = BOARDS[env_id]
     seeds = list(HELD_OUT_SEEDS[:n_patients])
     assert_held_out(seeds)
     monitor = has_adapter(env_id) if monitor is None else monitor
-    log = _rollout(board, policy, seeds, monitor)
+    if ray_shards:
+        log = _sharded_values(env_id, policy, seeds, monitor, int(ray_shards))
+    else:
+        log = _patient_values(env_id, policy, seeds, monitor)
     years = float(log["steps"].sum()) * board.step_hours / HOURS_PER_YEAR
     days = float(log["steps"].sum()) * board.step_hours / 24.0
-    metric, metric_ci = _mean_ci(board.primary(log))
+    metric, metric_ci = _mean_ci(log["metric"])
     ret, ret_ci = _mean_ci(log["return"])
     row: dict[str, Any] = {
         "metric": metric, "metric_ci95": metric_ci, "return": ret, "return_ci95": ret_ci,
@@ -282,23 +350,27 @@ def best_constant(env_id: str, n_patients: int = 1000) -> tuple[np.ndarray, floa
 
 def leaderboard(env_ids: list[str] | None = None, n_patients: int = 1000, n_train: int = 1000,
                 progress: Callable[[str], None] | None = None,
-                agents: dict[str, dict[str, Any]] | None = None) -> dict[str, Any]:
+                agents: dict[str, dict[str, Any]] | None = None, ray_shards: int | None = None) -> dict[str, Any]:
     """Every board's rows: baselines, random, best constant (chosen on training patients) and
     the trained ``agents`` (``{env_id: {name: policy}}``)."""
     out: dict[str, Any] = {}
     for env_id in env_ids or list(BOARDS):
         board = BOARDS[env_id]
         rows = {}
-        policies = {name: make() for name, make in board.policies().items()}
+        space = gym.make_vec(env_id, num_envs=1, vectorization_mode="vector_entry_point",
+                             **dict(board.options)).single_action_space
+        # the env modules' random policies draw by batch; the board's draws per patient
+        policies = {name: make() for name, make in board.policies().items() if not name.lower().startswith("random")}
+        policies["random (uniform, drawn per patient)"] = _PatientKeyedUniform(space)
         policies.update((agents or {}).get(env_id, {}))
         for name, policy in policies.items():
-            rows[name] = evaluate_policy(env_id, policy, n_patients)
+            rows[name] = evaluate_policy(env_id, policy, n_patients, ray_shards=ray_shards)
             if progress:
                 progress(f"{env_id}: {name}")
         action, train_value = best_constant(env_id, n_train)
         shown = [round(float(x), 3) for x in np.ravel(action)]
         label = f"best constant action {shown} (chosen on training patients: {train_value:.1f})"
-        rows[label] = evaluate_policy(env_id, _Constant(action), n_patients)
+        rows[label] = evaluate_policy(env_id, _Constant(action), n_patients, ray_shards=ray_shards)
         out[env_id] = {"metric": board.metric, "higher_is_better": board.higher_is_better, "rows": rows}
     return out
 
