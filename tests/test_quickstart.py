@@ -53,7 +53,7 @@ def test_quick_start_is_reproducible(capsys):
 _PROBE = (
     "import sys\n"
     "import hemosim\n"
-    "heavy = ('numba', 'scipy.integrate', 'matplotlib', 'torch', 'stable_baselines3', 'ray', 'pufferlib', 'moviepy')\n"
+    "heavy = ('numba', 'scipy.integrate', 'matplotlib', 'torch', 'stable_baselines3', 'ray', 'pufferlib', 'moviepy', 'minari', 'h5py')\n"
     "print(repr([m for m in heavy if m in sys.modules]))\n"
 )
 
