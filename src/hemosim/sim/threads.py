@@ -99,14 +99,16 @@ def num_threads(n: int) -> Iterator[None]:
         set_num_threads(before)
 
 
-def use_parallel(num_rows: int) -> bool:
+def use_parallel(num_rows: int, min_rows: int = PARALLEL_MIN_PATIENTS) -> bool:
     """Whether a kernel over ``num_rows`` patients should take its parallel form now.
 
-    True only for more than one thread and at least :data:`PARALLEL_MIN_PATIENTS` rows;
-    then Numba's thread count for this Python thread is set to :func:`get_num_threads`.
+    True only for more than one thread and at least ``min_rows`` rows (default
+    :data:`PARALLEL_MIN_PATIENTS`; kernels whose single row is far costlier than a patient
+    step, such as one cascade ODE integration, pass a smaller one); then Numba's thread
+    count for this Python thread is set to :func:`get_num_threads`.
     """
     threads = get_num_threads()
-    if threads <= 1 or num_rows < PARALLEL_MIN_PATIENTS:
+    if threads <= 1 or num_rows < min_rows:
         return False
     import numba
 
