@@ -88,15 +88,13 @@ def _same_rollouts(env_id: str) -> None:
 
 # ------------------------------------------------------------------------------ DOAC
 def test_doac_env_is_thread_count_independent(monkeypatch):
-    monkeypatch.setattr(doac, "PARALLEL_MIN_PATIENTS", 256)  # the chunked path at N = 300
-    spy = _Spy(monkeypatch, doac, "_pool")
+    spy = _Spy(monkeypatch, doac, "_days_parallel")
     _same_rollouts("hemosim/DOACManagement-v0")
     assert spy.calls > 0
 
 
 def test_doac_simulate_is_thread_count_independent(monkeypatch):
-    monkeypatch.setattr(doac, "PARALLEL_MIN_PATIENTS", 256)
-    spy = _Spy(monkeypatch, doac, "_pool")
+    spy = _Spy(monkeypatch, doac, "_days_parallel")
     cohort = sample_cohort(rng.patient_key(np.uint64(5), np.arange(N)), "general_practice")
     drug = np.arange(N) % 5
     level = (np.arange(N) // 5) % 3
