@@ -649,6 +649,9 @@ def _days_range(lo, hi, n_days, cs, ci, ka, fe, crcl_ref, c_ref, ec50, bleed_coe
     crel = np.empty(3)
     comp = np.empty(_N_END)
     haz = np.empty(5)
+    eka_d = np.empty(3)  # absorption decay over 12 h: the same for every patient and day
+    for d in range(3):
+        eka_d[d] = math.exp(-ka[d] * half)
     for i in range(lo, hi):
         key = keys[i]
         for _ in range(n_days):
@@ -667,7 +670,7 @@ def _days_range(lo, hi, n_days, cs, ci, ka, fe, crcl_ref, c_ref, ec50, bleed_coe
                 if kel > k_max:
                     kel = k_max
                 ek = math.exp(-kel * half)
-                eka = math.exp(-ka[d] * half)
+                eka = eka_d[d]
                 coef = ka[d] / (ka[d] - kel)
                 oh = 1.0 if onehot[i, d] else 0.0
                 gut = gut_a[i, d] + oh * (dose_mg[i] * take_am)
