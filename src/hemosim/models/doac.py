@@ -665,6 +665,14 @@ def _days_range(lo, hi, n_days, cs, ci, ka, fe, crcl_ref, c_ref, ec50, bleed_coe
             take_pm = 1.0 if (rng_compiled.uniform(key, _S_DOSE, 2 * day + 1) < adherence[i] and active
                               and bid[i]) else 0.0
             for d in range(3):
+                oh = 1.0 if onehot[i, d] else 0.0
+                if gut_a[i, d] == 0.0 and cen_a[i, d] == 0.0 and oh * (dose_mg[i] * take_am) == 0.0 and \
+                        oh * (dose_mg[i] * take_pm) == 0.0:
+                    # a drug never given (or fully washed out): every term below is +0.0, skip the exp
+                    c_avg_a[i, d] = 0.0
+                    c_trough_a[i, d] = 0.0
+                    crel[d] = 0.0
+                    continue
                 kel = cl_fixed[i, d] * (1.0 - fe[d] + fe[d] * crcl / crcl_ref[d]) / v[i, d]
                 k_max = 0.9 * ka[d]
                 if kel > k_max:
@@ -672,7 +680,6 @@ def _days_range(lo, hi, n_days, cs, ci, ka, fe, crcl_ref, c_ref, ec50, bleed_coe
                 ek = math.exp(-kel * half)
                 eka = eka_d[d]
                 coef = ka[d] / (ka[d] - kel)
-                oh = 1.0 if onehot[i, d] else 0.0
                 gut = gut_a[i, d] + oh * (dose_mg[i] * take_am)
                 cen = cen_a[i, d]
                 auc = cen * (1.0 - ek) / kel + gut * coef * ((1.0 - ek) / kel - (1.0 - eka) / ka[d])
@@ -706,10 +713,13 @@ def _days_range(lo, hi, n_days, cs, ci, ka, fe, crcl_ref, c_ref, ec50, bleed_coe
                      * math.exp(cs[_C_STROKE_RENAL] * log_renal))
             h_isch = friberg[min(cha, 9)] / DAYS_PER_YEAR * cs[_C_STROKE_SCALE] * s_fac
             wrf = crcl < cs[_C_WRF_FRACTION] * crcl_base_a[i]
-            ex0 = bleed_coef[0] * crel[0] ** cs[_C_GAMMA]
-            ex1 = bleed_coef[1] * crel[1] ** cs[_C_GAMMA]
-            ex2 = bleed_coef[2] * crel[2] ** cs[_C_GAMMA]
-            ex2 *= math.exp(cs[_C_DAB_AGE] * age_dec)
+            gamma = cs[_C_GAMMA]
+            # 0 ** gamma is +0.0 for gamma > 0: the pow (and the age factor of a zero) are skipped
+            ex0 = bleed_coef[0] * (crel[0] ** gamma if crel[0] != 0.0 or gamma <= 0.0 else 0.0)
+            ex1 = bleed_coef[1] * (crel[1] ** gamma if crel[1] != 0.0 or gamma <= 0.0 else 0.0)
+            ex2 = bleed_coef[2] * (crel[2] ** gamma if crel[2] != 0.0 or gamma <= 0.0 else 0.0)
+            if ex2 != 0.0:
+                ex2 *= math.exp(cs[_C_DAB_AGE] * age_dec)
             warf_excess = (bleed_w_full[i] - 1.0) * math.exp(cs[_C_WARF_RENAL] * log_renal)
             b_fac = ((1.0 + w * warf_excess) * (1.0 + (ex0 + ex1 + ex2))
                      * math.exp(cs[_C_BLEED_AGE] * age_dec + cs[_C_BLEED_RENAL] * log_renal))
