@@ -158,6 +158,7 @@ from hemosim.patients.dic import CAUSE_MIX_DEFAULT, sample_patients
 from hemosim.sim import rng_compiled
 from hemosim.sim.batch import BatchedSimulator, validate_options
 from hemosim.sim.single import SingleEnv
+from hemosim.sim.threads import PARALLEL_CHUNKS, PARALLEL_MIN_PATIENTS, use_parallel
 from hemosim.sim.vector import BatchedVectorEnv
 
 __all__ = [
@@ -192,9 +193,9 @@ CV_FDP = 0.10
 # reward weights (env card)
 W_DEATH, W_MAJOR, W_ICH, W_CRNM, W_TE, W_PRODUCT = 1.0, 0.5, 0.5, 0.1, 0.3, 0.01
 
-#: batches at least this large step their rows in parallel threads (Numba prange); results
-#: are identical either way (rows are independent; tested)
-PARALLEL_MIN_PATIENTS = 256
+# PARALLEL_MIN_PATIENTS (re-exported from hemosim.sim.threads): batches at least this large step
+# their rows in parallel threads when more than one thread is set; results are identical either
+# way (rows are independent; tests/sim/test_threads_kernels.py)
 
 DIFFICULTIES = ("easy", "medium", "hard")
 CAUSE_OPTIONS = {"mixed": CAUSE_MIX_DEFAULT, "sepsis": np.array([1.0, 0.0, 0.0]),
@@ -298,11 +299,19 @@ def _true_labs(i, state, fold, tabs_buf, tabs):  # pragma: no cover
                                           x[m.FIB], ISTH_FDP_BANDS_UG_PER_ML[0], ISTH_FDP_BANDS_UG_PER_ML[1])
 
 
-@njit(cache=True)
-def _reset_rows(rows, state, params, k, kc, keys, onset_h, sig, tabs_buf, tabs, obs):  # pragma: no cover
-    """New patients: baseline levels advanced over the hours from trigger onset to admission with
-    the admission trigger held constant (exact: one closed-form step), then the admission panel."""
-    for j in range(rows.shape[0]):
+@njit(cache=True, inline="always")
+def _work_buffers():
+    """Work arrays of the PT / aPTT table lookups of one thread (never shared between chunks)."""
+    return (np.zeros(4), np.zeros(6), np.zeros(6, dtype=np.int64), np.zeros(6), np.zeros(64, dtype=np.int64),
+            np.zeros(64))
+
+
+@njit(cache=True, inline="always")
+def _reset_range(lo, hi, rows, state, params, k, kc, keys, onset_h, sig, tabs_buf, tabs, obs):  # pragma: no cover
+    """New patients ``rows[lo:hi]``: baseline levels advanced over the hours from trigger onset to
+    admission with the admission trigger held constant (exact: one closed-form step), then the
+    admission panel."""
+    for j in range(lo, hi):
         i = rows[j]
         for c in range(state.shape[1]):
             state[i, c] = 0.0
@@ -314,6 +323,29 @@ def _reset_rows(rows, state, params, k, kc, keys, onset_h, sig, tabs_buf, tabs, 
         state[i, _TRIG] = t0
         _true_labs(i, state, 1.0, tabs_buf, tabs)
         _measure_row(i, x, state[i, _PTR], state[i, _APR], state, keys, 0, sig, obs, True)
+
+
+@njit(cache=True)
+def _reset_serial(rows, state, params, k, kc, keys, onset_h, sig, tabs_buf, tabs, obs):  # pragma: no cover
+    _reset_range(0, rows.shape[0], rows, state, params, k, kc, keys, onset_h, sig, tabs_buf, tabs, obs)
+
+
+@njit(cache=True, parallel=True)
+def _reset_parallel(rows, state, params, k, kc, keys, onset_h, sig, tabs, obs):  # pragma: no cover
+    n = rows.shape[0]
+    chunks = min(n, PARALLEL_CHUNKS)
+    for c in prange(chunks):
+        _reset_range(c * n // chunks, (c + 1) * n // chunks, rows, state, params, k, kc, keys, onset_h, sig,
+                     _work_buffers(), tabs, obs)
+
+
+def _reset_rows(rows, state, params, k, kc, keys, onset_h, sig, tabs_buf, tabs, obs) -> None:
+    """:func:`_reset_range` over every row of ``rows``, in parallel chunks for large batches
+    (each chunk with its own ``tabs_buf``)."""
+    if use_parallel(rows.shape[0]):
+        _reset_parallel(rows, state, params, k, kc, keys, onset_h, sig, tabs, obs)
+    else:
+        _reset_serial(rows, state, params, k, kc, keys, onset_h, sig, tabs_buf, tabs, obs)
 
 
 @njit(cache=True)
@@ -481,28 +513,35 @@ def _step_row(i, actions, state, params, k, kc, prod, ffp_levels, keys, sample_h
     truncated[i] = trunc
 
 
-@njit(cache=True)
-def _step_serial(actions, state, params, k, kc, prod, ffp_levels, keys, sample_h, panel_every, sig, events_only,
-                 tabs, buf, xs, obs, reward, terminated, truncated):  # pragma: no cover
-    """One 6-h decision step of every row, one thread (small batches: no thread start-up cost)."""
-    for i in range(state.shape[0]):
+@njit(cache=True, inline="always")
+def _step_range(lo, hi, actions, state, params, k, kc, prod, ffp_levels, keys, sample_h, panel_every, sig,
+                events_only, tabs, buf, xs, obs, reward, terminated, truncated):  # pragma: no cover
+    """One 6-h decision step of rows ``lo:hi`` (:func:`_step_row`) with the work buffers ``buf``.
+    Each row's result depends only on that row, so any split of the rows gives the same numbers."""
+    for i in range(lo, hi):
         _step_row(i, actions, state, params, k, kc, prod, ffp_levels, keys, sample_h, panel_every, sig,
                   events_only, buf, tabs, xs, obs, reward, terminated, truncated)
 
 
+@njit(cache=True)
+def _step_serial(actions, state, params, k, kc, prod, ffp_levels, keys, sample_h, panel_every, sig, events_only,
+                 tabs, buf, xs, obs, reward, terminated, truncated):  # pragma: no cover
+    """One 6-h decision step of every row, one thread (small batches: no thread start-up cost)."""
+    _step_range(0, state.shape[0], actions, state, params, k, kc, prod, ffp_levels, keys, sample_h, panel_every,
+                sig, events_only, tabs, buf, xs, obs, reward, terminated, truncated)
+
+
 @njit(cache=True, parallel=True)
 def _step_parallel(actions, state, params, k, kc, prod, ffp_levels, keys, sample_h, panel_every, sig, events_only,
-          tabs, xs, obs, reward, terminated, truncated):  # pragma: no cover
+                   tabs, xs, obs, reward, terminated, truncated):  # pragma: no cover
     """One 6-h decision step of every row: rows in parallel chunks, each chunk with its own work
     buffers (rows are independent, so the result does not depend on the threading)."""
     n = state.shape[0]
-    n_chunks = min(n, 64)
-    for c in prange(n_chunks):
-        buf = (np.zeros(4), np.zeros(6), np.zeros(6, dtype=np.int64), np.zeros(6), np.zeros(64, dtype=np.int64),
-               np.zeros(64))
-        for i in range(c * n // n_chunks, (c + 1) * n // n_chunks):
-            _step_row(i, actions, state, params, k, kc, prod, ffp_levels, keys, sample_h, panel_every, sig,
-                      events_only, buf, tabs, xs, obs, reward, terminated, truncated)
+    chunks = min(n, PARALLEL_CHUNKS)
+    for c in prange(chunks):
+        _step_range(c * n // chunks, (c + 1) * n // chunks, actions, state, params, k, kc, prod, ffp_levels, keys,
+                    sample_h, panel_every, sig, events_only, tabs, _work_buffers(), xs, obs, reward, terminated,
+                    truncated)
 
 
 class DICSimulator(BatchedSimulator):
@@ -554,8 +593,7 @@ class DICSimulator(BatchedSimulator):
                                      p.death_base_obstetric_per_h])
         self._prod = np.array(m.product_args(p))
         self._tabs = m.table_args()
-        self._tabs_buf = (np.zeros(4), np.zeros(6), np.zeros(6, dtype=np.int64), np.zeros(6),
-                          np.zeros(64, dtype=np.int64), np.zeros(64))
+        self._tabs_buf = _work_buffers()
         n = self.num_patients
         self.state = np.zeros((n, _NS))
         self.params = np.zeros((n, _NP))
@@ -600,7 +638,7 @@ class DICSimulator(BatchedSimulator):
                     self._tabs_buf, self._tabs, self._obs)
 
     def advance(self, actions: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        if self.num_patients >= PARALLEL_MIN_PATIENTS:
+        if use_parallel(self.num_patients):
             _step_parallel(actions, self.state, self.params, self._k, self._kc, self._prod, FFP_ML_PER_KG, self.keys,
                            self._sample_h, self._panel_every, self._sig, self.reward_mode == "events",
                            self._tabs, self._xs, self._obs, self._reward, self._terminated, self._truncated)

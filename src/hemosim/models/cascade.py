@@ -21,9 +21,10 @@ linear combination of ``f`` values and ``(I/(h*gamma) - J)^-1`` applied to them;
 conservation vector ``c`` satisfies ``c.f = 0`` and ``c.J = 0``, the 10 conserved totals are
 preserved to round-off. Output at requested times is by cubic Hermite interpolation between
 accepted steps (free: ``f`` at both ends is needed by the method anyway). The solver is
-compiled with Numba (``cache=True``) on first use, batched by a parallel loop (``prange``)
-over samples inside the jitted function; each sample is integrated independently with its own
-step-size sequence, so a sample's result does not depend on the batch it runs in.
+compiled with Numba (``cache=True``) on first use and batched over samples inside the jitted
+function, serially or in parallel row chunks (``prange``) as :mod:`hemosim.sim.threads` sets;
+each sample is integrated independently with its own step-size sequence and work buffers, so a
+sample's result depends neither on the batch it runs in nor on the thread count.
 """
 
 from __future__ import annotations
@@ -35,6 +36,8 @@ from typing import Any
 
 import numpy as np
 from numba import njit, prange
+
+from hemosim.sim.threads import PARALLEL_CHUNKS, use_parallel
 
 __all__ = [
     "SPECIES",
@@ -801,25 +804,79 @@ def _clot_one(y0, k, weights, threshold, t_max, rtol, atol, h_init, max_steps,
     return np.inf, 0
 
 
-@njit(cache=True, parallel=True)
-def _clot_batch(y0s, ks, weights, threshold, t_max, rtol, atol, h_init, max_steps, out, status,
+@njit(cache=True, inline="always")
+def _clot_range(lo, hi, y0s, ks, weights, threshold, t_max, rtol, atol, h_init, max_steps, out, status,
                 kidx, reac, sptr, sidx, sval, A, C, gamma):
-    for b in prange(y0s.shape[0]):
+    """Clot times of samples ``lo:hi`` (each sample integrates with its own work buffers)."""
+    for b in range(lo, hi):
         tc, st = _clot_one(y0s[b], ks[b], weights, threshold, t_max, rtol, atol, h_init,
                            max_steps, kidx, reac, sptr, sidx, sval, A, C, gamma)
         out[b] = tc
         status[b] = st
 
 
+@njit(cache=True)
+def _clot_batch_serial(y0s, ks, weights, threshold, t_max, rtol, atol, h_init, max_steps, out, status,
+                       kidx, reac, sptr, sidx, sval, A, C, gamma):
+    _clot_range(0, y0s.shape[0], y0s, ks, weights, threshold, t_max, rtol, atol, h_init, max_steps, out,
+                status, kidx, reac, sptr, sidx, sval, A, C, gamma)
+
+
 @njit(cache=True, parallel=True)
-def _solve_batch(y0s, ks, t_out, store, rtol, atol, h_init, max_steps, out, stats,
+def _clot_batch_parallel(y0s, ks, weights, threshold, t_max, rtol, atol, h_init, max_steps, out, status,
+                         kidx, reac, sptr, sidx, sval, A, C, gamma):
+    n = y0s.shape[0]
+    chunks = min(n, PARALLEL_CHUNKS)
+    for c in prange(chunks):
+        _clot_range(c * n // chunks, (c + 1) * n // chunks, y0s, ks, weights, threshold, t_max, rtol, atol,
+                    h_init, max_steps, out, status, kidx, reac, sptr, sidx, sval, A, C, gamma)
+
+
+@njit(cache=True, inline="always")
+def _solve_range(lo, hi, y0s, ks, t_out, store, rtol, atol, h_init, max_steps, out, stats,
                  kidx, reac, sptr, sidx, sval, A, C, gamma):
-    for b in prange(y0s.shape[0]):
+    """Integrate samples ``lo:hi`` (each sample with its own work buffers and step sequence)."""
+    for b in range(lo, hi):
         a, r, s = _solve_one(y0s[b], ks[b], t_out, store, rtol, atol, h_init, max_steps,
                              out[b], kidx, reac, sptr, sidx, sval, A, C, gamma)
         stats[b, 0] = a
         stats[b, 1] = r
         stats[b, 2] = s
+
+
+@njit(cache=True)
+def _solve_batch_serial(y0s, ks, t_out, store, rtol, atol, h_init, max_steps, out, stats,
+                        kidx, reac, sptr, sidx, sval, A, C, gamma):
+    _solve_range(0, y0s.shape[0], y0s, ks, t_out, store, rtol, atol, h_init, max_steps, out, stats,
+                 kidx, reac, sptr, sidx, sval, A, C, gamma)
+
+
+@njit(cache=True, parallel=True)
+def _solve_batch_parallel(y0s, ks, t_out, store, rtol, atol, h_init, max_steps, out, stats,
+                          kidx, reac, sptr, sidx, sval, A, C, gamma):
+    n = y0s.shape[0]
+    chunks = min(n, PARALLEL_CHUNKS)
+    for c in prange(chunks):
+        _solve_range(c * n // chunks, (c + 1) * n // chunks, y0s, ks, t_out, store, rtol, atol, h_init,
+                     max_steps, out, stats, kidx, reac, sptr, sidx, sval, A, C, gamma)
+
+
+#: a batch of at least this many samples runs in parallel threads (when more than one thread
+#: is set, :mod:`hemosim.sim.threads`): one sample is a whole stiff integration (about a
+#: millisecond or more), so two samples already repay starting the threads
+PARALLEL_MIN_SAMPLES = 2
+
+
+def _solve_batch(*args) -> None:
+    """:func:`_solve_range` over every sample, in parallel chunks when worth it."""
+    kernel = _solve_batch_parallel if use_parallel(args[0].shape[0], PARALLEL_MIN_SAMPLES) else _solve_batch_serial
+    kernel(*args)
+
+
+def _clot_batch(*args) -> None:
+    """:func:`_clot_range` over every sample, in parallel chunks when worth it."""
+    kernel = _clot_batch_parallel if use_parallel(args[0].shape[0], PARALLEL_MIN_SAMPLES) else _clot_batch_serial
+    kernel(*args)
 
 
 #: Default solver tolerances (nM units). Chosen so thrombin-generation measures agree with

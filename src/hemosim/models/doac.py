@@ -45,19 +45,21 @@ Ruff 2014's ratios. Parameters fitted to the trials are only those of
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass, field, fields
 from typing import Any
 
 import numpy as np
+from numba import njit, prange
 
 from hemosim.models.af_risk import (
     CHA2DS2VASC_ISCHAEMIC_STROKE_PCT_PER_YEAR,
     HASBLED_MAJOR_BLEEDING_PCT_PER_YEAR,
     SCR_ABNORMAL_RENAL_MG_PER_DL,
-    serum_creatinine_from_crcl_unchecked_mg_per_dl,
 )
-from hemosim.sim import rng
+from hemosim.sim import rng, rng_compiled
+from hemosim.sim.threads import PARALLEL_CHUNKS, use_parallel
 
 __all__ = [
     "DRUG_NAMES",
@@ -608,6 +610,256 @@ def _warfarin_multiplier(ttr: np.ndarray, rr_low: float, rr_high: float, f_low: 
     return ttr + (1.0 - ttr) * (f_low * rr_low + (1.0 - f_low) * rr_high)
 
 
+# scalar constants of the day loop, packed for the compiled kernel (float64 / int64 vectors)
+(_C_AKI_FACTOR, _C_W_DECAY, _C_STROKE_SCALE, _C_BLEED_SCALE, _C_R_WB, _C_GAMMA, _C_P_AKI, _C_MI_DAY, _C_ICH_W,
+ _C_GI_W, _C_HS_SHARE, _C_CF_ISCH_ON, _C_CF_ISCH_OFF, _C_CF_ICH_ON, _C_CF_ICH_OFF, _C_CF_EXTRA, _C_CF_MI,
+ _C_REF_AGE, _C_REF_CRCL, _C_COV_CRCL_FLOOR, _C_STROKE_RENAL, _C_WRF_FRACTION, _C_DAB_AGE, _C_WARF_RENAL,
+ _C_BLEED_AGE, _C_BLEED_RENAL, _C_WRF_MB_HR, _C_MI_HR_DAB, _C_GOMPERTZ_SLOPE, _C_WRF_DEATH_HR, _C_BG_SCALE,
+ _C_ICH_RATIO, _C_GI_RATIO, _C_CRCL_FLOOR) = range(34)
+_NC = 34
+(_I_HOLD_ISCH, _I_HOLD_ICH, _I_HOLD_EXTRA, _I_AKI_DAYS) = range(4)
+_NI = 4
+(_E_STROKE, _E_ISCH, _E_MB, _E_ICH, _E_GI, _E_MI, _E_DEATH, _E_HS, _E_AKI) = (
+    _E["stroke_se"], _E["ischaemic_stroke_se"], _E["major_bleeding"], _E["ich"], _E["gi_bleeding"], _E["mi"],
+    _E["death"], _E["haemorrhagic_stroke"], _E["aki"])
+_N_END = len(ENDPOINTS)
+
+
+@njit(cache=True, inline="always")
+def _record(i, e, day, event_count, first_day):  # pragma: no cover - jitted
+    event_count[i, e] += 1
+    if first_day[i, e] < 0:
+        first_day[i, e] = day
+
+
+@njit(cache=True)
+def _days_range(lo, hi, n_days, cs, ci, ka, fe, crcl_ref, c_ref, ec50, bleed_coef, friberg, pisters,
+                keys, age_y, weight_kg, female, adherence, persistence_threshold, stroke_w_full, bleed_w_full,
+                gompertz65, af_excess, static_cha, static_hb, dose_mg, bid, want_warf, slope_per_day, stop_h,
+                cl_fixed, v, onehot,
+                day_a, alive_a, gut_a, cen_a, c_avg_a, c_trough_a, w_a, trend_a, crcl_base_a, aki_a, hold_a,
+                cum_stop_a, stopped_a, prior_stroke_a, bleeding_a, vascular_a, first_day, event_count, compensator,
+                hazard_integral, days_followed):  # pragma: no cover - jitted
+    """``n_days`` days of rows ``lo:hi`` (see :func:`advance_days`). Each row reads and writes
+    only its own row and draws from its own key (``rng_compiled``, counter = the patient's day),
+    so any split of the rows gives the same numbers. The arithmetic is written in the order of
+    the array expressions it replaced (NumPy left-to-right; sums over the three DOACs and the
+    five hazards in index order)."""
+    half = 12.0
+    crel = np.empty(3)
+    comp = np.empty(_N_END)
+    haz = np.empty(5)
+    eka_d = np.empty(3)  # absorption decay over 12 h: the same for every patient and day
+    for d in range(3):
+        eka_d[d] = math.exp(-ka[d] * half)
+    for i in range(lo, hi):
+        key = keys[i]
+        for _ in range(n_days):
+            alive = alive_a[i]
+            day = day_a[i]
+            age = age_y[i] + day / DAYS_PER_YEAR
+            crcl = trend_a[i] * (cs[_C_AKI_FACTOR] if aki_a[i] > 0 else 1.0)
+            active = alive and not stopped_a[i] and hold_a[i] <= 0
+            # ---- doses and exact one-compartment PK over two 12-h intervals
+            take_am = 1.0 if (rng_compiled.uniform(key, _S_DOSE, 2 * day) < adherence[i] and active) else 0.0
+            take_pm = 1.0 if (rng_compiled.uniform(key, _S_DOSE, 2 * day + 1) < adherence[i] and active
+                              and bid[i]) else 0.0
+            for d in range(3):
+                oh = 1.0 if onehot[i, d] else 0.0
+                if gut_a[i, d] == 0.0 and cen_a[i, d] == 0.0 and oh * (dose_mg[i] * take_am) == 0.0 and \
+                        oh * (dose_mg[i] * take_pm) == 0.0:
+                    # a drug never given (or fully washed out): every term below is +0.0, skip the exp
+                    c_avg_a[i, d] = 0.0
+                    c_trough_a[i, d] = 0.0
+                    crel[d] = 0.0
+                    continue
+                kel = cl_fixed[i, d] * (1.0 - fe[d] + fe[d] * crcl / crcl_ref[d]) / v[i, d]
+                k_max = 0.9 * ka[d]
+                if kel > k_max:
+                    kel = k_max
+                ek = math.exp(-kel * half)
+                eka = eka_d[d]
+                coef = ka[d] / (ka[d] - kel)
+                gut = gut_a[i, d] + oh * (dose_mg[i] * take_am)
+                cen = cen_a[i, d]
+                auc = cen * (1.0 - ek) / kel + gut * coef * ((1.0 - ek) / kel - (1.0 - eka) / ka[d])
+                cen = cen * ek + gut * coef * (ek - eka)
+                gut = gut * eka + oh * (dose_mg[i] * take_pm)
+                auc = auc + cen * (1.0 - ek) / kel + gut * coef * ((1.0 - ek) / kel - (1.0 - eka) / ka[d])
+                cen = cen * ek + gut * coef * (ek - eka)
+                gut = gut * eka
+                gut_a[i, d] = gut
+                cen_a[i, d] = cen
+                c_avg = auc / (HOURS_PER_DAY * v[i, d]) * NG_PER_ML_PER_MG_PER_L
+                c_avg_a[i, d] = c_avg
+                c_trough_a[i, d] = cen / v[i, d] * NG_PER_ML_PER_MG_PER_L
+                crel[d] = c_avg / c_ref[d]
+            # ---- warfarin effect (first-order onset / offset)
+            target_w = 1.0 if (want_warf[i] and active) else 0.0
+            w = target_w + (w_a[i] - target_w) * cs[_C_W_DECAY]
+            w_a[i] = w
+            # ---- hazards
+            age75 = age >= 75.0
+            cha = (static_cha[i] + 2 * int(age75) + int(age >= 65.0 and not age75) + 2 * int(prior_stroke_a[i])
+                   + int(vascular_a[i]))
+            # HAS-BLED renal item from the current CrCl (Cockcroft-Gault inverted; age clipped to its domain)
+            scr = (140.0 - min(age, 139.0)) * weight_kg[i] / (72.0 * crcl) * (0.85 if female[i] else 1.0)
+            hb = (static_hb[i] + int(scr >= SCR_ABNORMAL_RENAL_MG_PER_DL) + int(prior_stroke_a[i])
+                  + int(bleeding_a[i]) + int(age > 65.0))
+            doac_load = crel[0] / ec50[0] + crel[1] / ec50[1] + crel[2] / ec50[2]
+            age_dec = (age - cs[_C_REF_AGE]) / 10.0
+            log_renal = math.log(cs[_C_REF_CRCL] / max(crcl, cs[_C_COV_CRCL_FLOOR]))
+            s_fac = ((1.0 - w * (1.0 - stroke_w_full[i])) / (1.0 + doac_load)
+                     * math.exp(cs[_C_STROKE_RENAL] * log_renal))
+            h_isch = friberg[min(cha, 9)] / DAYS_PER_YEAR * cs[_C_STROKE_SCALE] * s_fac
+            wrf = crcl < cs[_C_WRF_FRACTION] * crcl_base_a[i]
+            gamma = cs[_C_GAMMA]
+            # 0 ** gamma is +0.0 for gamma > 0: the pow (and the age factor of a zero) are skipped
+            ex0 = bleed_coef[0] * (crel[0] ** gamma if crel[0] != 0.0 or gamma <= 0.0 else 0.0)
+            ex1 = bleed_coef[1] * (crel[1] ** gamma if crel[1] != 0.0 or gamma <= 0.0 else 0.0)
+            ex2 = bleed_coef[2] * (crel[2] ** gamma if crel[2] != 0.0 or gamma <= 0.0 else 0.0)
+            if ex2 != 0.0:
+                ex2 *= math.exp(cs[_C_DAB_AGE] * age_dec)
+            warf_excess = (bleed_w_full[i] - 1.0) * math.exp(cs[_C_WARF_RENAL] * log_renal)
+            b_fac = ((1.0 + w * warf_excess) * (1.0 + (ex0 + ex1 + ex2))
+                     * math.exp(cs[_C_BLEED_AGE] * age_dec + cs[_C_BLEED_RENAL] * log_renal))
+            h_mb = (pisters[min(hb, 5)] / DAYS_PER_YEAR * cs[_C_BLEED_SCALE] / cs[_C_R_WB] * b_fac
+                    * (cs[_C_WRF_MB_HR] if wrf else 1.0))
+            h_mi = cs[_C_MI_DAY] * (1.0 + (cs[_C_MI_HR_DAB] - 1.0) * min(crel[2], 1.0))
+            h_death = (gompertz65[i] * math.exp(cs[_C_GOMPERTZ_SLOPE] * (age - 65.0)) * af_excess[i] / DAYS_PER_YEAR
+                       * (cs[_C_WRF_DEATH_HR] if wrf else 1.0) * cs[_C_BG_SCALE])
+            h_aki = 0.0 if aki_a[i] > 0 else cs[_C_P_AKI]
+            c_sum = crel[0] + crel[1] + crel[2]
+            doac_weight = min(max(c_sum, 0.0), 1.0) * (1.0 - w)
+            p_ich = cs[_C_ICH_W] * (1.0 - doac_weight + doac_weight * cs[_C_ICH_RATIO])
+            p_gi = cs[_C_GI_W] * (1.0 - doac_weight + doac_weight * cs[_C_GI_RATIO])
+            haz[0] = h_isch
+            haz[1] = h_mb
+            haz[2] = h_mi
+            haz[3] = h_death
+            haz[4] = h_aki
+            total = h_isch + h_mb + h_mi + h_death + h_aki
+            # ---- compensators (expected first events) and follow-up
+            comp[_E_STROKE] = h_isch + h_mb * p_ich * cs[_C_HS_SHARE]
+            comp[_E_ISCH] = h_isch
+            comp[_E_MB] = h_mb
+            comp[_E_ICH] = h_mb * p_ich
+            comp[_E_GI] = h_mb * p_gi
+            comp[_E_MI] = h_mi
+            comp[_E_HS] = h_mb * p_ich * cs[_C_HS_SHARE]
+            comp[_E_AKI] = h_aki
+            anticoag = w > 0.5 or c_sum > 0.2
+            cf_isch = cs[_C_CF_ISCH_ON] if anticoag else cs[_C_CF_ISCH_OFF]
+            cf_ich = cs[_C_CF_ICH_ON] if anticoag else cs[_C_CF_ICH_OFF]
+            comp[_E_DEATH] = (h_death + h_isch * cf_isch + h_mi * cs[_C_CF_MI]
+                              + h_mb * (p_ich * cf_ich + (1.0 - p_ich) * cs[_C_CF_EXTRA]))
+            alive_f = 1.0 if alive else 0.0
+            for e in range(_N_END):
+                at_risk = 1.0 if (alive and first_day[i, e] < 0) else 0.0
+                compensator[i, e] += comp[e] * at_risk
+                hazard_integral[i, e] += comp[e] * alive_f
+            if alive:
+                days_followed[i] += 1
+            # ---- events
+            if alive and rng_compiled.uniform(key, _S_EVENT, day) < -math.expm1(-total):
+                u_type = rng_compiled.uniform(key, _S_EVENT_TYPE, day) * total
+                etype = 0
+                cum = 0.0
+                for h in range(5):
+                    cum = haz[h] if h == 0 else cum + haz[h]
+                    if u_type >= cum:
+                        etype += 1
+                etype = min(etype, 4)
+                u_sub = rng_compiled.uniform(key, _S_EVENT_SUBTYPE, day)
+                u_fat = rng_compiled.uniform(key, _S_FATAL, day)
+                died = False
+                if etype == 0:  # ischaemic stroke / systemic embolism
+                    _record(i, _E_ISCH, day, event_count, first_day)
+                    _record(i, _E_STROKE, day, event_count, first_day)
+                    died = u_fat < (cs[_C_CF_ISCH_ON] if anticoag else cs[_C_CF_ISCH_OFF])
+                    prior_stroke_a[i] = True
+                    hold_a[i] = max(hold_a[i], ci[_I_HOLD_ISCH])
+                elif etype == 1:  # major bleeding, split into ICH (part haemorrhagic stroke), GI, other
+                    _record(i, _E_MB, day, event_count, first_day)
+                    ich = u_sub < p_ich
+                    if ich:
+                        _record(i, _E_ICH, day, event_count, first_day)
+                    if u_sub < p_ich * cs[_C_HS_SHARE]:
+                        _record(i, _E_HS, day, event_count, first_day)
+                        _record(i, _E_STROKE, day, event_count, first_day)
+                        prior_stroke_a[i] = True
+                    if u_sub >= p_ich and u_sub < p_ich + p_gi:
+                        _record(i, _E_GI, day, event_count, first_day)
+                    if ich:
+                        cf = cs[_C_CF_ICH_ON] if anticoag else cs[_C_CF_ICH_OFF]
+                    else:
+                        cf = cs[_C_CF_EXTRA]
+                    died = u_fat < cf
+                    bleeding_a[i] = True
+                    hold_a[i] = max(hold_a[i], ci[_I_HOLD_ICH] if ich else ci[_I_HOLD_EXTRA])
+                elif etype == 2:  # myocardial infarction
+                    _record(i, _E_MI, day, event_count, first_day)
+                    died = u_fat < cs[_C_CF_MI]
+                    vascular_a[i] = True
+                elif etype == 3:  # background death
+                    died = True
+                else:  # acute kidney injury
+                    _record(i, _E_AKI, day, event_count, first_day)
+                    aki_a[i] = ci[_I_AKI_DAYS]
+                if died:
+                    _record(i, _E_DEATH, day, event_count, first_day)
+                    alive_a[i] = False
+            # ---- renal course, holds, persistence (the stop hazard accrues while alive after today's events)
+            trend_a[i] = max(trend_a[i] + slope_per_day[i], cs[_C_CRCL_FLOOR])
+            aki_a[i] = max(aki_a[i] - 1, 0)
+            hold_a[i] = max(hold_a[i] - 1, 0)
+            cum_stop_a[i] += stop_h[i] * (1.0 if alive_a[i] else 0.0)
+            if cum_stop_a[i] > persistence_threshold[i]:
+                stopped_a[i] = True
+            day_a[i] = day + 1
+
+
+@njit(cache=True)
+def _days_serial(n_days, cs, ci, ka, fe, crcl_ref, c_ref, ec50, bleed_coef, friberg, pisters, keys, age_y,
+                weight_kg, female, adherence, persistence_threshold, stroke_w_full, bleed_w_full, gompertz65,
+                af_excess, static_cha, static_hb, dose_mg, bid, want_warf, slope_per_day, stop_h, cl_fixed, v,
+                onehot, day_a, alive_a, gut_a, cen_a, c_avg_a, c_trough_a, w_a, trend_a, crcl_base_a, aki_a,
+                hold_a, cum_stop_a, stopped_a, prior_stroke_a, bleeding_a, vascular_a, first_day, event_count,
+                compensator, hazard_integral, days_followed):  # pragma: no cover - jitted
+    """Every row, one thread."""
+    _days_range(0, keys.shape[0], n_days, cs, ci, ka, fe, crcl_ref, c_ref, ec50, bleed_coef, friberg, pisters,
+                keys, age_y, weight_kg, female, adherence, persistence_threshold, stroke_w_full, bleed_w_full,
+                gompertz65, af_excess, static_cha, static_hb, dose_mg, bid, want_warf, slope_per_day, stop_h,
+                cl_fixed, v, onehot, day_a, alive_a, gut_a, cen_a, c_avg_a, c_trough_a, w_a, trend_a, crcl_base_a,
+                aki_a, hold_a, cum_stop_a, stopped_a, prior_stroke_a, bleeding_a, vascular_a, first_day,
+                event_count, compensator, hazard_integral, days_followed)
+
+
+@njit(cache=True, parallel=True)
+def _days_parallel(n_days, cs, ci, ka, fe, crcl_ref, c_ref, ec50, bleed_coef, friberg, pisters, keys, age_y,
+                  weight_kg, female, adherence, persistence_threshold, stroke_w_full, bleed_w_full, gompertz65,
+                  af_excess, static_cha, static_hb, dose_mg, bid, want_warf, slope_per_day, stop_h, cl_fixed, v,
+                  onehot, day_a, alive_a, gut_a, cen_a, c_avg_a, c_trough_a, w_a, trend_a, crcl_base_a, aki_a,
+                  hold_a, cum_stop_a, stopped_a, prior_stroke_a, bleeding_a, vascular_a, first_day, event_count,
+                  compensator, hazard_integral, days_followed):  # pragma: no cover - jitted
+    """Every row, in parallel chunks of rows (thread-count free: rows are independent)."""
+    n = keys.shape[0]
+    chunks = min(n, PARALLEL_CHUNKS)
+    for c in prange(chunks):
+        _days_range(c * n // chunks, (c + 1) * n // chunks, n_days, cs, ci, ka, fe, crcl_ref, c_ref, ec50,
+                    bleed_coef, friberg, pisters, keys, age_y, weight_kg, female, adherence, persistence_threshold,
+                    stroke_w_full, bleed_w_full, gompertz65, af_excess, static_cha, static_hb, dose_mg, bid,
+                    want_warf, slope_per_day, stop_h, cl_fixed, v, onehot, day_a, alive_a, gut_a, cen_a, c_avg_a,
+                    c_trough_a, w_a, trend_a, crcl_base_a, aki_a, hold_a, cum_stop_a, stopped_a, prior_stroke_a,
+                    bleeding_a, vascular_a, first_day, event_count, compensator, hazard_integral, days_followed)
+
+
+def _odds_to_p(p0: float, odds_ratio: float) -> float:
+    """Probability after applying an odds ratio to a baseline probability."""
+    o = p0 / (1.0 - p0) * odds_ratio
+    return o / (1.0 + o)
+
+
 def advance_days(
     state: DoacState,
     cohort,
@@ -626,6 +878,12 @@ def advance_days(
     ``dose_level``: 0 standard, 1 reduced, 2 hold. Warfarin ignores the dose level except
     hold (its quality is the patient's TTR). ``persistence_hazard_per_day``: optional (5,)
     daily discontinuation hazard per drug code (0 = persistent).
+
+    The per-patient constants are set up here with NumPy; the day loop is a compiled row
+    kernel (:func:`_days_range`) that writes the arrays of ``state`` in place. Each patient
+    draws from its own key, so batches of at least
+    :data:`hemosim.sim.threads.PARALLEL_MIN_PATIENTS` run in parallel row chunks with results
+    bit-identical for any thread count (:mod:`hemosim.sim.threads`).
     """
     n = len(cohort)
     if not isinstance(n_days, (int, np.integer)) or n_days < 1:
@@ -633,23 +891,17 @@ def advance_days(
     drug = _as_drug_array(drug, n, "drug", range(0, 5))
     level = _as_drug_array(dose_level, n, "dose_level", range(0, 3))
     ep = eparams
-    keys = cohort.keys
     doses_std = np.array([pk.dose_standard_mg for pk in pk_params])
     doses_red = np.array([pk.dose_reduced_mg for pk in pk_params])
     per_day = np.array([pk.doses_per_day for pk in pk_params])
     cl_ref = np.array([pk.cl_f_l_per_h for pk in pk_params])
-    fe = np.array([pk.renal_fraction for pk in pk_params])
-    crcl_ref = np.array([pk.crcl_ref_ml_per_min for pk in pk_params])
+    fe = np.array([pk.renal_fraction for pk in pk_params], dtype=np.float64)
+    crcl_ref = np.array([pk.crcl_ref_ml_per_min for pk in pk_params], dtype=np.float64)
     v = np.array([pk.v_f_l for pk in pk_params])[None, :] * cohort.pk_v_multiplier
-    ka = np.array([pk.ka_per_h for pk in pk_params])[None, :]
-    c_ref = np.array([reference_average_concentration_ng_per_ml(pk) for pk in pk_params])
+    ka = np.array([pk.ka_per_h for pk in pk_params], dtype=np.float64)
+    c_ref = np.array([reference_average_concentration_ng_per_ml(pk) for pk in pk_params], dtype=np.float64)
     cl_fixed = cl_ref[None, :] * cohort.pk_cl_multiplier / cohort.pk_auc_factor
-    ec50 = fitted.ec50()
-    bleed_coef = fitted.bleed_coefficient()
-    gamma = fitted.bleed_exposure_exponent
     pop = cohort.population
-    stroke_scale = fitted.stroke_scale(pop)
-    bleed_scale = fitted.bleed_scale(pop)
     r_wb = ep.warfarin_bleed_rr_vs_none
     f_low = ep.fraction_out_of_range_below
     m_s_ref = float(_warfarin_multiplier(np.asarray(ep.warfarin_reference_ttr), ep.stroke_rr_inr_below_range,
@@ -657,14 +909,12 @@ def advance_days(
     r_in = ep.warfarin_stroke_rr_vs_none / m_s_ref
     stroke_w_full = r_in * _warfarin_multiplier(cohort.ttr, ep.stroke_rr_inr_below_range, ep.stroke_rr_inr_above_range, f_low)
     bleed_w_full = r_wb * _warfarin_multiplier(cohort.ttr, ep.bleed_rr_inr_below_range, ep.bleed_rr_inr_above_range, f_low)
-    w_decay = np.exp(-np.log(2.0) / ep.warfarin_effect_half_life_days)
     female = cohort.female.astype(bool)
     gompertz65 = np.where(female, ep.gompertz_mortality_at_65_female, ep.gompertz_mortality_at_65_male)
     af_excess = np.where(female, ep.af_mortality_or_female, ep.af_mortality_or_male)
     static_cha = (cohort.chf.astype(np.int64) + cohort.hypertension + cohort.diabetes + female)
     static_hb = (cohort.uncontrolled_hypertension.astype(np.int64) + cohort.liver_disease + cohort.antiplatelet
                  + cohort.alcohol)
-    slope_dev = cohort.crcl_slope_deviation_ml_per_min_per_year
     doac_idx = np.clip(drug, 0, 2)
     is_doac = drug <= DABIGATRAN
     is_warf = drug == WARFARIN
@@ -672,196 +922,69 @@ def advance_days(
     bid = per_day[doac_idx] == 2
     want_warf = is_warf & (level != HOLD)
     slope_mean = np.where(is_warf, ep.crcl_slope_warfarin_ml_per_min_per_year, ep.crcl_slope_doac_ml_per_min_per_year)
-    slope_per_day = (slope_mean + slope_dev) / DAYS_PER_YEAR
+    slope_per_day = (slope_mean + cohort.crcl_slope_deviation_ml_per_min_per_year) / DAYS_PER_YEAR
     stop_h = np.zeros(n) if persistence_hazard_per_day is None else np.asarray(persistence_hazard_per_day)[drug]
-    p_aki_day = ep.aki_rate_per_year / DAYS_PER_YEAR
-    mi_day = ep.mi_rate_pct_per_year / 100.0 / DAYS_PER_YEAR
-    ich_w, gi_w = ep.ich_share_of_major_bleeding, ep.gi_share_of_major_bleeding
-    hs_share = ep.haemorrhagic_stroke_share_of_ich
-    cf_isch_on = _odds_to_p(ep.ischaemic_stroke_case_fatality_off, ep.ischaemic_stroke_fatality_or_anticoagulated)
-    cf_ich_on = _odds_to_p(ep.ich_case_fatality_off, ep.ich_fatality_or_anticoagulated)
-    cols = np.arange(3)[None, :]
-    onehot = (cols == doac_idx[:, None]) & is_doac[:, None]
+    onehot = (np.arange(3)[None, :] == doac_idx[:, None]) & is_doac[:, None]
 
-    counters = state.day[:, None] + np.arange(n_days)[None, :]
-    u_event_all = rng.uniform(keys[:, None], _S_EVENT, counters)
-    u_am_all = rng.uniform(keys[:, None], _S_DOSE, 2 * counters)
-    u_pm_all = rng.uniform(keys[:, None], _S_DOSE, 2 * counters + 1)
-    half = 12.0
+    cs = np.empty(_NC)
+    cs[_C_AKI_FACTOR] = ep.aki_crcl_factor
+    cs[_C_W_DECAY] = np.exp(-np.log(2.0) / ep.warfarin_effect_half_life_days)
+    cs[_C_STROKE_SCALE] = fitted.stroke_scale(pop)
+    cs[_C_BLEED_SCALE] = fitted.bleed_scale(pop)
+    cs[_C_R_WB] = r_wb
+    cs[_C_GAMMA] = fitted.bleed_exposure_exponent
+    cs[_C_P_AKI] = ep.aki_rate_per_year / DAYS_PER_YEAR
+    cs[_C_MI_DAY] = ep.mi_rate_pct_per_year / 100.0 / DAYS_PER_YEAR
+    cs[_C_ICH_W], cs[_C_GI_W] = ep.ich_share_of_major_bleeding, ep.gi_share_of_major_bleeding
+    cs[_C_HS_SHARE] = ep.haemorrhagic_stroke_share_of_ich
+    cs[_C_CF_ISCH_ON] = _odds_to_p(ep.ischaemic_stroke_case_fatality_off, ep.ischaemic_stroke_fatality_or_anticoagulated)
+    cs[_C_CF_ISCH_OFF] = ep.ischaemic_stroke_case_fatality_off
+    cs[_C_CF_ICH_ON] = _odds_to_p(ep.ich_case_fatality_off, ep.ich_fatality_or_anticoagulated)
+    cs[_C_CF_ICH_OFF] = ep.ich_case_fatality_off
+    cs[_C_CF_EXTRA] = ep.extracranial_bleed_case_fatality
+    cs[_C_CF_MI] = ep.mi_case_fatality
+    cs[_C_REF_AGE] = ep.covariate_reference_age_y
+    cs[_C_REF_CRCL] = ep.covariate_reference_crcl_ml_per_min
+    cs[_C_COV_CRCL_FLOOR] = ep.covariate_crcl_floor_ml_per_min
+    cs[_C_STROKE_RENAL] = fitted.stroke_renal_exponent
+    cs[_C_WRF_FRACTION] = ep.wrf_threshold_fraction
+    cs[_C_DAB_AGE] = fitted.dabigatran_bleed_age_slope_per_decade
+    cs[_C_WARF_RENAL] = fitted.warfarin_bleed_renal_exponent
+    cs[_C_BLEED_AGE] = fitted.bleed_age_slope_per_decade
+    cs[_C_BLEED_RENAL] = fitted.bleed_renal_exponent
+    cs[_C_WRF_MB_HR] = ep.wrf_major_bleeding_hr
+    cs[_C_MI_HR_DAB] = ep.mi_hr_dabigatran
+    cs[_C_GOMPERTZ_SLOPE] = ep.gompertz_slope_per_year
+    cs[_C_WRF_DEATH_HR] = ep.wrf_death_hr
+    cs[_C_BG_SCALE] = fitted.background_mortality_scale
+    cs[_C_ICH_RATIO] = ep.doac_ich_share_ratio
+    cs[_C_GI_RATIO] = ep.doac_gi_share_ratio
+    cs[_C_CRCL_FLOOR] = ep.crcl_floor_ml_per_min
+    ci = np.empty(_NI, dtype=np.int64)
+    ci[_I_HOLD_ISCH] = ep.hold_days_after_ischaemic_stroke
+    ci[_I_HOLD_ICH] = ep.hold_days_after_ich
+    ci[_I_HOLD_EXTRA] = ep.hold_days_after_extracranial_bleed
+    ci[_I_AKI_DAYS] = ep.aki_duration_days
 
-    for j in range(n_days):
-        alive = state.alive
-        day = state.day
-        age = cohort.age_y + day / DAYS_PER_YEAR
-        crcl = state.crcl_ml_per_min(ep)
-        active = alive & ~state.stopped & (state.hold_days_left <= 0)
-        # ---- doses and exact one-compartment PK over two 12-h intervals
-        adherence = cohort.adherence
-        take_am = (u_am_all[:, j] < adherence) & active
-        take_pm = (u_pm_all[:, j] < adherence) & active & bid
-        cl = cl_fixed * (1.0 - fe + fe * crcl[:, None] / crcl_ref)
-        k = np.minimum(cl / v, 0.9 * ka)
-        ek, eka = np.exp(-k * half), np.exp(-ka * half)
-        coef = ka / (ka - k)
-        gut = state.gut_mg + onehot * (dose_mg * take_am)[:, None]
-        cen = state.central_mg
-        auc = cen * (1.0 - ek) / k + gut * coef * ((1.0 - ek) / k - (1.0 - eka) / ka)
-        cen = cen * ek + gut * coef * (ek - eka)
-        gut = gut * eka + onehot * (dose_mg * take_pm)[:, None]
-        auc = auc + cen * (1.0 - ek) / k + gut * coef * ((1.0 - ek) / k - (1.0 - eka) / ka)
-        cen = cen * ek + gut * coef * (ek - eka)
-        gut = gut * eka
-        state.gut_mg, state.central_mg = gut, cen
-        c_avg = auc / (HOURS_PER_DAY * v) * NG_PER_ML_PER_MG_PER_L
-        state.c_avg_ng_per_ml = c_avg
-        state.c_trough_ng_per_ml = cen / v * NG_PER_ML_PER_MG_PER_L
-        c_rel = c_avg / c_ref
-        # ---- warfarin effect (first-order onset / offset)
-        target_w = (want_warf & active).astype(np.float64)
-        state.warfarin_effect = target_w + (state.warfarin_effect - target_w) * w_decay
-        w = state.warfarin_effect
-        # ---- hazards
-        age75 = age >= 75.0
-        cha = static_cha + 2 * age75 + ((age >= 65.0) & ~age75) + 2 * state.prior_stroke + state.vascular_disease
-        # HAS-BLED renal item from the current CrCl (Cockcroft-Gault inverted; age clipped to its domain)
-        scr = serum_creatinine_from_crcl_unchecked_mg_per_dl(crcl, np.minimum(age, 139.0), cohort.weight_kg, female)
-        hb = (static_hb + (scr >= SCR_ABNORMAL_RENAL_MG_PER_DL) + state.prior_stroke + state.bleeding_history
-              + (age > 65.0))
-        doac_load = (c_rel / ec50).sum(axis=1)
-        # exposure-independent age and renal terms (FittedParameters; Eikelboom 2011, Hohnloser 2012)
-        age_dec = (age - ep.covariate_reference_age_y) / 10.0
-        log_renal = np.log(ep.covariate_reference_crcl_ml_per_min / np.maximum(crcl, ep.covariate_crcl_floor_ml_per_min))
-        s_fac = (1.0 - w * (1.0 - stroke_w_full)) / (1.0 + doac_load) * np.exp(fitted.stroke_renal_exponent * log_renal)
-        h_isch = _FRIBERG[np.minimum(cha, 9)] / DAYS_PER_YEAR * stroke_scale * s_fac
-        wrf = crcl < ep.wrf_threshold_fraction * state.crcl_baseline_ml_per_min
-        doac_excess = bleed_coef * c_rel**gamma
-        doac_excess[:, DABIGATRAN] *= np.exp(fitted.dabigatran_bleed_age_slope_per_decade * age_dec)
-        warf_excess = (bleed_w_full - 1.0) * np.exp(fitted.warfarin_bleed_renal_exponent * log_renal)
-        b_fac = ((1.0 + w * warf_excess) * (1.0 + doac_excess.sum(axis=1))
-                 * np.exp(fitted.bleed_age_slope_per_decade * age_dec + fitted.bleed_renal_exponent * log_renal))
-        h_mb = (_PISTERS[np.minimum(hb, 5)] / DAYS_PER_YEAR * bleed_scale / r_wb * b_fac
-                * np.where(wrf, ep.wrf_major_bleeding_hr, 1.0))
-        h_mi = mi_day * (1.0 + (ep.mi_hr_dabigatran - 1.0) * np.minimum(c_rel[:, DABIGATRAN], 1.0))
-        h_death = (gompertz65 * np.exp(ep.gompertz_slope_per_year * (age - 65.0)) * af_excess / DAYS_PER_YEAR
-                   * np.where(wrf, ep.wrf_death_hr, 1.0) * fitted.background_mortality_scale)
-        h_aki = np.where(state.aki_days_left > 0, 0.0, p_aki_day)
-        doac_weight = np.clip(c_rel.sum(axis=1), 0.0, 1.0) * (1.0 - w)
-        p_ich = ich_w * (1.0 - doac_weight + doac_weight * ep.doac_ich_share_ratio)
-        p_gi = gi_w * (1.0 - doac_weight + doac_weight * ep.doac_gi_share_ratio)
-        hazards = np.stack([h_isch, h_mb, h_mi, h_death, h_aki], axis=1)
-        total = hazards.sum(axis=1)
-        # ---- compensators (expected first events) and follow-up
-        at_risk = alive[:, None] & (state.first_day < 0)
-        comp = np.zeros((n, len(ENDPOINTS)))
-        comp[:, _E["stroke_se"]] = h_isch + h_mb * p_ich * hs_share
-        comp[:, _E["ischaemic_stroke_se"]] = h_isch
-        comp[:, _E["major_bleeding"]] = h_mb
-        comp[:, _E["ich"]] = h_mb * p_ich
-        comp[:, _E["gi_bleeding"]] = h_mb * p_gi
-        comp[:, _E["mi"]] = h_mi
-        comp[:, _E["haemorrhagic_stroke"]] = h_mb * p_ich * hs_share
-        comp[:, _E["aki"]] = h_aki
-        anticoag = (w > 0.5) | (c_rel.sum(axis=1) > 0.2)
-        cf_isch = np.where(anticoag, cf_isch_on, ep.ischaemic_stroke_case_fatality_off)
-        cf_ich = np.where(anticoag, cf_ich_on, ep.ich_case_fatality_off)
-        comp[:, _E["death"]] = (h_death + h_isch * cf_isch + h_mi * ep.mi_case_fatality
-                                + h_mb * (p_ich * cf_ich + (1.0 - p_ich) * ep.extracranial_bleed_case_fatality))
-        state.compensator += comp * at_risk
-        state.hazard_integral += comp * alive[:, None]
-        state.days_followed += alive
-        # ---- events
-        event = alive & (u_event_all[:, j] < -np.expm1(-total))
-        if np.any(event):
-            _apply_events(state, cohort, np.flatnonzero(event), hazards, total, p_ich, p_gi, w, c_rel, ep, day)
-        # ---- renal course, holds, persistence
-        state.crcl_trend_ml_per_min = np.maximum(state.crcl_trend_ml_per_min + slope_per_day, ep.crcl_floor_ml_per_min)
-        state.aki_days_left = np.maximum(state.aki_days_left - 1, 0)
-        state.hold_days_left = np.maximum(state.hold_days_left - 1, 0)
-        state.cumulative_stop_hazard += stop_h * alive
-        state.stopped |= state.cumulative_stop_hazard > cohort.persistence_threshold
-        state.day = day + 1
+    f64, i64 = np.float64, np.int64
 
+    def rows(x, dtype):
+        return np.ascontiguousarray(np.broadcast_to(x, (n,) + np.shape(x)[1:]), dtype=dtype)
 
-def _odds_to_p(p0: float, odds_ratio: float) -> float:
-    """Probability after applying an odds ratio to a baseline probability."""
-    o = p0 / (1.0 - p0) * odds_ratio
-    return o / (1.0 + o)
-
-
-def _record(state: DoacState, idx: np.ndarray, endpoint: str, day: np.ndarray) -> None:
-    e = _E[endpoint]
-    state.event_count[idx, e] += 1
-    first = state.first_day[idx, e] < 0
-    state.first_day[idx[first], e] = day[idx[first]]
-
-
-def _apply_events(state, cohort, idx, hazards, total, p_ich, p_gi, w, c_rel, ep: EventParameters, day) -> None:
-    keys = cohort.keys[idx]
-    d = day[idx]
-    u_type = rng.uniform(keys, _S_EVENT_TYPE, d) * total[idx]
-    cum = np.cumsum(hazards[idx], axis=1)
-    etype = np.minimum((u_type[:, None] >= cum).sum(axis=1), hazards.shape[1] - 1)
-    u_sub = rng.uniform(keys, _S_EVENT_SUBTYPE, d)
-    u_fat = rng.uniform(keys, _S_FATAL, d)
-    anticoag = (w[idx] > 0.5) | (c_rel[idx].sum(axis=1) > 0.2)
-    odds_to_p = _odds_to_p
-
-    died = np.zeros(idx.shape[0], dtype=bool)
-    # ischaemic stroke / systemic embolism
-    m = etype == 0
-    if np.any(m):
-        ii = idx[m]
-        _record(state, ii, "ischaemic_stroke_se", day)
-        _record(state, ii, "stroke_se", day)
-        cf = np.where(anticoag[m], odds_to_p(ep.ischaemic_stroke_case_fatality_off, ep.ischaemic_stroke_fatality_or_anticoagulated),
-                      ep.ischaemic_stroke_case_fatality_off)
-        died[m] = u_fat[m] < cf
-        state.prior_stroke[ii] = True
-        state.hold_days_left[ii] = np.maximum(state.hold_days_left[ii], ep.hold_days_after_ischaemic_stroke)
-    # major bleeding, split into ICH (part haemorrhagic stroke), GI, other
-    m = etype == 1
-    if np.any(m):
-        ii = idx[m]
-        _record(state, ii, "major_bleeding", day)
-        pi, pg = p_ich[ii], p_gi[ii]
-        u = u_sub[m]
-        ich = u < pi
-        hs = u < pi * ep.haemorrhagic_stroke_share_of_ich
-        gi = (u >= pi) & (u < pi + pg)
-        if np.any(ich):
-            _record(state, ii[ich], "ich", day)
-        if np.any(hs):
-            _record(state, ii[hs], "haemorrhagic_stroke", day)
-            _record(state, ii[hs], "stroke_se", day)
-            state.prior_stroke[ii[hs]] = True
-        if np.any(gi):
-            _record(state, ii[gi], "gi_bleeding", day)
-        cf = np.where(ich, np.where(anticoag[m], odds_to_p(ep.ich_case_fatality_off, ep.ich_fatality_or_anticoagulated),
-                                    ep.ich_case_fatality_off), ep.extracranial_bleed_case_fatality)
-        died[m] = u_fat[m] < cf
-        state.bleeding_history[ii] = True
-        hold = np.where(ich, ep.hold_days_after_ich, ep.hold_days_after_extracranial_bleed)
-        state.hold_days_left[ii] = np.maximum(state.hold_days_left[ii], hold)
-    # myocardial infarction
-    m = etype == 2
-    if np.any(m):
-        ii = idx[m]
-        _record(state, ii, "mi", day)
-        died[m] = u_fat[m] < ep.mi_case_fatality
-        state.vascular_disease[ii] = True
-    # background death
-    m = etype == 3
-    died |= m
-    # acute kidney injury
-    m = etype == 4
-    if np.any(m):
-        ii = idx[m]
-        _record(state, ii, "aki", day)
-        state.aki_days_left[ii] = ep.aki_duration_days
-    dead = idx[died]
-    if dead.size:
-        _record(state, dead, "death", day)
-        state.alive[dead] = False
+    st = state
+    kernel = _days_parallel if use_parallel(n) else _days_serial
+    kernel(int(n_days), cs, ci, ka, fe, crcl_ref, c_ref, fitted.ec50().astype(f64),
+           fitted.bleed_coefficient().astype(f64), np.ascontiguousarray(_FRIBERG, dtype=f64),
+           np.ascontiguousarray(_PISTERS, dtype=f64), rows(cohort.keys, np.uint64), rows(cohort.age_y, f64),
+           rows(cohort.weight_kg, f64), rows(female, np.bool_), rows(cohort.adherence, f64),
+           rows(cohort.persistence_threshold, f64), rows(stroke_w_full, f64), rows(bleed_w_full, f64),
+           rows(gompertz65, f64), rows(af_excess, f64), rows(static_cha, i64), rows(static_hb, i64),
+           rows(dose_mg, f64), rows(bid, np.bool_), rows(want_warf, np.bool_), rows(slope_per_day, f64),
+           rows(stop_h, f64), rows(cl_fixed, f64), rows(v, f64), rows(onehot, np.bool_),
+           st.day, st.alive, st.gut_mg, st.central_mg, st.c_avg_ng_per_ml, st.c_trough_ng_per_ml, st.warfarin_effect,
+           st.crcl_trend_ml_per_min, st.crcl_baseline_ml_per_min, st.aki_days_left, st.hold_days_left,
+           st.cumulative_stop_hazard, st.stopped, st.prior_stroke, st.bleeding_history, st.vascular_disease,
+           st.first_day, st.event_count, st.compensator, st.hazard_integral, st.days_followed)
 
 
 # --------------------------------------------------------------------- simulation

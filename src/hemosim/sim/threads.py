@@ -118,14 +118,16 @@ def num_threads(n: int) -> Iterator[None]:
         set_num_threads(before)
 
 
-def use_parallel(num_rows: int) -> bool:
+def use_parallel(num_rows: int, min_rows: int = PARALLEL_MIN_PATIENTS) -> bool:
     """Whether a kernel over ``num_rows`` patients should take its parallel form now.
 
-    True only for more than one thread and at least :data:`PARALLEL_MIN_PATIENTS` rows;
-    then Numba's thread count for this Python thread is set to :func:`get_num_threads`.
+    True only for more than one thread and at least ``min_rows`` rows (default
+    :data:`PARALLEL_MIN_PATIENTS`; kernels whose single row is far costlier than a patient
+    step, such as one cascade ODE integration, pass a smaller one); then Numba's thread
+    count for this Python thread is set to :func:`get_num_threads`.
     """
     global _omp_launched_in_pid
-    if num_rows < PARALLEL_MIN_PATIENTS:
+    if num_rows < min_rows:
         return False
     threads = _threads if _threads is not None else get_num_threads()
     if threads <= 1:
