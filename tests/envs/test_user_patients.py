@@ -188,3 +188,76 @@ def test_warfarin_scenario_missed_days_and_amiodarone_start():
     np.testing.assert_array_equal(a, b)
     assert all(i["dose_taken_mg"] == i["dose_mg"] for i in ia[1:])
     assert ia[0]["scenario"] == {"amiodarone_start_day": -1, "missed_dose_probability": 0.0, "vitamin_k_log_sd": 0.0}
+
+
+# -- heparin (HeparinInfusion-v0 and the POMDP env, which share the patients) -------------
+HEPARIN = "hemosim/HeparinInfusion-v0"
+POMDP = "hemosim/HeparinInfusion-POMDP-v0"
+ENVS_HEPARIN = [
+    (HEPARIN, {"difficulty": "easy"}, 12, True),
+    (HEPARIN, {"difficulty": "hard"}, 12, False),
+    (POMDP, {}, 12, False),
+]
+
+
+@pytest.mark.parametrize("env_id, kw, steps, quiet", ENVS_HEPARIN)
+def test_round_trip_single_heparin(env_id, kw, steps, quiet):
+    test_round_trip_single(env_id, kw, steps, quiet)
+
+
+@pytest.mark.parametrize("env_id, kw, steps, quiet", ENVS_HEPARIN)
+def test_round_trip_vector_heparin(env_id, kw, steps, quiet):
+    test_round_trip_vector_dict_of_arrays_and_list(env_id, kw, steps, quiet)
+
+
+def test_heparin_conditioned_sampling_on_a_few_thousand_draws():
+    from hemosim.patients.heparin import patient_schema as heparin_schema, sample_patients as heparin_patients
+
+    n = 4000
+    keys = patient_key(np.arange(n, dtype=np.uint64), 0)
+    schema = heparin_schema()
+    base = heparin_patients(keys)
+    assert abs(base.female.mean() - 0.5) < 0.03
+    heavy = heparin_patients(keys, fixed=schema.rows({"weight_kg": 130.0}, n))
+    # P(female | 130 kg) = phi((130-77)/20) / (phi(..77) + phi(..89)) (truncation ~equal): about 0.17
+    z_f, z_m = (130 - 77) / 20, (130 - 89) / 20
+    p = np.exp(-z_f**2 / 2) / (np.exp(-z_f**2 / 2) + np.exp(-z_m**2 / 2))
+    assert abs(heavy.female.mean() - p) < 0.03
+    assert (heavy.weight_kg == 130.0).all()
+    women = heparin_patients(keys, fixed=schema.rows({"female": True}, n))
+    assert women.female.all() and abs(np.mean(women.weight_kg) - np.mean(base.weight_kg[base.female])) < 1.5
+    # a low CrCl moves age up and weight down (Cockcroft-Gault links them)
+    renal = heparin_patients(keys, fixed=schema.rows({"crcl_ml_per_min": 25.0}, n))
+    np.testing.assert_allclose(renal.crcl_ml_per_min, 25.0, rtol=1e-12)
+    assert np.mean(renal.age_years) > np.mean(base.age_years) + 8
+    assert np.mean(renal.weight_kg) < np.mean(base.weight_kg) - 5
+    # and the creatinine it implies is plausible for the population (not a 10 mg/dL outlier)
+    assert np.median(renal.creatinine_mg_per_dl) < 3.0
+    # fixing sex to what the seed drew keeps every seeded patient
+    same = heparin_patients(keys, fixed=schema.rows({"female": list(base.female)}, n))
+    np.testing.assert_array_equal(same.weight_kg, base.weight_kg)
+
+
+def test_heparin_hit_course_and_derived_keys():
+    env = gym.make(HEPARIN)  # medium tier: no HIT drawn, but a given HIT course runs
+    _, info = env.reset(seed=2, options={"patient": {"hit_onset_h": 12.0, "hit_fall_fraction": 0.6}})
+    assert info["patient"]["hit"] is True and info["patient"]["hit_onset_h"] == 12.0
+    for _ in range(12):  # 72 h
+        _, _, _, _, info = env.step(np.array([0.3, 0.0], dtype=np.float32))
+    base = info["patient"]["baseline_platelets_10e9_per_l"]
+    assert info["platelets_true_10e9_per_l"] < 0.6 * base
+    _, info = env.reset(seed=2, options={"patient": {"hit": True}})
+    assert info["patient"]["hit_onset_h"] >= 0.0
+    for opts, words in [
+        ({"hit": False, "hit_onset_h": 30.0}, ["disagree"]),
+        ({"v_l": 1.0}, ["v_l", "derived", "imply"]),
+        ({"hit_fall_fraction": 0.1}, ["hit_fall_fraction", "out of range", "0: no HIT"]),
+        ({"crcl_ml_per_min": 300.0}, ["crcl_ml_per_min", "[5, 200]"]),
+        ({"sex": "F"}, ["unknown key 'sex'", "female"]),
+    ]:
+        with pytest.raises(ValueError) as err:
+            env.reset(seed=2, options={"patient": opts})
+        for w in words:
+            assert w in str(err.value), (w, str(err.value))
+    with pytest.raises(ValueError, match="allowed options are \\['patient'\\]"):
+        env.reset(seed=2, options={"scenario": {}})

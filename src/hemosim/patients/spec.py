@@ -68,8 +68,8 @@ class Field:
     doc: str = ""
     #: reported in ``info`` but computed from other keys: may be given only with its value
     derived: bool = False
-    #: ``"int"`` fields: values allowed besides the range (for example ``-1`` = none)
-    special: tuple[int, ...] = ()
+    #: ``"int"`` / ``"float"`` fields: values allowed besides the range (for example ``-1`` = none)
+    special: tuple[float, ...] = ()
     #: what the special values mean (for the allowed text)
     special_doc: str = ""
 
@@ -80,10 +80,10 @@ class Field:
     def allowed(self) -> str:
         """What this key accepts, in words."""
         unit = "" if self.unit in ("-", "") else f" {self.unit}"
+        extra = "".join(f" or {v}" for v in self.special) + (f" ({self.special_doc})" if self.special_doc else "")
         if self.kind == "float":
-            return f"a real number in [{self.low:g}, {self.high:g}]{unit}"
+            return f"a real number in [{self.low:g}, {self.high:g}]{unit}{extra}"
         if self.kind == "int":
-            extra = "".join(f" or {v}" for v in self.special) + (f" ({self.special_doc})" if self.special_doc else "")
             return f"an integer in [{self.low:g}, {self.high:g}]{unit}{extra}"
         if self.kind == "int_list":
             return f"a list of distinct integers in [{self.low:g}, {self.high:g}]{unit}"
@@ -127,7 +127,7 @@ class Field:
         x = float(value)
         if not math.isfinite(x):
             raise ValueError(f"{bad} is not finite; allowed: {self.allowed()}")
-        if not self.low <= x <= self.high:
+        if not (self.low <= x <= self.high or x in self.special):
             raise ValueError(f"{bad} is out of range; allowed: {self.allowed()}")
         return x
 
