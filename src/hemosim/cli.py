@@ -9,6 +9,10 @@ N = 1, 64, 1024, 4096, plus the model benchmarks that modules provide.
 
 ``hemosim calibrate NAME``: run a calibration / in-silico trial script (``--list``).
 
+``hemosim simulate ENV``: what-if for one patient (flags or a JSON / TOML file) on one
+regimen (a constant dose, a dose list or a baseline protocol): a table and a PNG
+(``hemosim.simulate``).
+
 ``hemosim reproduce``: regenerate every result the README quotes (the warfarin evaluation
 and each calibration / in-silico trial), writing each printed table to ``results/``.
 """
@@ -297,6 +301,11 @@ def _parser() -> argparse.ArgumentParser:
     saf.add_argument("--patients", type=int, default=200, help="held-out patients per policy (documented run: 1000)")
     saf.add_argument("--env", nargs="+", default=["warfarin", "heparin"], choices=["warfarin", "heparin"])
     saf.add_argument("--json", default=None, help="write the numbers to this JSON file")
+    sim = sub.add_parser("simulate", help="what-if: one patient (flags / JSON / TOML) on one regimen: table + PNG",
+                         description="hemosim simulate: see hemosim.simulate")
+    from hemosim.simulate import add_arguments
+
+    add_arguments(sim)
     rep = sub.add_parser("reproduce", help="regenerate every result the README quotes into results/")
     rep.add_argument("--only", nargs="*", default=None, choices=[n for n, _ in REPRODUCE_STEPS])
     return p
@@ -331,6 +340,10 @@ def main(argv: list[str] | None = None) -> int:
         return safety_main(["--patients", str(args.patients), "--env", *args.env] + (["--json", args.json] if args.json else []))
     if args.command == "reproduce":
         return _reproduce(args)
+    if args.command == "simulate":
+        from hemosim.simulate import main as simulate_main
+
+        return simulate_main(args)
     _parser().print_help()
     return 0
 
