@@ -260,6 +260,11 @@ def simulate(
     used_scenario = {k: _scalar(v[0]) for k, v in recs[0].get("scenario", {}).items()}
     course = Course(env, plan.env_id, regimen.describe(), seed, difficulty, used_patient, used_scenario,
                     [_row(r, 0) for r in recs])
+    for before, row in zip(course.rows, course.rows[1:]):  # scenario events, shown like clinical ones
+        if row.get("on_amiodarone") and not before.get("on_amiodarone"):
+            row["events"].insert(0, "amiodarone_started")
+        if env == "warfarin" and row["dose_taken_mg"] < row["dose_mg"]:
+            row["events"].insert(0, "dose_missed")
     if band:
         if not 10 <= band <= 4096:
             raise ValueError(f"band must be 0 (none) or a number of patients in [10, 4096], got {band}")
@@ -354,6 +359,8 @@ def plot_course(course: Course, path: str | Path) -> Path:
     ev_x, ev_names = [], []
     for xi, r in zip(x, course.rows):
         for e in r["events"]:
+            if e == "dose_missed":
+                continue
             ev_x.append(xi)
             ev_names.append(e)
     top = ax.get_ylim()[1]
