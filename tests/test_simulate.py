@@ -72,3 +72,30 @@ def test_simulated_patient_is_the_env_patient():
         inr.append(env.step(np.array([5.0 / 15.0], dtype=np.float32))[4]["inr"])
     np.testing.assert_allclose([r["inr"] for r in course.rows], inr, rtol=1e-12)
     assert "patient: age_years=64" in course_table(course)
+
+
+def test_readme_simulate_examples_are_the_reproduce_steps(capsys):
+    """The README's `hemosim simulate` commands are `hemosim reproduce` steps and run as written."""
+    import re
+    import shlex
+    from pathlib import Path
+
+    from hemosim.cli import REPRODUCE_STEPS
+
+    root = Path(__file__).resolve().parents[1]
+    readme = (root / "README.md").read_text()
+    commands = [shlex.split(c.replace("\\\n", " ")) for c in re.findall(r"^hemosim simulate .*?(?<!\\)$", readme, re.S | re.M)]
+    assert len(commands) == 2
+    steps = {name: argv for name, argv in REPRODUCE_STEPS}
+    for cmd in commands:
+        argv = cmd[1:]
+        assert argv in steps.values()
+        import os
+
+        cwd = os.getcwd()
+        os.chdir(root)
+        try:
+            assert main([*argv, "--no-plot"]) == 0
+        finally:
+            os.chdir(cwd)
+        assert Path(root / argv[argv.index("--out") + 1]).exists()

@@ -225,6 +225,13 @@ REPRODUCE_STEPS = [
     ("doac_evaluation", ["calibrate", "doac-evaluation", "--out", "results"]),
     ("cascade_figures", ["script", "scripts/cascade_figures.py"]),  # the cascade model card's figures
     ("dic_trials", ["calibrate", "dic", "--out", "results"]),
+    # the README's what-if examples and their PNGs (issue #20)
+    ("simulate_warfarin", ["simulate", "warfarin", "--patient", "docs/examples/warfarin_patient.toml",
+                           "--protocol", "iwpc-pharmacogenetic", "--band", "500", "--every", "7",
+                           "--out", "docs/figures/simulate_warfarin.png"]),
+    ("simulate_heparin", ["simulate", "heparin", "--patient", "docs/examples/heparin_patient.json",
+                          "--protocol", "raschke", "--band", "500", "--every", "2",
+                          "--out", "docs/figures/simulate_heparin.png"]),
 ]
 
 
