@@ -49,6 +49,7 @@ __all__ = [
     "split_options",
     "rejection_categorical",
     "coupled_binary",
+    "coupled_categorical",
     "check_derived",
 ]
 
@@ -334,6 +335,25 @@ def coupled_binary(u_prior: np.ndarray, u_accept: np.ndarray, p_prior: np.ndarra
     post_x0 = np.where(x0, p_post, 1.0 - p_post)
     keep = u_accept * prior_x0 < post_x0
     return np.where(keep, x0, ~x0)
+
+
+def coupled_categorical(u_prior: np.ndarray, u_accept: np.ndarray, u_residual: np.ndarray,
+                        prior: np.ndarray, post: np.ndarray) -> np.ndarray:
+    """A draw from the posterior ``post`` ``(N, K)`` coupled to the prior draw from ``prior``
+    (``u_prior``): the prior draw is kept with probability min(1, post / prior) of it
+    (``u_accept``), else a category is drawn from the residual max(post - prior, 0)
+    (``u_residual``). Exactly the posterior (the maximal coupling of two categorical laws)."""
+    prior = np.asarray(prior, dtype=np.float64)
+    post = np.asarray(post, dtype=np.float64)
+    n = u_prior.shape[0]
+    rows = np.arange(n)
+    c0 = rng.categorical_from_uniform(u_prior, prior)
+    keep = u_accept * prior[rows, c0] < post[rows, c0]
+    resid = np.maximum(post - prior, 0.0)
+    total = resid.sum(axis=1)
+    resid = np.where(total[:, None] > 0, resid, post)
+    c1 = rng.categorical_from_uniform(u_residual, resid / resid.sum(axis=1, keepdims=True))
+    return np.where(keep, c0, c1)
 
 
 def check_derived(schema: Schema, fixed: Fixed, used: Mapping[str, np.ndarray], rtol: float = 1e-9) -> None:
