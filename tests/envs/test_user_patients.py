@@ -83,8 +83,9 @@ def test_round_trip_vector_dict_of_arrays_and_list(env_id, kw, steps, quiet):
             np.testing.assert_array_equal(np.asarray(value), np.asarray(patient[key]))
     # row by row: one row given, the others drawn from their seeds
     _, info4 = venv.reset(seed=40, options={"patient": [None, rows[0], None]})
-    assert info4["patient"]["age_years"][1] == rows[0]["age_years"]
-    assert info4["patient"]["age_years"][0] == rows[0]["age_years"]
+    key = next(k for k, v in rows[0].items() if isinstance(v, float) and "eta" not in k)
+    assert info4["patient"][key][1] == rows[0][key]
+    assert info4["patient"][key][0] == rows[0][key] and info4["patient"][key][2] != rows[0][key]
 
 
 def test_vector_autoreset_draws_population_patients():
@@ -261,3 +262,85 @@ def test_heparin_hit_course_and_derived_keys():
             assert w in str(err.value), (w, str(err.value))
     with pytest.raises(ValueError, match="allowed options are \\['patient'\\]"):
         env.reset(seed=2, options={"scenario": {}})
+
+
+# -- DOAC and DIC -------------------------------------------------------------------------
+DOAC = "hemosim/DOACManagement-v0"
+DIC = "hemosim/DICManagement-v0"
+ENVS_OTHER = [
+    (DOAC, {"difficulty": "easy"}, 6, False),  # clinical events (drawn with the key) change the state
+    (DOAC, {"difficulty": "hard"}, 6, False),
+    (DIC, {"difficulty": "easy"}, 6, True),
+    (DIC, {"difficulty": "hard"}, 6, False),
+]
+
+
+@pytest.mark.parametrize("env_id, kw, steps, quiet", ENVS_OTHER)
+def test_round_trip_single_doac_dic(env_id, kw, steps, quiet):
+    test_round_trip_single(env_id, kw, steps, quiet)
+
+
+@pytest.mark.parametrize("env_id, kw, steps, quiet", ENVS_OTHER[::2])
+def test_round_trip_vector_doac_dic(env_id, kw, steps, quiet):
+    test_round_trip_vector_dict_of_arrays_and_list(env_id, kw, steps, quiet)
+
+
+def test_doac_inclusion_rule_conditions_the_rest():
+    from hemosim.patients.af import patient_schema as af_schema, sample_cohort
+
+    n = 3000
+    keys = patient_key(np.arange(n, dtype=np.uint64), 0)
+    base = sample_cohort(keys, "rocket")  # ROCKET AF: CHADS2 >= 2
+    no_stroke = sample_cohort(keys, "rocket", fixed=af_schema("rocket").rows({"prior_stroke": False, "chf": False}, n))
+    assert not no_stroke.prior_stroke.any()
+    # without stroke (2 points) and heart failure, eligibility needs two of age >= 75, hypertension, diabetes
+    assert no_stroke.diabetes.mean() > base.diabetes.mean() + 0.1
+    assert np.mean(no_stroke.age_y >= 75) > np.mean(base.age_y >= 75) + 0.1
+    renal = sample_cohort(keys, "general_practice", fixed=af_schema().rows({"crcl_baseline_ml_per_min": 40.0}, n))
+    np.testing.assert_allclose(renal.crcl_ml_per_min, 40.0, rtol=1e-12)
+
+
+def test_doac_bad_specifications():
+    env = gym.make(DOAC)
+    for opts, words in [
+        ({"crcl_baseline_ml_per_min": 60.0, "creatinine_mg_per_dl": 1.0, "age_years": 70.0, "weight_kg": 80.0,
+          "female": False}, ["disagrees", "Cockcroft-Gault"]),
+        ({"uncontrolled_hypertension": True, "hypertension": False}, ["needs hypertension"]),
+        ({"eta_cl_apixaban": 4.0}, ["eta_cl_apixaban", "[-3, 3]"]),
+        ({"age": 70}, ["unknown key 'age'", "age_years"]),
+    ]:
+        with pytest.raises(ValueError) as err:
+            env.reset(seed=0, options={"patient": opts})
+        for w in words:
+            assert w in str(err.value), (w, str(err.value))
+
+
+def test_dic_conditioned_cause_and_course():
+    from hemosim.models.dic import CAUSES, COURSES
+    from hemosim.patients.dic import CAUSE_MIX_DEFAULT, COURSE_PROBS, patient_schema as dic_schema
+    from hemosim.patients.dic import sample_patients as dic_patients
+
+    n = 4000
+    keys = patient_key(np.arange(n, dtype=np.uint64), 0)
+    schema = dic_schema()
+    base = dic_patients(keys)
+    worse = dic_patients(keys, fixed=schema.rows({"course": "worsening"}, n))
+    assert (worse.course == COURSES.index("worsening")).all()
+    post = CAUSE_MIX_DEFAULT * COURSE_PROBS[:, 2]
+    post /= post.sum()
+    freq = np.bincount(worse.cause, minlength=3) / n
+    np.testing.assert_allclose(freq, post, atol=0.025)
+    # an onset of 30 h is possible only for sepsis (12-48 h)
+    late = dic_patients(keys, fixed=schema.rows({"onset_to_admission_h": 30.0}, n))
+    assert (late.cause == CAUSES.index("sepsis")).all()
+    # fixing the cause changes the course distribution as the population defines
+    trauma = dic_patients(keys, fixed=schema.rows({"cause": "trauma"}, n))
+    np.testing.assert_allclose(np.bincount(trauma.course, minlength=3) / n, COURSE_PROBS[1], atol=0.025)
+    # a value that keeps the seeded cause at least as likely keeps the seeded patient
+    same = dic_patients(keys, fixed=schema.rows({"cause": list(np.array(CAUSES, dtype=object)[base.cause])}, n))
+    np.testing.assert_array_equal(same.trigger_t0, base.trigger_t0)
+    env = gym.make(DIC)
+    with pytest.raises(ValueError, match="no cause of this population"):
+        env.reset(seed=0, options={"patient": {"onset_to_admission_h": 80.0}})
+    with pytest.raises(ValueError, match="trigger_tau_h"):
+        env.reset(seed=0, options={"patient": {"cause": "sepsis", "trigger_tau_h": 1.0}})
