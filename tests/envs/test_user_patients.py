@@ -344,3 +344,45 @@ def test_dic_conditioned_cause_and_course():
         env.reset(seed=0, options={"patient": {"onset_to_admission_h": 80.0}})
     with pytest.raises(ValueError, match="trigger_tau_h"):
         env.reset(seed=0, options={"patient": {"cause": "sepsis", "trigger_tau_h": 1.0}})
+
+
+# -- fuzz: any patient dict either works (and is reported as given) or is a clear error -----
+from hypothesis import given, settings, strategies as st  # noqa: E402
+
+_FUZZ_ENVS = {WARFARIN: gym.make(WARFARIN), HEPARIN: gym.make(HEPARIN), DIC: gym.make(DIC), DOAC: gym.make(DOAC)}
+_KEYS = {
+    WARFARIN: patient_schema().names() + ["age", "CYP2C9", "eta_v"],
+    HEPARIN: __import__("hemosim.patients.heparin", fromlist=["x"]).patient_schema().settable() + ["sex", "crcl"],
+    DIC: __import__("hemosim.patients.dic", fromlist=["x"]).patient_schema().settable() + ["severity"],
+    DOAC: __import__("hemosim.patients.af", fromlist=["x"]).patient_schema().settable() + ["age_y"],
+}
+_VALUES = st.one_of(
+    st.none(), st.booleans(), st.integers(-300, 300), st.floats(-1e4, 1e4, allow_nan=False), st.just(float("nan")),
+    st.just(float("inf")), st.sampled_from(["*1/*3", "*3/*1", "*1/*4", "AA", "AG", "F", "M", "female", "east_asian",
+                                            "martian", "sepsis", "worsening", "", "70"]),
+    st.lists(st.integers(0, 5), max_size=2),
+)
+
+
+@settings(max_examples=150)
+@given(env_id=st.sampled_from(sorted(_FUZZ_ENVS)), data=st.data())
+def test_fuzz_patient_specifications(env_id, data):
+    env = _FUZZ_ENVS[env_id]
+    keys = data.draw(st.lists(st.sampled_from(_KEYS[env_id]), min_size=1, max_size=3, unique=True))
+    spec = {k: data.draw(_VALUES, label=k) for k in keys}
+    try:
+        _, info = env.reset(seed=1, options={"patient": spec})
+    except ValueError as err:
+        msg = str(err)
+        # names the offending key, or (for a combination) the keys that disagree / are impossible
+        assert any(k in msg for k in keys) or "impossible" in msg or "no cause" in msg or "CrCl" in msg, msg
+        return
+    for k, v in spec.items():
+        if v is None:
+            continue
+        assert k in info["patient"]
+        got = info["patient"][k]
+        if isinstance(v, float):
+            assert got == pytest.approx(v, rel=1e-9), (k, v, got)
+        elif not isinstance(v, list):
+            assert got == v or (k == "hit_onset_h" and got == float(v)), (k, v, got)
