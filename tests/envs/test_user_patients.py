@@ -386,3 +386,32 @@ def test_fuzz_patient_specifications(env_id, data):
             assert got == pytest.approx(v, rel=1e-9), (k, v, got)
         elif not isinstance(v, list):
             assert got == v or (k == "hit_onset_h" and got == float(v)), (k, v, got)
+
+
+@pytest.mark.parametrize("env_id", [WARFARIN, HEPARIN, POMDP, DOAC, DIC])
+def test_a_rejected_reset_changes_nothing(env_id):
+    """A reset with bad options raises before any state changes: the env needs a reset, and
+    the next seedless reset draws the patient it would have drawn (single and vector)."""
+    from gymnasium.error import ResetNeeded
+
+    bad = {"patient": {"no_such_key": 1}}
+    ref, env = gym.make(env_id), gym.make(env_id)
+    ref.reset(seed=3)
+    env.reset(seed=3)
+    with pytest.raises(ValueError):
+        env.reset(options=bad)
+    with pytest.raises(ResetNeeded):
+        env.step(_action(env, 0))
+    o1, i1 = ref.reset()
+    o2, i2 = env.reset()
+    np.testing.assert_array_equal(o1, o2)
+    assert i1["patient"] == i2["patient"]
+    vref = gym.make_vec(env_id, num_envs=2, vectorization_mode="vector_entry_point")
+    venv = gym.make_vec(env_id, num_envs=2, vectorization_mode="vector_entry_point")
+    vref.reset(seed=3)
+    venv.reset(seed=3)
+    with pytest.raises(ValueError):
+        venv.reset(options=bad)
+    with pytest.raises(ResetNeeded):
+        venv.step(np.stack([_action(venv, 0)] * 2))
+    np.testing.assert_array_equal(vref.reset()[0], venv.reset()[0])

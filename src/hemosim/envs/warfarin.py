@@ -367,6 +367,15 @@ class WarfarinSimulator(BatchedSimulator):
         fixed, scenario = split_options(options, "WarfarinDosing-v0", self.num_patients, self.patient_schema, self.scenario_schema)
         fixed, scenario = rows_for_mask(fixed, mask), rows_for_mask(scenario, mask)
         new = sample_patients(keys, self.population, variability=self.variability, model=self.model_name, fixed=fixed)
+        if "amiodarone_start_day" in scenario:  # checked before any state changes
+            clash = scenario.mask("amiodarone_start_day") & new.amiodarone & (scenario.values["amiodarone_start_day"] > 0)
+            if clash.any():
+                raise ValueError(
+                    "WarfarinDosing-v0 scenario: amiodarone_start_day = "
+                    f"{int(scenario.values['amiodarone_start_day'][clash][0])} is given for a patient already on "
+                    "amiodarone at baseline (patient amiodarone = True); allowed: -1 for such a patient, or set "
+                    "patient amiodarone = False"
+                )
         if self.patients is None:
             self.patients = new
             self._patient_info = new.as_info()
@@ -420,15 +429,7 @@ class WarfarinSimulator(BatchedSimulator):
         else:
             p_missed, start_day, sd = np.zeros(m), np.full(m, -1, dtype=np.int64), np.zeros(m)
         self.missed_dose_probability[mask] = scenario.pick("missed_dose_probability", p_missed)
-        start_day = scenario.pick("amiodarone_start_day", start_day)
-        clash = scenario.mask("amiodarone_start_day") & new.amiodarone & (start_day > 0)
-        if clash.any():
-            raise ValueError(
-                "WarfarinDosing-v0 scenario: amiodarone_start_day = "
-                f"{int(start_day[clash][0])} is given for a patient already on amiodarone at baseline "
-                "(patient amiodarone = True); allowed: -1 for such a patient, or set patient amiodarone = False"
-            )
-        self.amiodarone_start_day[mask] = start_day
+        self.amiodarone_start_day[mask] = scenario.pick("amiodarone_start_day", start_day)
         self.vitamin_k_sd[mask] = sd = scenario.pick("vitamin_k_log_sd", sd)
         days = np.zeros((m, EPISODE_DAYS), dtype=bool)
         given = scenario.mask("missed_dose_days")
