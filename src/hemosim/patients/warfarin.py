@@ -442,7 +442,6 @@ def patient_schema(model: str = "hamberg2007", population: str | PopulationPrese
 
     pop = _preset(population)
     etas = BSV_HAMBERG_2007 if model == "hamberg2007" else BSV_HAMBERG_2010
-    scale = " x the fitted bsv_scale" if pop.calibrated and model == "hamberg2007" else ""
     fields = [
         Field("ancestry", "choice", choices=ANCESTRIES, doc="sets the CYP2C9 / VKORC1 allele frequencies (Shendre 2018)"),
         Field("sex", "choice", choices=SEXES, doc="F or M"),
@@ -458,12 +457,15 @@ def patient_schema(model: str = "hamberg2007", population: str | PopulationPrese
         Field("target_inr", "float", "INR", 2.0, 3.5,
               doc="target INR; the reward's range is target +/- 0.5 (2.5: range 2-3; 3.0: mechanical mitral valve)"),
     ]
+    scaled = pop.calibrated and model == "hamberg2007"
     for name in etas:
-        fields.append(Field(
-            f"eta_{name}", "float", "log", -10.0, 10.0,
-            doc=f"random effect of {_ETA_DOC[name]}: parameter = typical x exp(eta"
-            + (scale if name in ("cl", "ec50") else "") + "); 0 = typical",
-        ))
+        if scaled and name in ("cl", "ec50"):
+            how = ("parameter = typical x exp(bsv_scale x eta), bsv_scale of hemosim.models.warfarin_calibrated; "
+                   "a multiplier m is eta = ln(m) / bsv_scale")
+        else:
+            how = "parameter = typical x exp(eta); a multiplier m is eta = ln(m)"
+        fields.append(Field(f"eta_{name}", "float", "log", -10.0, 10.0,
+                            doc=f"random effect of {_ETA_DOC[name]}: {how}; 0 = typical"))
     return Schema("WarfarinDosing-v0 patient", fields)
 
 
