@@ -364,8 +364,10 @@ class WarfarinSimulator(BatchedSimulator):
 
     # -- episode start -------------------------------------------------------------------
     def reset_patients(self, mask: np.ndarray, keys: np.ndarray, options: Mapping[str, Any] | None) -> None:
-        fixed, scenario = split_options(options, "WarfarinDosing-v0", self.num_patients, self.patient_schema, self.scenario_schema)
-        fixed, scenario = rows_for_mask(fixed, mask), rows_for_mask(scenario, mask)
+        fixed, scenario = split_options(options, "WarfarinDosing-v0", int(mask.sum()) if not options else self.num_patients,
+                                        self.patient_schema, self.scenario_schema)
+        if options:
+            fixed, scenario = rows_for_mask(fixed, mask), rows_for_mask(scenario, mask)
         new = sample_patients(keys, self.population, variability=self.variability, model=self.model_name, fixed=fixed)
         if "amiodarone_start_day" in scenario:  # checked before any state changes
             clash = scenario.mask("amiodarone_start_day") & new.amiodarone & (scenario.values["amiodarone_start_day"] > 0)

@@ -366,9 +366,7 @@ def sample_patients(
     n = keys.shape[0]
     pop = population
     if fixed is None:
-        from hemosim.patients.spec import Fixed, Schema
-
-        fixed = Fixed(Schema("patient", []), n)
+        fixed = _nothing_fixed(n)
     eta_names = list(BSV_HAMBERG_2007)
     eta_streams = [s for name in eta_names for s in rng.normal_streams(_S_ETA[name])]
     u = rng.uniform_block(keys, np.array(_COVARIATE_STREAMS + eta_streams))
@@ -377,7 +375,7 @@ def sample_patients(
     if "cyp2c9" in fixed or "vkorc1" in fixed:
         ancestry = _ancestry_given_genotypes(keys, ancestry, pop, fixed)
     ancestry = fixed.pick("ancestry", ancestry)
-    cyp, vk = _genotypes(keys, ancestry, 0)
+    cyp, vk = _genotypes(keys, ancestry, 0, u[:, [col[_S_CYP_A1], col[_S_CYP_A2], col[_S_VK_A1], col[_S_VK_A2]]])
     cyp = fixed.pick("cyp2c9", cyp)
     vk = fixed.pick("vkorc1", vk)
     eta: dict[str, np.ndarray] = {}
@@ -469,14 +467,22 @@ def patient_schema(model: str = "hamberg2007", population: str | PopulationPrese
     return Schema("WarfarinDosing-v0 patient", fields)
 
 
-def _genotypes(keys: np.ndarray, ancestry: np.ndarray, counter: int) -> tuple[np.ndarray, np.ndarray]:
+def _nothing_fixed(n: int) -> Any:
+    from hemosim.patients.spec import Fixed, Schema
+
+    return Fixed(Schema("patient", []), n)
+
+
+def _genotypes(keys: np.ndarray, ancestry: np.ndarray, counter: int, u: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """CYP2C9 and VKORC1 genotype indices given ancestry, from the genotype streams at
-    ``counter`` (counter 0 is what :func:`sample_patients` always drew)."""
+    ``counter`` (counter 0 is what :func:`sample_patients` always drew; ``u`` : those four
+    uniforms if already drawn)."""
     n = keys.shape[0]
     freqs = _ALLELE_TABLE[ancestry]  # (N, 3)
     p2, p3, q_a = freqs[:, 0], freqs[:, 1], freqs[:, 2]
     cyp_cum = np.stack([1.0 - p2 - p3, 1.0 - p3, np.ones(n)], axis=1)
-    u = rng.uniform_block(keys, np.array([_S_CYP_A1, _S_CYP_A2, _S_VK_A1, _S_VK_A2]), counter)
+    if u is None:
+        u = rng.uniform_block(keys, np.array([_S_CYP_A1, _S_CYP_A2, _S_VK_A1, _S_VK_A2]), counter)
     a1, a2 = _genotype_from_alleles(u[:, 0], u[:, 1], cyp_cum)
     vk_alleles = (u[:, 2] < q_a).astype(np.int64) + (u[:, 3] < q_a)
     return _CYP_TABLE[a1, a2], vk_alleles.astype(np.int64)
