@@ -37,8 +37,9 @@ idx   meaning                               unit    normalisation
 
 Raw values are in ``info``: ``inr`` (true), ``inr_measured``, ``dose_mg`` (prescribed),
 ``dose_taken_mg``, ``therapeutic``, ``day``, ``target_inr_low``, ``target_inr_high``,
-``s_warfarin_mg_per_l``, the reward components and ``patient`` (covariates, genotypes
-written ``"*1/*3"`` and ``"GA"``).
+``s_warfarin_mg_per_l``, the reward components, ``patient`` (covariates, genotypes
+written ``"*1/*3"`` and ``"GA"``, random effects ``eta_*``) and ``scenario`` (the amiodarone
+start day, missed-dose probability and vitamin-K SD in use; "Your own patient" below).
 
 Rewards
 -------
