@@ -448,3 +448,15 @@ def test_property_round_trip_any_seed(name, seed, episode):
     b, ib = course(opts)
     np.testing.assert_array_equal(a, b)
     assert ib[0]["patient"] == ia[0]["patient"]
+
+
+@pytest.mark.parametrize("difficulty", ["medium", "hard"])
+def test_warfarin_options_do_not_persist(difficulty):
+    """After a reset with a patient and a scenario, a seeded reset without options is exactly
+    the population patient a fresh env draws (options apply to that reset only)."""
+    used, fresh = gym.make(WARFARIN, difficulty=difficulty), gym.make(WARFARIN, difficulty=difficulty)
+    _run(used, 1, {"patient": {"age_years": 40.0, "amiodarone": False}, "scenario": {"amiodarone_start_day": 3, "missed_dose_days": [1]}}, 5)
+    a, ia = _run(used, 21, None, 20)
+    b, ib = _run(fresh, 21, None, 20)
+    np.testing.assert_array_equal(a, b)
+    assert ia[-1] == ib[-1]
