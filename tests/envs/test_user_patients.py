@@ -460,3 +460,20 @@ def test_warfarin_options_do_not_persist(difficulty):
     b, ib = _run(fresh, 21, None, 20)
     np.testing.assert_array_equal(a, b)
     assert ia[-1] == ib[-1]
+
+
+def test_heparin_crcl_conditioning_matches_brute_force_rejection():
+    """CrCl given: the importance-resampled covariates match the population patients whose
+    CrCl falls near that value (brute-force rejection on 400,000 draws)."""
+    from hemosim.patients.heparin import patient_schema as heparin_schema, sample_patients as heparin_patients
+
+    pop = heparin_patients(patient_key(np.arange(400_000, dtype=np.uint64), 0))
+    m = 3000
+    for crcl in (30.0, 110.0):
+        near = np.abs(pop.crcl_ml_per_min - crcl) < 1.5
+        assert near.sum() > 800
+        got = heparin_patients(patient_key(np.arange(m, dtype=np.uint64) + 10**7, 0),
+                               fixed=heparin_schema().rows({"crcl_ml_per_min": crcl}, m))
+        assert abs(got.age_years.mean() - pop.age_years[near].mean()) < 1.5
+        assert abs(got.weight_kg.mean() - pop.weight_kg[near].mean()) < 2.0
+        assert abs(got.female.mean() - pop.female[near].mean()) < 0.05

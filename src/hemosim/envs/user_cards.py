@@ -43,7 +43,7 @@ Linked draws: weight and serum creatinine depend on sex; CrCl is Cockcroft-Gault
 weight, creatinine and sex. Sex not given but weight and / or creatinine given: sex from its
 posterior (Bayes; a coupled draw that keeps the seeded sex whenever the given values make it
 at least as likely). CrCl given without creatinine: sex, age and weight (those not given) by
-importance resampling over 64 candidates from the patient's own streams, weighted by the
+importance resampling over 1,024 candidates from the patient's own streams, weighted by the
 density of the creatinine the CrCl implies, then the creatinine solved from CrCl (a close, not
 exact, draw from the conditional; the population's 5-200 mL/min clip is ignored). The heparin
 envs' scenario is the HIT course (`hit`, `hit_onset_h`, `hit_fall_fraction`): an onset >= 0 or

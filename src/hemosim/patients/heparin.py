@@ -336,7 +336,7 @@ def sample_patients(
 
 
 #: SIR candidates per patient when CrCl is given (drawn from the patient's own streams)
-CRCL_CANDIDATES = 64
+CRCL_CANDIDATES = 1024
 _S_CRCL_PICK = 16  # uniform stream choosing among the candidates (never renumber)
 _SCR_LOG_SD = 0.3
 
