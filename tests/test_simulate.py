@@ -99,3 +99,37 @@ def test_readme_simulate_examples_are_the_reproduce_steps(capsys):
         finally:
             os.chdir(cwd)
         assert Path(root / argv[argv.index("--out") + 1]).exists()
+
+
+@pytest.mark.parametrize(
+    "argv, words",
+    [
+        (["simulate", "doac", "--set", "age_years=82", "--protocol", "guideline", "--band", "12"], ["age_years=82", "pop 5%"]),
+        (["simulate", "doac", "--action", "2,1", "--steps", "3"], ["constant action (drug, dose level) = 2, 1"]),
+        (["simulate", "dic", "--set", "course=worsening", "--protocol", "isth2013", "--steps", "6", "--band", "12"],
+         ["course=worsening", "ISTH"]),
+        (["simulate", "dic", "--action", "1,0,0,0", "--steps", "2"], ["FFP mL/kg"]),
+    ],
+)
+def test_cli_doac_and_dic(argv, words, tmp_path, capsys):
+    assert main([*argv, "--out", str(tmp_path / "c.png")]) == 0
+    out = capsys.readouterr().out
+    for w in words:
+        assert w in out, (w, out)
+    assert (tmp_path / "c.png").stat().st_size > 10_000
+
+
+@pytest.mark.parametrize(
+    "argv, words",
+    [
+        (["simulate", "doac", "--dose", "5"], ["takes --action"]),
+        (["simulate", "warfarin", "--action", "1"], ["not --action"]),
+        (["simulate", "dic", "--action", "9,0,0,0"], ["action"]),
+        (["simulate", "doac", "--protocol", "raschke"], ["unknown doac protocol", "guideline"]),
+    ],
+)
+def test_cli_doac_dic_errors(argv, words, capsys):
+    assert main([*argv, "--no-plot"]) == 2
+    err = capsys.readouterr().err
+    for w in words:
+        assert w in err, (w, err)

@@ -3,9 +3,10 @@
 One patient (given by flags or a JSON / TOML file, the keys of the env's
 ``options["patient"]``; everything not given is drawn from the population given the rest)
 is run through one env on one regimen (a constant dose, a dose list, or a named baseline
-protocol). The course is printed as a day-by-day (warfarin) or step-by-step (heparin,
-every 6 h) table and drawn as a PNG: the lab value with its target band, the doses and
-the clinical events; ``--band N`` overlays the 5-95 % band of N population patients with
+protocol; for the DOAC and DIC envs, whose actions are choices, a constant ``--action`` or a
+protocol). The course is printed as a day-by-day (warfarin), visit-by-visit (DOAC) or
+step-by-step (heparin and DIC, every 6 h) table and drawn as a PNG: the lab value with its
+target (or reference) band, the doses and the clinical events; ``--band N`` overlays the 5-95 % band of N population patients with
 the same covariates (random effects and within-episode noise drawn; same regimen, same
 scenario).
 
@@ -40,6 +41,11 @@ class _EnvPlan:
     protocols: tuple[str, ...]
     covariates: tuple[str, ...]  # patient keys held fixed for the population band
     max_steps: int
+    x_key: str = "day"
+    #: (header, info key, format) of the generic table (envs without a dose in clinical units)
+    columns: tuple[tuple[str, str, str], ...] = ()
+    #: (info key, label) of the generic chart's second and third panels
+    panels: tuple[tuple[tuple[str, str], ...], ...] = ()
 
 
 SIMULATE_ENVS: dict[str, _EnvPlan] = {
@@ -55,9 +61,38 @@ SIMULATE_ENVS: dict[str, _EnvPlan] = {
         ("raschke", "standard-care", "anti-xa"),
         ("female", "age_years", "weight_kg", "creatinine_mg_per_dl", "baseline_aptt_s", "baseline_platelets_10e9_per_l",
          "hit", "hit_onset_h", "hit_fall_fraction"),  # the HIT course is heparin's scenario
-        20,
+        20, "hours",
+    ),
+    "doac": _EnvPlan(
+        "hemosim/DOACManagement-v0", "day", 30.0, "action (drug, dose level)", "crcl_true_ml_per_min",
+        "crcl_measured_ml_per_min", "CrCl (mL/min)",
+        ("label-apixaban", "label-rivaroxaban", "label-dabigatran", "guideline"),
+        ("age_years", "female", "weight_kg", "creatinine_mg_per_dl", "chf", "hypertension", "uncontrolled_hypertension",
+         "diabetes", "prior_stroke", "vascular_disease", "bleeding_history", "liver_disease", "antiplatelet", "alcohol",
+         "verapamil", "ttr", "adherence"),
+        12, "day",
+        (("drug", "drug", "d"), ("level", "dose_level", "d"), ("dose mg", "dose_mg", ".1f"),
+         ("conc ng/mL", "concentration_ng_per_ml", ".1f"), ("CrCl", "crcl_true_ml_per_min", ".1f"),
+         ("CrCl seen", "crcl_measured_ml_per_min", ".1f"), ("CHA2DS2-VASc", "cha2ds2_vasc", "d"), ("HAS-BLED", "has_bled", "d")),
+        ((("concentration_ng_per_ml", "DOAC (ng/mL)"),), (("drug", "drug"), ("dose_level", "dose level"))),
+    ),
+    "dic": _EnvPlan(
+        "hemosim/DICManagement-v0", "hour", 6.0, "action (FFP, platelets, cryo, heparin)", "platelets_10e9_per_l",
+        "platelets_measured_10e9_per_l", "platelets (x10^9/L)",
+        ("bcsh2009", "isth2013", "transfuse-to-normal", "no-treatment"),
+        ("cause", "course", "weight_kg", "base_platelets_10e9_per_l", "base_fibrinogen_g_per_l", "base_ii_pct",
+         "base_v_pct", "base_vii_pct", "base_viii_pct", "base_ix_pct", "base_x_pct", "base_antithrombin_pct"),
+        28, "hours",
+        (("FFP mL/kg", "ffp_ml_per_kg", ".0f"), ("plt doses", "platelet_doses", "d"), ("cryo", "cryo_doses", "d"),
+         ("heparin", "heparin_level", "d"), ("plt", "platelets_10e9_per_l", ".0f"), ("fib g/L", "fibrinogen_g_per_l", ".2f"),
+         ("PT s", "pt_s", ".1f"), ("ISTH", "isth_score", "d")),
+        ((("fibrinogen_g_per_l", "fibrinogen (g/L)"),),
+         (("ffp_ml_per_kg", "FFP (mL/kg)"), ("platelet_doses", "platelet doses"), ("cryo_doses", "cryo doses"),
+          ("heparin_level", "heparin level"))),
     ),
 }
+#: envs whose regimen is a raw action (``--action``) or a protocol, not a dose
+_ACTION_ENVS = ("doac", "dic")
 
 
 def load_patient_file(path: str | Path) -> dict[str, Any]:
@@ -97,14 +132,22 @@ class _Regimen:
     """Actions for a batch of patients, step by step (one regimen for every row)."""
 
     def __init__(self, env: str, dose: float | None, doses: Sequence[float] | None, protocol: str | None,
-                 bolus_u: float = 0.0) -> None:
-        given = [x is not None for x in (dose, doses, protocol)]
+                 bolus_u: float = 0.0, action: Sequence[int] | None = None) -> None:
+        given = [x is not None for x in (dose, doses, protocol, action)]
         if sum(given) != 1:
-            raise ValueError("give exactly one regimen: --dose, --doses or --protocol")
+            raise ValueError("give exactly one regimen: --dose, --doses, --action or --protocol")
         self.env, self.dose, self.doses, self.protocol_name, self.bolus_u = env, dose, doses, protocol, float(bolus_u)
+        self.action = None if action is None else np.asarray(action, dtype=np.int64)
         plan = SIMULATE_ENVS[env]
         if protocol is not None and protocol not in plan.protocols:
             raise ValueError(f"unknown {env} protocol {protocol!r}; allowed: {list(plan.protocols)}")
+        if env in _ACTION_ENVS:
+            if dose is not None or doses is not None or bolus_u:
+                raise ValueError(f"{env} takes --action (the env's MultiDiscrete action) or --protocol, not doses")
+            self.policy = self._protocol() if protocol is not None else None
+            return
+        if action is not None:
+            raise ValueError(f"{env} takes --dose, --doses or --protocol, not --action")
         values = [dose] if dose is not None else list(doses or [])
         if doses is not None and not values:
             raise ValueError("--doses needs at least one dose")
@@ -120,6 +163,17 @@ class _Regimen:
         self.policy = self._protocol() if protocol is not None else None
 
     def _protocol(self) -> Any:
+        if self.env == "doac":
+            from hemosim.agents import doac as d
+
+            if self.protocol_name == "guideline":
+                return d.GuidelineChooser()
+            return d.LabelDosedDOAC(self.protocol_name.split("-", 1)[1])
+        if self.env == "dic":
+            from hemosim.agents import dic as c
+
+            return {"bcsh2009": c.BCSH2009Policy, "isth2013": c.ISTH2013Policy,
+                    "transfuse-to-normal": c.TransfuseToNormalPolicy, "no-treatment": c.NoTreatmentPolicy}[self.protocol_name]()
         if self.env == "warfarin":
             from hemosim.agents import warfarin as w
 
@@ -136,6 +190,8 @@ class _Regimen:
         unit = SIMULATE_ENVS[self.env].dose_unit
         if self.protocol_name:
             return f"protocol {self.protocol_name}"
+        if self.action is not None:
+            return f"constant {unit} = {', '.join(str(int(a)) for a in self.action)}"
         if self.dose is not None:
             text = f"constant {self.dose:g} {unit}"
         else:
@@ -144,6 +200,10 @@ class _Regimen:
 
     def actions(self, obs: np.ndarray, info: Mapping[str, Any], step: int) -> np.ndarray:
         n = obs.shape[0]
+        if self.env in _ACTION_ENVS:
+            if self.policy is not None:
+                return np.asarray(self.policy.predict(obs, info), dtype=np.int64).reshape(n, -1)
+            return np.tile(self.action, (n, 1))
         if self.policy is not None:
             if self.env == "warfarin":
                 return np.asarray(self.policy.predict(obs, info), dtype=np.float32).reshape(n, 1)
@@ -243,6 +303,7 @@ def simulate(
     difficulty: str = "medium",
     steps: int | None = None,
     band: int = 0,
+    action: Sequence[int] | None = None,
 ) -> Course:
     """Simulate one patient on one regimen (see the module docstring)."""
     if env not in SIMULATE_ENVS:
@@ -251,7 +312,7 @@ def simulate(
     steps = plan.max_steps if steps is None else int(steps)
     if not 1 <= steps <= plan.max_steps:
         raise ValueError(f"steps must be in [1, {plan.max_steps}] for {env}, got {steps}")
-    regimen = _Regimen(env, dose, doses, protocol, bolus_u)
+    regimen = _Regimen(env, dose, doses, protocol, bolus_u, action)
     options: dict[str, Any] = {"patient": dict(patient or {})}
     if scenario:
         options["scenario"] = dict(scenario)
@@ -270,7 +331,7 @@ def simulate(
             raise ValueError(f"band must be 0 (none) or a number of patients in [10, 4096], got {band}")
         fixed = {k: used_patient[k] for k in plan.covariates if k in used_patient}
         band_options = {"patient": fixed, **({"scenario": dict(scenario)} if scenario else {})}
-        regimen = _Regimen(env, dose, doses, protocol, bolus_u)
+        regimen = _Regimen(env, dose, doses, protocol, bolus_u, action)
         brecs = _run(env, band_options, regimen, seed + 1, difficulty, steps, band)
         lab = np.stack([r[plan.lab_key] for r in brecs])  # (T, band)
         course.band = {"p05": np.percentile(lab, 5, axis=1), "p50": np.percentile(lab, 50, axis=1),
@@ -281,7 +342,7 @@ def simulate(
 
 # -- output ----------------------------------------------------------------------------------
 def _x(course: Course, row: Mapping[str, Any]) -> float:
-    return float(row["day"]) if course.env == "warfarin" else float(row["hours"])
+    return float(row[SIMULATE_ENVS[course.env].x_key])
 
 
 def course_table(course: Course, every: int = 1) -> str:
@@ -295,20 +356,24 @@ def course_table(course: Course, every: int = 1) -> str:
     if course.scenario:
         lines.append("scenario: " + ", ".join(f"{k}={_fmt(v)}" for k, v in course.scenario.items()))
     if course.env == "warfarin":
+        lines.append("row d: the INR on the morning of day d, after the dose of day d - 1")
         head = f"{'day':>4} {'dose mg':>8} {'taken mg':>8} {'INR':>6} {'INR seen':>8}"
-    else:
+    elif course.env == "heparin":
+        lines.append("row h: the state at hour h, after the rate (and bolus) of the 6 h before")
         head = f"{'hour':>5} {'rate U/h':>9} {'bolus U':>8} {'aPTT s':>7} {'seen s':>7} {'anti-Xa':>8} {'plt':>6}"
+    else:
+        lines.append(f"row: the state at that {plan.step_name}, after the action of the step before")
+        head = f"{plan.x_key:>5} " + " ".join(f"{h:>{max(len(h), 6)}}" for h, _, _ in plan.columns)
     if course.band is not None:
         head += f" {'pop 5%':>7} {'pop 95%':>7}"
-    if course.env == "warfarin":
-        lines.append("row d: the INR on the morning of day d, after the dose of day d - 1")
-    else:
-        lines.append("row h: the state at hour h, after the rate (and bolus) of the 6 h before")
     lines += [head + "  events", "-" * (len(head) + 8)]
     for i, row in enumerate(course.rows):
         if i % every and i != len(course.rows) - 1 and not row["events"]:
             continue
-        if course.env == "warfarin":
+        if course.env in _ACTION_ENVS:
+            line = f"{_x(course, row):>5.0f} " + " ".join(
+                f"{_cell(row.get(k), f):>{max(len(h), 6)}}" for h, k, f in plan.columns)
+        elif course.env == "warfarin":
             # the row of day d holds the dose given on day d - 1 and the INR on the morning of day d
             line = f"{row['day']:>4d} {row['dose_mg']:>8.2f} {row['dose_taken_mg']:>8.2f} {row['inr']:>6.2f} {row['inr_measured']:>8.2f}"
         else:
@@ -321,6 +386,12 @@ def course_table(course: Course, every: int = 1) -> str:
         lines.append(f"population band: {course.band_patients} patients with the same covariates "
                      f"({', '.join(k for k in plan.covariates if k in course.patient)}), random effects drawn")
     return "\n".join(lines)
+
+
+def _cell(v: Any, fmt: str) -> str:
+    if v is None or isinstance(v, np.ndarray):
+        return "-"
+    return format(int(v), fmt) if fmt == "d" else format(float(v), fmt)
 
 
 def _fmt(v: Any) -> str:
@@ -339,17 +410,21 @@ def plot_course(course: Course, path: str | Path) -> Path:
     lab = np.array([r[plan.lab_key] for r in course.rows])
     seen = np.array([r[plan.lab_measured_key] for r in course.rows])
     heparin = course.env == "heparin"
-    nrows = 3 if heparin else 2
+    generic = course.env in _ACTION_ENVS
+    nrows = 3 if heparin or generic else 2
     fig, axes = plt.subplots(nrows, 1, figsize=(9, 2.6 * nrows + 0.6), sharex=True,
-                             gridspec_kw={"height_ratios": [3, 1.4] + ([1.4] if heparin else [])})
+                             gridspec_kw={"height_ratios": [3, 1.4] + ([1.4] if nrows == 3 else [])})
     ax = axes[0]
     if heparin:
         from hemosim.envs.heparin import THERAPEUTIC_APTT_S
 
         lo, hi = THERAPEUTIC_APTT_S
+    elif generic:
+        lo, hi = (150.0, 400.0) if course.env == "dic" else (50.0, 200.0)
     else:
         lo, hi = course.rows[0]["target_inr_low"], course.rows[0]["target_inr_high"]
-    ax.axhspan(lo, hi, color="tab:green", alpha=0.15, label=f"target {lo:g}-{hi:g}")
+    what = {"dic": "reference", "doac": "CrCl >= 50 mL/min"}.get(course.env, "target")
+    ax.axhspan(lo, hi, color="tab:green", alpha=0.15, label=f"{what} {lo:g}-{hi:g}")
     if course.band is not None:
         ax.fill_between(x, course.band["p05"], course.band["p95"], color="tab:blue", alpha=0.18, step=None,
                         label=f"population 5-95 % (n = {course.band_patients}, same covariates)")
@@ -371,7 +446,13 @@ def plot_course(course: Course, path: str | Path) -> Path:
     ax.legend(loc="upper left", fontsize=7)
     ax.set_title(f"{course.env_id}: {course.regimen}", fontsize=10)
     ax2 = axes[1]
-    if heparin:
+    if generic:
+        for ax_k, panel in zip(axes[1:], plan.panels):
+            for key, label in panel:
+                ax_k.step(x, [r.get(key, np.nan) for r in course.rows], where="pre", label=label)
+            ax_k.legend(loc="upper right", fontsize=7)
+        axes[-1].set_xlabel(f"{plan.x_key} of the episode")
+    elif heparin:
         rates = [r["rate_u_per_h"] for r in course.rows[1:]]
         ax2.step(x, [rates[0]] + rates, where="pre", color="tab:purple", label="infusion rate")
         boluses = [(xi - plan.step_length, r["bolus_u"]) for xi, r in zip(x[1:], course.rows[1:]) if r["bolus_u"] > 0]
@@ -411,9 +492,11 @@ def main(args: Any) -> int:
         patient = {**options.get("patient", {}), **parse_assignments(args.set, "--set")}
         scenario = {**options.get("scenario", {}), **parse_assignments(args.scenario, "--scenario")}
         doses = [float(x) for x in args.doses.split(",")] if args.doses else None
+        action = [int(x) for x in args.action.split(",")] if args.action else None
         course = simulate(
             args.env, patient, scenario, dose=args.dose, doses=doses, protocol=args.protocol,
             bolus_u=args.bolus, seed=args.seed, difficulty=args.difficulty, steps=args.steps, band=args.band,
+            action=action,
         )
     except (ValueError, OSError) as exc:
         print(f"hemosim simulate: {exc}", file=sys.stderr)
@@ -434,15 +517,17 @@ def main(args: Any) -> int:
 
 def add_arguments(p: Any) -> None:
     """``hemosim simulate`` arguments (see the module docstring)."""
-    p.add_argument("env", choices=sorted(SIMULATE_ENVS), help="which env: warfarin (daily) or heparin (6-hourly)")
+    p.add_argument("env", choices=sorted(SIMULATE_ENVS),
+                   help="which env: warfarin (daily), heparin (6-hourly), doac (monthly visits), dic (6-hourly)")
     p.add_argument("--patient", default=None, help="JSON or TOML file: the patient's keys, or {patient:..., scenario:...}")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="a patient key (repeatable)")
     p.add_argument("--scenario", action="append", default=[], metavar="KEY=VALUE", help="a scenario key (repeatable)")
     reg = p.add_mutually_exclusive_group(required=True)
     reg.add_argument("--dose", type=float, help="constant dose: mg/day (warfarin) or U/h (heparin)")
     reg.add_argument("--doses", help="comma-separated doses per step (the last one repeats)")
-    reg.add_argument("--protocol", help="a baseline protocol: warfarin " + ", ".join(SIMULATE_ENVS["warfarin"].protocols)
-                     + "; heparin " + ", ".join(SIMULATE_ENVS["heparin"].protocols))
+    reg.add_argument("--action", help="doac / dic: a constant action, comma-separated (doac: drug,level; dic: ffp,plt,cryo,heparin)")
+    reg.add_argument("--protocol", help="a baseline protocol: " + "; ".join(
+        f"{name} " + ", ".join(plan.protocols) for name, plan in SIMULATE_ENVS.items()))
     p.add_argument("--bolus", type=float, default=0.0, help="heparin: bolus at the start (U, <= 80 U/kg)")
     p.add_argument("--seed", type=int, default=0, help="seed of the patient's draws and noise (default 0)")
     p.add_argument("--difficulty", default="medium", choices=["easy", "medium", "hard"])
