@@ -35,4 +35,6 @@ def _register_all() -> None:
 
 _register_all()
 
-__all__ = ["__version__"]
+from hemosim.sim.threads import get_num_threads, num_threads, set_num_threads  # noqa: E402  (no Numba import)
+
+__all__ = ["__version__", "set_num_threads", "get_num_threads", "num_threads"]

@@ -7,7 +7,12 @@
 * model benchmarks: callables listed in :data:`MODEL_BENCHMARKS` (module, function)
   returning a dict of named figures (or seconds); skipped only if the module is absent;
 * ``import hemosim`` in a fresh interpreter (best of three), the figure that the test
-  suite used to assert (tests assert no wall-clock time: issue #12).
+  suite used to assert (tests assert no wall-clock time: issue #12);
+* threads and overhead, at the largest N: the vector env with 1 thread and with every
+  core (``hemosim.sim.threads``) and their ratio; the simulator alone (``advance``, the
+  reset of finished patients and the observation, no env face: the "kernel-only" rate)
+  beside the env, so the face's share (info, masks, validation) is visible; and the env
+  with ``info_level="none"``.
 """
 
 from __future__ import annotations
@@ -28,6 +33,8 @@ __all__ = [
     "single_env_steps_per_s",
     "vector_patient_steps_per_s",
     "import_seconds",
+    "simulator_patient_steps_per_s",
+    "threads_and_overhead",
     "run_benchmarks",
     "MODEL_BENCHMARKS",
 ]
@@ -81,8 +88,10 @@ def single_env_steps_per_s(env_id: str, seconds: float = 2.0) -> float:
     return steps / (time.perf_counter() - t0)
 
 
-def vector_patient_steps_per_s(env_id: str, num_envs: int, seconds: float = 2.0, safety_mode: str | None = None) -> float:
-    venv = gym.make_vec(env_id, num_envs=num_envs, vectorization_mode="vector_entry_point")
+def vector_patient_steps_per_s(
+    env_id: str, num_envs: int, seconds: float = 2.0, safety_mode: str | None = None, **env_options
+) -> float:
+    venv = gym.make_vec(env_id, num_envs=num_envs, vectorization_mode="vector_entry_point", **env_options)
     if safety_mode is not None:  # behind the CDS layer (hemosim.safety)
         from hemosim.safety import SafetyLayer
 
@@ -101,6 +110,55 @@ def vector_patient_steps_per_s(env_id: str, num_envs: int, seconds: float = 2.0,
     rate = steps * num_envs / (time.perf_counter() - t0)
     venv.close()
     return rate
+
+
+def simulator_patient_steps_per_s(env_id: str, num_envs: int, seconds: float = 2.0) -> float:
+    """Patient-steps/s of the batched simulator alone: ``advance`` + reset of the patients
+    whose episode ended + ``observation`` (the env's work without its Gymnasium face)."""
+    from hemosim.sim.rng import patient_key
+
+    venv = gym.make_vec(env_id, num_envs=num_envs, vectorization_mode="vector_entry_point")
+    venv.reset(seed=0)
+    sim = venv.unwrapped.sim
+    space = venv.unwrapped.single_action_space
+    actions = [sim.validate_actions(a) for a in _actions(gym.vector.utils.batch_space(space, num_envs), 16)]
+    roots = np.arange(num_envs, dtype=np.uint64)
+    episode = np.zeros(num_envs, dtype=np.int64)
+
+    def step(a: np.ndarray) -> None:
+        _, terminated, truncated = sim.advance(a)
+        done = terminated | truncated
+        if done.any():
+            episode[done] += 1
+            sim.reset_patients(done, patient_key(roots[done], episode[done]), None)
+        sim.observation()
+
+    for a in actions[:2]:
+        step(a)
+    steps, t0 = 0, time.perf_counter()
+    while True:
+        for a in actions:
+            step(a)
+        steps += len(actions)
+        if time.perf_counter() - t0 >= seconds:
+            break
+    rate = steps * num_envs / (time.perf_counter() - t0)
+    venv.close()
+    return rate
+
+
+def threads_and_overhead(env_id: str, num_envs: int, seconds: float = 2.0) -> dict[str, float]:
+    """At ``num_envs``: env with 1 thread and all threads, simulator alone, env with no info."""
+    from hemosim.sim import threads
+
+    with threads.num_threads(1):
+        one = vector_patient_steps_per_s(env_id, num_envs, seconds)
+    every = vector_patient_steps_per_s(env_id, num_envs, seconds)
+    sim_only = simulator_patient_steps_per_s(env_id, num_envs, seconds)
+    no_info = vector_patient_steps_per_s(env_id, num_envs, seconds, info_level="none")
+    return {"threads": threads.get_num_threads(), "one_thread": one, "all_threads": every,
+            "scaling": every / one, "simulator_only": sim_only, "env_over_simulator": sim_only / every,
+            "info_none": no_info}
 
 
 def import_seconds(repeats: int = 3) -> float:
@@ -141,6 +199,19 @@ def run_benchmarks(
             continue
         results[env_id]["safety_layer_patient_steps_per_s"] = {sizes[-1]: rate}
         print(f"{env_id} + SafetyLayer(enforce), N={sizes[-1]}: {rate:,.0f} patient-steps/s", flush=True)
+    from hemosim.sim import threads
+
+    n = sizes[-1]
+    print(f"\nThreads and overhead at N = {n:,} ({threads.get_num_threads()} threads = all cores; "
+          "simulator alone = advance + resets + observation, no env face):")
+    print("| environment | 1 thread | all threads | scaling | simulator alone | env cost (simulator / env) "
+          "| env, info_level=\"none\" |")
+    print("|---|---|---|---|---|---|---|")
+    for env_id in ids:
+        row = threads_and_overhead(env_id, n, seconds)
+        results[env_id]["threads_at_largest_n"] = row
+        print(f"| `{env_id}` | {row['one_thread']:,.0f} | {row['all_threads']:,.0f} | {row['scaling']:.2f} x | "
+              f"{row['simulator_only']:,.0f} | {row['env_over_simulator']:.2f} x | {row['info_none']:,.0f} |", flush=True)
     results["import hemosim"] = import_seconds(1 if quick else 3)
     print(f"import hemosim (fresh interpreter): {results['import hemosim']:.2f} s", flush=True)
     for env_id in ids:

@@ -12,6 +12,11 @@ N = 1, 64, 1024, 4096, plus the model benchmarks that modules provide.
 ``hemosim simulate ENV``: what-if for one patient (flags or a JSON / TOML file) on one
 regimen (a constant dose, a dose list or a baseline protocol): a table and a PNG
 (``hemosim.simulate``).
+``hemosim train ENV_ID``: PPO (Stable-Baselines3, the ``train`` extra) on training patients,
+evaluated on the held-out ones (``hemosim.training``).
+
+``hemosim leaderboard``: one table per environment (every baseline, random and the best
+constant action on the same held-out patients; ``hemosim.leaderboard``), as Markdown and JSON.
 
 ``hemosim reproduce``: regenerate every result the README quotes (the warfarin evaluation
 and each calibration / in-silico trial), writing each printed table to ``results/``.
@@ -232,6 +237,7 @@ REPRODUCE_STEPS = [
     ("simulate_heparin", ["simulate", "heparin", "--patient", "docs/examples/heparin_patient.json",
                           "--protocol", "raschke", "--band", "500", "--every", "2",
                           "--out", "docs/figures/simulate_heparin.png"]),
+    ("leaderboard", ["leaderboard", "--out", "results"]),
 ]
 
 
@@ -290,6 +296,73 @@ def _reproduce(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
+def _train(args: argparse.Namespace) -> int:
+    from hemosim.training import agent_name, train
+
+    try:
+        record = train(args.env_id, args.timesteps, args.n_envs, args.seed, args.out, args.eval_patients,
+                       progress=not args.no_progress)
+    except ValueError as exc:
+        print(str(exc), file=sys.stderr)
+        return 2
+    ev = record["held_out_evaluation"]
+    name = agent_name(args.env_id, args.seed)
+    print(f"{name}: trained {record['timesteps']:,} steps in {record['train_seconds']:.0f} s; held-out "
+          f"({ev['patients']} patients): primary metric {ev['metric']:.2f} +/- {ev['metric_ci95']:.2f}, "
+          f"return {ev['return']:.2f}")
+    print(f"wrote {Path(args.out) / name}.zip / .json / .png")
+    return 0
+
+
+def _trained_agents(folder: Path, env_ids: list[str] | None) -> dict[str, dict[str, Any]]:
+    """The agents ``hemosim train`` saved in ``folder`` (needs the train extra to load them)."""
+    records = sorted(folder.glob("*.json")) if folder.is_dir() else []
+    if not records:
+        return {}
+    try:
+        from hemosim.training import load_agent
+    except ImportError:  # pragma: no cover - without the extra
+        print(f"note: {len(records)} trained agent(s) in {folder} not loaded (pip install 'hemosim[train]')")
+        return {}
+    agents: dict[str, dict[str, Any]] = {}
+    for path in records:
+        record = json.loads(path.read_text())
+        if env_ids and record["env_id"] not in env_ids:
+            continue
+        env_id, policy = load_agent(path)
+        name = f"PPO (SB3), {record['timesteps']:,} steps, seed {record['seed']} [{path.stem}]"
+        agents.setdefault(env_id, {})[name] = policy
+    return agents
+
+
+def _leaderboard(args: argparse.Namespace) -> int:
+    from hemosim.leaderboard import BOARDS, leaderboard, markdown
+
+    if not 1 <= args.patients <= len(HELD_OUT_SEEDS):
+        print(f"--patients must be in 1..{len(HELD_OUT_SEEDS)} (the held-out pool), got {args.patients}", file=sys.stderr)
+        return 2
+    if not 1 <= args.train_patients <= 10000:
+        print(f"--train-patients must be in 1..10000 (the training pool), got {args.train_patients}", file=sys.stderr)
+        return 2
+    unknown = sorted(set(args.env or []) - set(BOARDS))
+    if unknown:
+        print(f"unknown env id(s) {unknown}; allowed: {sorted(BOARDS)}", file=sys.stderr)
+        return 2
+    agents = _trained_agents(Path(args.agents), args.env)
+    t0 = time.perf_counter()
+    result = leaderboard(args.env, args.patients, args.train_patients, agents=agents)
+    text = markdown(result)
+    print(text)
+    print(f"leaderboard of {len(result)} env(s) in {time.perf_counter() - t0:.1f} s")
+    if args.out:
+        out = Path(args.out)
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "leaderboard.md").write_text(text)
+        (out / "leaderboard.json").write_text(json.dumps(result, indent=1, default=float))
+        print(f"wrote {out / 'leaderboard.md'} and {out / 'leaderboard.json'}")
+    return 0
+
+
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="hemosim", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = p.add_subparsers(dest="command")
@@ -313,6 +386,20 @@ def _parser() -> argparse.ArgumentParser:
     from hemosim.simulate import add_arguments
 
     add_arguments(sim)
+    tr = sub.add_parser("train", help="train PPO (stable-baselines3) on an env; evaluate on held-out patients")
+    tr.add_argument("env_id", help="a hemosim env id, e.g. hemosim/WarfarinDosing-v0")
+    tr.add_argument("--timesteps", type=int, default=200_000)
+    tr.add_argument("--n-envs", type=int, default=64, help="patients simulated together (training root seeds)")
+    tr.add_argument("--seed", type=int, default=0, help="first training root seed (the pool is 0-9999)")
+    tr.add_argument("--out", default="results/agents")
+    tr.add_argument("--eval-patients", type=int, default=1000)
+    tr.add_argument("--no-progress", action="store_true")
+    lb = sub.add_parser("leaderboard", help="every baseline, random and the best constant per env on held-out patients")
+    lb.add_argument("--patients", type=int, default=1000, help="held-out patients per policy (<= 1000)")
+    lb.add_argument("--train-patients", type=int, default=1000, help="training patients for the best constant (<= 10000)")
+    lb.add_argument("--env", nargs="+", default=None, help="env ids (default: every env)")
+    lb.add_argument("--out", default=None, help="write leaderboard.md and leaderboard.json into this directory")
+    lb.add_argument("--agents", default="results/agents", help="folder of agents saved by hemosim train")
     rep = sub.add_parser("reproduce", help="regenerate every result the README quotes into results/")
     rep.add_argument("--only", nargs="*", default=None, choices=[n for n, _ in REPRODUCE_STEPS])
     return p
@@ -351,6 +438,10 @@ def main(argv: list[str] | None = None) -> int:
         from hemosim.simulate import main as simulate_main
 
         return simulate_main(args)
+    if args.command == "leaderboard":
+        return _leaderboard(args)
+    if args.command == "train":
+        return _train(args)
     _parser().print_help()
     return 0
 

@@ -390,6 +390,15 @@ class DOACAdapter(SafetyAdapter):
         }
 
 
+#: the env ids that have a built-in adapter (:func:`_adapter_for`)
+ADAPTED_ENV_IDS = ("hemosim/WarfarinDosing-v0", "hemosim/HeparinInfusion-v0", "hemosim/DOACManagement-v0")
+
+
+def has_adapter(env_id: str) -> bool:
+    """Whether ``SafetyLayer`` has a built-in adapter for the env ``env_id``."""
+    return env_id in ADAPTED_ENV_IDS
+
+
 def _adapter_for(env: Any) -> SafetyAdapter:
     from hemosim.envs.doac import DoacSimulator
     from hemosim.envs.heparin import HeparinSimulator
@@ -418,6 +427,12 @@ class _LayerCore:
         if mode not in MODES:
             raise ValueError(f"unknown mode {mode!r}; allowed: {list(MODES)}")
         self.mode = mode
+        info_level = getattr(env.unwrapped, "info_level", "full")
+        if info_level != "full":
+            raise ValueError(
+                f"the safety layer reads the env's info every step (lab values, patient covariates); "
+                f"make the env with info_level='full', got {info_level!r}"
+            )
         self.adapter = adapter if adapter is not None else _adapter_for(env)
         self.rules = list(self.adapter.rules if rules is None else rules)
         names = [r.name for r in self.rules]

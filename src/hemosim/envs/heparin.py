@@ -182,7 +182,7 @@ from hemosim.assays import (
     STREAM_APTT_NOISE,
     STREAM_PLATELET_NOISE,
 )
-from hemosim.envs.heparin_events import HEPARIN_EVENTS, draw_heparin_events
+from hemosim.envs.heparin_events import HEPARIN_EVENT_HAZARDS, HEPARIN_EVENTS, draw_row, event_constants
 from hemosim.envs.heparin_user import check_user_patients, user_patients
 from hemosim.metrics import four_ts_score
 from hemosim.models.heparin import UFH_TYPICAL, UfhParameters, advance_rows, aptt_scalar_s
@@ -200,7 +200,7 @@ from hemosim.sim import rng_compiled
 from hemosim.sim.threads import PARALLEL_CHUNKS, use_parallel
 from hemosim.sim.batch import BatchedSimulator, validate_options
 from hemosim.sim.events import REWARD_MODES, EventLog, event_reward
-from hemosim.sim.single import SingleEnv
+from hemosim.sim.single import SingleEnv, scalar_info
 from hemosim.sim.vector import BatchedVectorEnv
 
 __all__ = [
@@ -467,6 +467,54 @@ def _step(actions, state, params, pk, buf, keys, sig_iov, sig_aptt, sig_axa, sig
     kernel(actions, state, params, pk, buf, keys, sig_iov, sig_aptt, sig_axa, sig_plt, obs, reward, truncated)
 
 
+@njit(cache=True, inline="always")
+def _draw_events_range(lo, hi, state, params, keys, aptt_start, t_start, step_hours, reward_scale, consts, flags, isth,
+                       cost):  # pragma: no cover - jitted
+    """The step's clinical events of rows ``lo:hi`` (``hemosim.envs.heparin_events.draw_row``)
+    from the state after the step: heparin given in it (rate or bolus > 0), the share of it
+    with the true aPTT below 45 s and above 100 s (from the reward components, ``step_hours``
+    long, components scaled by ``reward_scale``; the cost counts the latter in units of a
+    6-h step) and the step's number (the uniforms' counter)."""
+    sub_scale = -1.0 / (W_SUB * reward_scale)
+    supra_scale = -1.0 / W_SUPRA
+    per_h = 1.0 / step_hours
+    for i in range(lo, hi):
+        given = state[i, _RATE] > 0.0 or state[i, _BOLUS] > 0.0
+        t_end = state[i, _HOURS]
+        draw_row(i, aptt_start[i], state[i, _APTT], state[i, _R_SUB] * sub_scale, t_start[i], t_end, params[i, _ONSET],
+                 given, consts, keys[i], np.int64(t_end * per_h + 0.5), step_hours, state[i, _R_SUPRA] * supra_scale,
+                 flags, isth, cost)
+
+
+@njit(cache=True)
+def _draw_step_events(state, params, keys, aptt_start, t_start, step_hours, reward_scale, consts, flags, isth,
+                      cost):  # pragma: no cover - jitted
+    _draw_events_range(0, state.shape[0], state, params, keys, aptt_start, t_start, step_hours, reward_scale, consts,
+                       flags, isth, cost)
+
+
+@njit(cache=True, parallel=True)
+def _draw_step_events_parallel(state, params, keys, aptt_start, t_start, step_hours, reward_scale, consts, flags, isth,
+                               cost):  # pragma: no cover - jitted
+    n = state.shape[0]
+    chunks = min(n, PARALLEL_CHUNKS)
+    for ch in prange(chunks):
+        _draw_events_range(ch * n // chunks, (ch + 1) * n // chunks, state, params, keys, aptt_start, t_start,
+                           step_hours, reward_scale, consts, flags, isth, cost)
+
+
+#: info keys that are a column of the state, in the order of the info
+_INFO_HEAD = (("aptt", _APTT_M), ("aptt_true_s", _APTT), ("anti_xa", _AXA_M), ("heparin_u_per_ml", _C))
+_INFO_MIDDLE = (
+    ("elimination_factor", _IOV), ("rate_u_per_h", _RATE), ("bolus_u", _BOLUS), ("platelets", _PLT_M),
+    ("platelets_true_10e9_per_l", _PLT),
+)
+_INFO_REWARD = (
+    ("reward_in_range", _R_IN), ("reward_subtherapeutic", _R_SUB), ("reward_supratherapeutic", _R_SUPRA),
+    ("reward_dangerous", _R_DANGER), ("reward_hit", _R_HIT),
+)
+
+
 class HeparinSimulator(BatchedSimulator):
     """Batched UFH titration: N patients, one rate/bolus decision every 6 h."""
 
@@ -601,18 +649,17 @@ class HeparinSimulator(BatchedSimulator):
         the state back to fractions of the step.
         """
         s = self.state
-        t_end = s[:, _HOURS]
-        onset = self.params[:, _ONSET]
-        heparin_given = (s[:, _RATE] > 0.0) | (s[:, _BOLUS] > 0.0)
-        frac_sub = s[:, _R_SUB] * (-1.0 / (W_SUB * reward_scale))
-        step = (t_end * (1.0 / step_hours) + 0.5).astype(np.int64)
+        log = self.events
+        log.begin_step()
         # cost: serious events + the time with the true aPTT > 100 s in units of 6 h (the
         # share of a 6-h step; an hourly step above 100 s throughout counts 1/6)
-        cost = draw_heparin_events(self.events, self.keys, step, aptt_start, s[:, _APTT], frac_sub, t_start, t_end, onset,
-                                   heparin_given, step_hours, s[:, _R_SUPRA] * (-1.0 / W_SUPRA))
-        f = self.events.flags
-        self.events.end_step(cost)
+        cost = np.empty(self.num_patients)
+        kernel = _draw_step_events_parallel if use_parallel(self.num_patients) else _draw_step_events
+        kernel(s, self.params, self.keys, aptt_start, t_start, float(step_hours), float(reward_scale),
+               event_constants(HEPARIN_EVENT_HAZARDS), log.flag_block, log.isth_class, cost)
+        log.end_step(cost)
         if self.hit_incidence > 0.0 and track_four_ts:
+            f, t_end, onset = log.flags, s[:, _HOURS], self.params[:, _ONSET]
             plt_m = s[:, _PLT_M]
             np.minimum(self.platelets_nadir_measured, plt_m, out=self.platelets_nadir_measured)
             falling = np.isnan(self.platelet_fall_onset_h) & (plt_m <= (1.0 - FOUR_TS_FALL_FRACTION) * self.platelets_reset_measured)
@@ -630,28 +677,33 @@ class HeparinSimulator(BatchedSimulator):
         s = self.state
         aptt = s[:, _APTT]
         hours = s[:, _HOURS]
-        return {
-            "aptt": s[:, _APTT_M],
-            "aptt_true_s": aptt,
-            "anti_xa": s[:, _AXA_M],
-            "heparin_u_per_ml": s[:, _C],
-            "heparin_bound_u": s[:, _B] * self.params[:, _V],
-            "elimination_factor": s[:, _IOV],
-            "rate_u_per_h": s[:, _RATE],
-            "bolus_u": s[:, _BOLUS],
-            "platelets": s[:, _PLT_M],
-            "platelets_true_10e9_per_l": s[:, _PLT],
-            "therapeutic": (aptt >= THERAPEUTIC_APTT_S[0]) & (aptt <= THERAPEUTIC_APTT_S[1]),
-            "hit_active": self.params[:, _ONSET] < hours,
-            "hours": hours,
-            "reward_in_range": s[:, _R_IN],
-            "reward_subtherapeutic": s[:, _R_SUB],
-            "reward_supratherapeutic": s[:, _R_SUPRA],
-            "reward_dangerous": s[:, _R_DANGER],
-            "reward_hit": s[:, _R_HIT],
-            **self.events.info(),
-            **self._four_ts_info(),
-        }
+        info: dict[str, Any] = {key: s[:, col] for key, col in _INFO_HEAD}
+        info["heparin_bound_u"] = s[:, _B] * self.params[:, _V]
+        info.update({key: s[:, col] for key, col in _INFO_MIDDLE})
+        info["therapeutic"] = (aptt >= THERAPEUTIC_APTT_S[0]) & (aptt <= THERAPEUTIC_APTT_S[1])
+        info["hit_active"] = self.params[:, _ONSET] < hours
+        info["hours"] = hours
+        info.update({key: s[:, col] for key, col in _INFO_REWARD})
+        info.update(self.events.info())
+        info.update(self._four_ts_info())
+        return info
+
+    def info_row(self, row: int) -> dict[str, Any]:
+        """Row ``row`` of :meth:`info` as Python scalars, built directly (the single env's
+        fast path; equal to ``scalar_info(info(), row)``, tested)."""
+        state = self.state[row].tolist()
+        aptt, hours = state[_APTT], state[_HOURS]
+        info: dict[str, Any] = {key: state[col] for key, col in _INFO_HEAD}
+        info["heparin_bound_u"] = state[_B] * self.params.item(row, _V)
+        info.update({key: state[col] for key, col in _INFO_MIDDLE})
+        info["therapeutic"] = aptt >= THERAPEUTIC_APTT_S[0] and aptt <= THERAPEUTIC_APTT_S[1]
+        info["hit_active"] = self.params.item(row, _ONSET) < hours
+        info["hours"] = hours
+        info.update({key: state[col] for key, col in _INFO_REWARD})
+        info.update(self.events.info_row(row))
+        if self.hit_incidence > 0.0:
+            info.update(scalar_info(self._four_ts_info(), row))
+        return info
 
     def _four_ts_info(self) -> dict[str, Any]:
         """The 4Ts score (Lo 2006, ``hemosim.metrics.four_ts_score``) from the measured platelet

@@ -40,13 +40,12 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field, fields
-from functools import lru_cache
 
 import numpy as np
 from numba import njit, prange
 
 from hemosim.sim import rng_compiled
-from hemosim.sim.events import EventLog, per_hour_from_risk
+from hemosim.sim.events import EventLog, cached_by_identity, per_hour_from_risk
 from hemosim.sim.threads import PARALLEL_CHUNKS, use_parallel
 
 __all__ = [
@@ -127,21 +126,27 @@ def bleeding_relative_risk(aptt_s: np.ndarray, h: HeparinEventHazards = HEPARIN_
 
 
 @njit(cache=True, inline="always")
-def _hazard_row(i, a0, a1, frac_sub, t0, t1, onset, heparin, consts):  # pragma: no cover - jitted
-    """Mean hazards per hour of patient ``i`` over its step: (major bleeding, thromboembolism)."""
+def _hazards(a0, a1, frac_sub, t0, t1, onset, heparin, consts):  # pragma: no cover - jitted
+    """Mean hazards per hour of one patient over its step: (major bleeding, thromboembolism)."""
     h_bleed, a_start, a_full, rr_max, h_rec0, h_rec_sub, early_h, h_hit_on, h_hit_off = (
         consts[0], consts[1], consts[2], consts[3], consts[4], consts[5], consts[6], consts[7], consts[8],
     )
-    dt = t1[i] - t0[i]
-    bleed = h_bleed * 0.5 * (_rr(a0[i], a_start, a_full, rr_max) + _rr(a1[i], a_start, a_full, rr_max))
+    dt = t1 - t0
+    bleed = h_bleed * 0.5 * (_rr(a0, a_start, a_full, rr_max) + _rr(a1, a_start, a_full, rr_max))
     te = h_rec0
-    if t0[i] < early_h:  # the share of the step inside the early window
-        w = min(t1[i], early_h) - t0[i]
-        te += h_rec_sub * frac_sub[i] * w / dt
-    if onset[i] < t1[i]:
-        after = (t1[i] - max(onset[i], t0[i])) / dt
-        te += after * (h_hit_on if heparin[i] else h_hit_off)
+    if t0 < early_h:  # the share of the step inside the early window
+        w = min(t1, early_h) - t0
+        te += h_rec_sub * frac_sub * w / dt
+    if onset < t1:
+        after = (t1 - max(onset, t0)) / dt
+        te += after * (h_hit_on if heparin else h_hit_off)
     return bleed, te
+
+
+@njit(cache=True, inline="always")
+def _hazard_row(i, a0, a1, frac_sub, t0, t1, onset, heparin, consts):  # pragma: no cover - jitted
+    """:func:`_hazards` of patient ``i`` of per-patient arrays."""
+    return _hazards(a0[i], a1[i], frac_sub[i], t0[i], t1[i], onset[i], heparin[i], consts)
 
 
 @njit(cache=True)
@@ -151,28 +156,37 @@ def _hazard_rows(a0, a1, frac_sub, t0, t1, onset, heparin, consts, out):  # prag
 
 
 @njit(cache=True, inline="always")
+def draw_row(i, a0, a1, frac_sub, t0, t1, onset, heparin, consts, key, step, dt_h, supra_share,
+             flags, isth, cost):  # pragma: no cover - jitted
+    """One patient's events over its step, fused: the hazards of :func:`_hazards`, the
+    competing rule of ``hemosim.sim.events.draw_competing`` (same uniform, same arithmetic),
+    the HIT onset and the cost, written into row ``i`` of ``flags`` (major bleeding,
+    thromboembolism, HIT), ``isth`` and ``cost``. Inputs are that patient's scalars."""
+    h0, h1 = _hazards(a0, a1, frac_sub, t0, t1, onset, heparin, consts)
+    total = 0.0 + h0 + h1
+    if total > 0.0:
+        p_any = -math.expm1(-total * dt_h)
+        u = rng_compiled.uniform(key, STREAM_EVENTS, step)
+        if u < p_any:
+            if u / p_any * total < 0.0 + h0 and h0 > 0.0:
+                flags[0, i] = True
+                isth[i] = 3  # recorded with a haemoglobin fall >= 2 g/dL: ISTH major
+            else:
+                flags[1, i] = True
+    # HIT onset: in (t0, t1], or at t0 = 0 for a course that starts with the first dose
+    if onset <= t1 and (onset > t0 or (t0 == 0.0 and onset <= 0.0)):
+        flags[2, i] = True
+    n_events = (1.0 if flags[0, i] else 0.0) + (1.0 if flags[1, i] else 0.0)
+    cost[i] = (n_events + (1.0 if flags[2, i] else 0.0)) + supra_share
+
+
+@njit(cache=True, inline="always")
 def _draw_range(lo, hi, a0, a1, frac_sub, t0, t1, onset, heparin, consts, keys, step, dt_h, supra_share,
                 flags, isth, cost):  # pragma: no cover - jitted
-    """The step's events per patient, fused: the hazards of ``_hazard_row``, the competing
-    rule of ``hemosim.sim.events.draw_competing`` (same uniform, same arithmetic), the HIT
-    onset and the cost. ``flags`` rows: major bleeding, thromboembolism, HIT."""
+    """:func:`draw_row` for rows ``lo:hi`` of per-patient arrays."""
     for i in range(lo, hi):
-        h0, h1 = _hazard_row(i, a0, a1, frac_sub, t0, t1, onset, heparin, consts)
-        total = 0.0 + h0 + h1
-        if total > 0.0:
-            p_any = -math.expm1(-total * dt_h)
-            u = rng_compiled.uniform(keys[i], STREAM_EVENTS, step[i])
-            if u < p_any:
-                if u / p_any * total < 0.0 + h0 and h0 > 0.0:
-                    flags[0, i] = True
-                    isth[i] = 3  # recorded with a haemoglobin fall >= 2 g/dL: ISTH major
-                else:
-                    flags[1, i] = True
-        # HIT onset: in (t0, t1], or at t0 = 0 for a course that starts with the first dose
-        if onset[i] <= t1[i] and (onset[i] > t0[i] or (t0[i] == 0.0 and onset[i] <= 0.0)):
-            flags[2, i] = True
-        n_events = (1.0 if flags[0, i] else 0.0) + (1.0 if flags[1, i] else 0.0)
-        cost[i] = (n_events + (1.0 if flags[2, i] else 0.0)) + supra_share[i]
+        draw_row(i, a0[i], a1[i], frac_sub[i], t0[i], t1[i], onset[i], heparin[i], consts, keys[i], step[i], dt_h,
+                 supra_share[i], flags, isth, cost)
 
 
 @njit(cache=True)
@@ -194,8 +208,8 @@ def _draw_rows_parallel(a0, a1, frac_sub, t0, t1, onset, heparin, consts, keys, 
                     step, dt_h, supra_share, flags, isth, cost)
 
 
-@lru_cache(maxsize=8)
-def _constants(h: HeparinEventHazards) -> np.ndarray:
+@cached_by_identity
+def event_constants(h: HeparinEventHazards) -> np.ndarray:
     """The kernel's constants of a (frozen, hashable) hazard set, computed once."""
     c = np.array([
         h.major_bleeding_base_per_h, h.bleeding_rr_start_aptt_s, h.bleeding_rr_full_aptt_s, h.bleeding_rr_max,
@@ -226,7 +240,7 @@ def hazards_per_h(
     ``subtherapeutic_fraction`` is the share of the step with the true aPTT below 45 s
     (the env's Rosendaal interpolation); ``hit_onset_h`` is ``inf`` without HIT.
     """
-    consts = _constants(h)
+    consts = event_constants(h)
     arrays = _step_arrays(aptt_start_s, aptt_end_s, subtherapeutic_fraction, t_start_h, t_end_h, hit_onset_h)
     out = np.empty((arrays[0].shape[0], 2))
     _hazard_rows(*arrays, np.ascontiguousarray(heparin_given, dtype=bool), consts, out)
@@ -258,7 +272,7 @@ def draw_heparin_events(
     arrays = _step_arrays(aptt_start_s, aptt_end_s, subtherapeutic_fraction, t_start_h, t_end_h, hit_onset_h)
     cost = np.empty(arrays[0].shape[0])
     draw = _draw_rows_parallel if use_parallel(cost.shape[0]) else _draw_rows
-    draw(*arrays, np.ascontiguousarray(heparin_given, dtype=bool), _constants(h), np.asarray(keys, dtype=np.uint64),
+    draw(*arrays, np.ascontiguousarray(heparin_given, dtype=bool), event_constants(h), np.asarray(keys, dtype=np.uint64),
                np.ascontiguousarray(step, dtype=np.int64), float(dt_h), np.ascontiguousarray(supra_share, dtype=np.float64),
                log.flag_block, log.isth_class, cost)
     return cost

@@ -213,7 +213,7 @@ from typing import Any, Mapping
 
 import numpy as np
 from gymnasium import spaces
-from numba import njit
+from numba import njit, prange
 
 from hemosim import assays
 from hemosim.assays import APTT_REPORT_MAX_S, HEPARIN_PANEL, ROUTINE, STAT, deliver_row, order_row
@@ -277,6 +277,7 @@ from hemosim.sim.batch import BatchedSimulator, validate_options
 from hemosim.sim.events import REWARD_MODES, event_reward
 from hemosim.sim.single import SingleEnv
 from hemosim.sim.vector import BatchedVectorEnv
+from hemosim.sim.threads import PARALLEL_CHUNKS, use_parallel
 
 __all__ = [
     "STEP_HOURS",
@@ -383,8 +384,8 @@ _BASELINE_STREAMS = np.array([t.stream_value for t in HEPARIN_PANEL], dtype=np.i
 
 
 @njit(cache=True)
-def _step(
-    actions, state, params, pk, buf, keys, sig_iov,
+def _step_range(
+    lo, hi, actions, state, params, pk, buf, keys, sig_iov,
     value_sigmas, tat_median_h, tat_log_sd, cost_chf, stream_value, stream_tat,
     pend_arrival_h, pend_draw_h, pend_value, n_pending, next_arrival_h,
     rep_value, rep_draw_h, rep_arrival_h,
@@ -393,15 +394,15 @@ def _step(
     """One hour of every row: lab orders drawn from the state at the start of the hour,
     the dose and the physics of ``HeparinInfusion-v0`` over ``dt = 1 h`` (the same model
     functions; the within-patient elimination factor is the one of the full env's 6-h
-    interval containing the hour), then the results that have arrived by the end."""
-    n = state.shape[0]
+    interval containing the hour), then the results that have arrived by the end. Rows
+    ``lo:hi``; each row's result depends only on that row (any split gives the same numbers)."""
     dt = STEP_HOURS
     c = buf[_BUF_C]
     b = buf[_BUF_B]
     r = buf[_BUF_R]
     kint = buf[_BUF_KINT]
     k_lin = buf[_BUF_K]
-    for i in range(n):
+    for i in range(lo, hi):
         t0 = state[i, _HOURS]
         hour = int(t0 / dt + 0.5)
         # laboratory: draw at t0 (the state before this hour's bolus)
@@ -435,8 +436,8 @@ def _step(
         c[i] = state[i, _C] + bolus / v
         b[i] = state[i, _B]
         r[i] = rate / v
-    advance_rows(c, b, r, pk[_PK_KON], pk[_PK_BMAX], kint, k_lin, dt)
-    for i in range(n):
+    advance_rows(c[lo:hi], b[lo:hi], r[lo:hi], pk[_PK_KON, lo:hi], pk[_PK_BMAX, lo:hi], kint[lo:hi], k_lin[lo:hi], dt)
+    for i in range(lo, hi):
         rate = state[i, _RATE]
         bolus = state[i, _BOLUS]
         t0 = state[i, _HOURS]
@@ -470,6 +471,49 @@ def _step(
             ) > 0
         truncated[i] = int(t1 / dt + 0.5) >= EPISODE_STEPS
         _observe_row(i, state, params, rep_value, rep_draw_h, n_pending, obs)
+
+
+@njit(cache=True)
+def _step_serial(
+    actions, state, params, pk, buf, keys, sig_iov,
+    value_sigmas, tat_median_h, tat_log_sd, cost_chf, stream_value, stream_tat,
+    pend_arrival_h, pend_draw_h, pend_value, n_pending, next_arrival_h,
+    rep_value, rep_draw_h, rep_arrival_h,
+    lab_cost_chf, ordered, arrived, lab_cost_weight, obs, reward, truncated,
+):  # pragma: no cover - jitted
+    _step_range(0, state.shape[0], actions, state, params, pk, buf, keys, sig_iov, value_sigmas, tat_median_h, tat_log_sd, cost_chf, stream_value, stream_tat, pend_arrival_h, pend_draw_h, pend_value, n_pending, next_arrival_h, rep_value, rep_draw_h, rep_arrival_h, lab_cost_chf, ordered, arrived, lab_cost_weight, obs, reward, truncated,)
+
+
+@njit(cache=True, parallel=True)
+def _step_parallel(
+    actions, state, params, pk, buf, keys, sig_iov,
+    value_sigmas, tat_median_h, tat_log_sd, cost_chf, stream_value, stream_tat,
+    pend_arrival_h, pend_draw_h, pend_value, n_pending, next_arrival_h,
+    rep_value, rep_draw_h, rep_arrival_h,
+    lab_cost_chf, ordered, arrived, lab_cost_weight, obs, reward, truncated,
+):  # pragma: no cover - jitted
+    n = state.shape[0]
+    chunks = min(n, PARALLEL_CHUNKS)
+    for ch in prange(chunks):
+        _step_range(ch * n // chunks, (ch + 1) * n // chunks, actions, state, params, pk, buf, keys, sig_iov, value_sigmas, tat_median_h, tat_log_sd, cost_chf, stream_value, stream_tat, pend_arrival_h, pend_draw_h, pend_value, n_pending, next_arrival_h, rep_value, rep_draw_h, rep_arrival_h, lab_cost_chf, ordered, arrived, lab_cost_weight, obs, reward, truncated,)
+
+
+def _step(*args) -> None:
+    """One hour of every row (:func:`_step_range`), in parallel chunks for large batches."""
+    kernel = _step_parallel if use_parallel(args[1].shape[0]) else _step_serial
+    kernel(*args)
+
+
+#: info keys that are a column of the inner simulator's state, in the order of the info
+_INFO_STATE_HEAD = (
+    ("aptt_true_s", _APTT), ("heparin_u_per_ml", _C), ("platelets_true_10e9_per_l", _PLT),
+    ("elimination_factor", _IOV), ("rate_u_per_h", _RATE), ("bolus_u", _BOLUS),
+)
+_INFO_STATE_REWARD = (
+    ("reward_in_range", _R_IN), ("reward_subtherapeutic", _R_SUB), ("reward_supratherapeutic", _R_SUPRA),
+    ("reward_dangerous", _R_DANGER), ("reward_hit", _R_HIT),
+)
+_INFO_REPORTED = ("aptt_reported_s", "anti_xa_reported_iu_per_ml", "platelets_reported_10e9_per_l")
 
 
 class HeparinPomdpSimulator(BatchedSimulator):
@@ -561,33 +605,48 @@ class HeparinPomdpSimulator(BatchedSimulator):
         s, labs = self.inner.state, self.labs
         aptt = s[:, _APTT]
         hours = s[:, _HOURS]
-        info: dict[str, Any] = {
-            "aptt_true_s": aptt,
-            "heparin_u_per_ml": s[:, _C],
-            "platelets_true_10e9_per_l": s[:, _PLT],
-            "elimination_factor": s[:, _IOV],
-            "rate_u_per_h": s[:, _RATE],
-            "bolus_u": s[:, _BOLUS],
-            "therapeutic": (aptt >= THERAPEUTIC_APTT_S[0]) & (aptt <= THERAPEUTIC_APTT_S[1]),
-            "hit_active": self.inner.params[:, _ONSET] < hours,
-            "hours": hours,
-            "aptt_reported_s": labs.reported_value[:, _T_APTT],
-            "anti_xa_reported_iu_per_ml": labs.reported_value[:, _T_AXA],
-            "platelets_reported_10e9_per_l": labs.reported_value[:, _T_PLT],
-        }
+        info: dict[str, Any] = {key: s[:, col] for key, col in _INFO_STATE_HEAD}
+        info["therapeutic"] = (aptt >= THERAPEUTIC_APTT_S[0]) & (aptt <= THERAPEUTIC_APTT_S[1])
+        info["hit_active"] = self.inner.params[:, _ONSET] < hours
+        info["hours"] = hours
+        for t, key in enumerate(_INFO_REPORTED):
+            info[key] = labs.reported_value[:, t]
         for t, k_draw, k_pending, k_ordered, k_arrived in self._test_keys:
             info[k_draw] = labs.reported_draw_h[:, t]
             info[k_pending] = labs.n_pending[:, t]
             info[k_ordered] = self._ordered[:, t]
             info[k_arrived] = self._arrived[:, t]
         info["lab_cost_chf"] = self._lab_cost_chf
-        info["reward_in_range"] = s[:, _R_IN]
-        info["reward_subtherapeutic"] = s[:, _R_SUB]
-        info["reward_supratherapeutic"] = s[:, _R_SUPRA]
-        info["reward_dangerous"] = s[:, _R_DANGER]
-        info["reward_hit"] = s[:, _R_HIT]
+        info.update({key: s[:, col] for key, col in _INFO_STATE_REWARD})
         info["reward_lab_cost"] = -self.lab_cost_weight * self._lab_cost_chf
         info.update(self._event_info())
+        return info
+
+    def info_row(self, row: int) -> dict[str, Any]:
+        """Row ``row`` of :meth:`info` as Python scalars, built directly (the single env's
+        fast path; equal to ``scalar_info(info(), row)``, tested)."""
+        labs = self.labs
+        state = self.inner.state[row].tolist()
+        aptt, hours = state[_APTT], state[_HOURS]
+        info: dict[str, Any] = {key: state[col] for key, col in _INFO_STATE_HEAD}
+        info["therapeutic"] = aptt >= THERAPEUTIC_APTT_S[0] and aptt <= THERAPEUTIC_APTT_S[1]
+        info["hit_active"] = self.inner.params.item(row, _ONSET) < hours
+        info["hours"] = hours
+        reported = labs.reported_value[row].tolist()
+        for t, key in enumerate(_INFO_REPORTED):
+            info[key] = reported[t]
+        draw_h, pending = labs.reported_draw_h[row].tolist(), labs.n_pending[row].tolist()
+        ordered, arrived = self._ordered[row].tolist(), self._arrived[row].tolist()
+        for t, k_draw, k_pending, k_ordered, k_arrived in self._test_keys:
+            info[k_draw] = draw_h[t]
+            info[k_pending] = pending[t]
+            info[k_ordered] = ordered[t]
+            info[k_arrived] = arrived[t]
+        cost_chf = self._lab_cost_chf.item(row)
+        info["lab_cost_chf"] = cost_chf
+        info.update({key: state[col] for key, col in _INFO_STATE_REWARD})
+        info["reward_lab_cost"] = -self.lab_cost_weight * cost_chf
+        info.update(self.inner.events.info_row(row))
         return info
 
     def _event_info(self) -> dict[str, Any]:

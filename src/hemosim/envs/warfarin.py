@@ -472,11 +472,12 @@ class WarfarinSimulator(BatchedSimulator):
         truncated = self.day >= EPISODE_DAYS
         # clinical events from the true INR (env card, Rewards / cost); death ends the
         # episode only with reward_mode="events" (the default keeps the fixed 90-day horizon)
-        alive = self.events.alive.copy()
+        events_mode = self.reward_mode == "events"
+        alive = self.events.alive.copy() if events_mode else None
         cost = draw_warfarin_events(self.events, keys, self.day, inr)  # [INR > 4] + serious events
-        flags = self.events.flags
         self.events.end_step(cost)
-        if self.reward_mode == "events":
+        if events_mode:
+            flags = self.events.flags
             reward = event_reward(flags, alive)
             terminated = flags["death"].copy()
         return reward, terminated, truncated
@@ -512,6 +513,26 @@ class WarfarinSimulator(BatchedSimulator):
             "reward_severe": self.reward_parts[:, 3],
             "on_amiodarone": self.on_amiodarone,
             **self.events.info(),
+        }
+
+    def info_row(self, row: int) -> dict[str, Any]:
+        """Row ``row`` of :meth:`info` as Python scalars, built directly (the single env's
+        fast path; equal to ``scalar_info(info(), row)``, tested)."""
+        m, parts = self.model, self.reward_parts[row].tolist()
+        return {
+            "inr": self.inr_true.item(row),
+            "inr_measured": self.inr_measured.item(row),
+            "dose_mg": self.dose_mg.item(row),
+            "dose_taken_mg": self.dose_taken_mg.item(row),
+            "therapeutic": self.therapeutic.item(row),
+            "day": self.day.item(row),
+            "s_warfarin_mg_per_l": m.pk_mg.item(row, 1) * m.inv_v1.item(row),
+            "reward_in_range": parts[0],
+            "reward_low": parts[1],
+            "reward_high": parts[2],
+            "reward_severe": parts[3],
+            "on_amiodarone": self.on_amiodarone.item(row),
+            **self.events.info_row(row),
         }
 
     def static_info(self) -> dict[str, Any]:

@@ -49,14 +49,13 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field, fields
-from functools import lru_cache
 
 import numpy as np
 from numba import njit, prange
 
 from hemosim.sim import rng_compiled
 from hemosim.sim.threads import PARALLEL_CHUNKS, use_parallel
-from hemosim.sim.events import EventLog, per_hour_from_per_100_patient_years
+from hemosim.sim.events import EventLog, cached_by_identity, per_hour_from_per_100_patient_years
 
 __all__ = [
     "WARFARIN_EVENTS",
@@ -244,7 +243,7 @@ def draw_warfarin_events(
     return cost
 
 
-@lru_cache(maxsize=8)
+@cached_by_identity
 def _kernel_constants(h: WarfarinEventHazards) -> tuple:
     """``_draw_rows``'s constants from ``h``, once per hazard set."""
     return (np.asarray(h.inr_band_edges, dtype=np.float64), _per_h(h.major_bleeding_per_100py),

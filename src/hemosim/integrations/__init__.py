@@ -44,6 +44,16 @@ ENV_CARD_SECTION = """## Rendering, action range and RL libraries
   `ValueError`. `step` before `reset`, or after an episode ended, raises `ResetNeeded`.
 * **Vector autoreset.** `NEXT_STEP` (Gymnasium's default); `autoreset_mode="SameStep"`
   resets in the ending step with `info["final_obs"]` / `info["final_info"]`.
+* **How much `info`.** `info_level` (an argument of `gym.make` / `gym.make_vec`): `"full"`
+  (default) builds the info every step; `"episode"` only at reset and at the step that ends
+  an episode (a vector env masks the rows that started or ended; `{}` on other steps);
+  `"none"` returns `{}` (training loops that never read it; `SAME_STEP`'s `final_obs` is
+  still there). Observations, rewards and trajectories do not depend on it. Rendering and
+  `hemosim.safety.SafetyLayer` read every step's info and need `"full"`.
+* **Threads.** The compiled per-patient kernels of a vector env run their patients on every
+  core for batches of 256 or more (`hemosim.set_num_threads(n)`, `hemosim.num_threads(n)`
+  as a context manager, or `HEMOSIM_NUM_THREADS`; `1` is serial). Results are bit-identical
+  for any thread count; smaller batches and single envs always run serial.
 * **Libraries.** Stable-Baselines3: `make_vec_env("hemosim/...")` works as is, or
   `hemosim.integrations.sb3.make_sb3_vec_env` runs the native vector env (`SubprocVecEnv`
   needs the id written `"hemosim:hemosim/..."` so that worker processes import hemosim).

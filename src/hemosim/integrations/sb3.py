@@ -19,7 +19,8 @@ it was cut by the time limit; rewards are float32. Patient ``i`` of an adapter s
 ``make_vec_env(..., seed=s)``.
 
 ``info_keys`` chooses which of the env's info values are copied into SB3's per-env info
-dicts: ``()`` (default; only SB3's own keys, the fast path for training), a list of keys,
+dicts: ``()`` (default; only SB3's own keys, the fast path for training: the native env
+is then made with ``info_level="none"`` unless ``info_level`` is given), a list of keys,
 or ``"all"`` (every value, as ``DummyVecEnv`` gives; costs a Python dict per patient per
 step). Requires ``stable-baselines3`` (``pip install hemosim[sb3]``), imported only here.
 """
@@ -60,6 +61,10 @@ class HemosimVecEnv(VecEnv):
             raise ValueError(f"n_envs must be a positive integer, got {n_envs!r}")
         if "autoreset_mode" in env_kwargs:
             raise ValueError("the SB3 adapter sets autoreset_mode itself (SB3 resets in the same step)")
+        if info_keys == () and render_mode is None:
+            # SB3 then reads no info value: the env need not build one (the final
+            # observations of SAME_STEP autoreset still come back)
+            env_kwargs.setdefault("info_level", "none")
         self.venv = gym.make_vec(
             env_id,
             num_envs=int(n_envs),

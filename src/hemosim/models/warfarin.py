@@ -588,11 +588,17 @@ class WarfarinModel:
         return _kernel().inr_of_mean(self.chain, self.inr_base, self.inr_max, np.empty(self.n))
 
 
+_KERNEL_MODULE = None
+
+
 def _kernel():
     """The compiled kernel module, imported on first use (keeps ``import`` cheap)."""
-    from hemosim.models import _warfarin_kernel
+    global _KERNEL_MODULE
+    if _KERNEL_MODULE is None:
+        from hemosim.models import _warfarin_kernel
 
-    return _warfarin_kernel
+        _KERNEL_MODULE = _warfarin_kernel
+    return _KERNEL_MODULE
 
 
 def inr_from_chains(a6, a7, base, inr_max, lam) -> np.ndarray:

@@ -15,6 +15,8 @@ A subclass provides
 * ``observation()``: a fresh ``(N, *obs_shape)`` float32 array;
 * ``info()``: a dict of ``(N,)`` arrays (nested dicts allowed), a pure function of the
   state, so a freshly reset patient reports exactly what a single env's reset reports.
+  Optionally ``info_row(row)`` builds one row of it as Python scalars directly (the single
+  env's fast path; the default converts ``info()``);
   The arrays may be the simulator's own buffers: the env faces copy them (the vector
   face copies the arrays, the single face converts them to Python scalars);
 * optionally ``static_info()``: the part of the info that changes only when a patient is
@@ -82,6 +84,13 @@ class BatchedSimulator(abc.ABC):
     def info(self) -> dict[str, Any]:
         """Dict of per-patient arrays (a pure function of the state; faces copy them)."""
 
+    def info_row(self, row: int) -> dict[str, Any]:
+        """Row ``row`` of :meth:`info` as Python scalars (what a single env returns). A
+        simulator may build it directly, faster; it must equal this default (tested)."""
+        from hemosim.sim.single import scalar_info
+
+        return scalar_info(self.info(), row)
+
     def static_info(self) -> dict[str, Any]:
         """Per-patient info that changes only at reset (default: none)."""
         return {}
@@ -145,7 +154,10 @@ def validate_actions(
         and actions.dtype in _FAST_DTYPES  # native float32 / float64 (what compiled kernels take)
     ):
         lo, hi = box_bounds
-        if actions.min() >= lo and actions.max() <= hi:  # NaN fails both comparisons
+        if actions.size <= 8:  # a single env's action: Python comparisons beat two reductions
+            if all(lo <= x <= hi for x in actions.flat):  # NaN fails the comparison
+                return actions
+        elif actions.min() >= lo and actions.max() <= hi:  # NaN fails both comparisons
             return actions
     try:
         arr = np.asarray(actions)

@@ -23,7 +23,7 @@ Event names (``EVENT_KEYS``) are the contract's: ``major_bleeding``, ``crnm_blee
 
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Any, Sequence
 
 import math
 
@@ -152,12 +152,42 @@ def secondary_uniform(keys: np.ndarray, rows: np.ndarray, stream: int, counter: 
     return rng.uniform(np.asarray(keys, dtype=np.uint64)[rows], stream, c[rows] if c.ndim else c)
 
 
+def cached_by_identity(fn):
+    """Cache ``fn(h)`` by the identity of ``h`` (a frozen hazard set): a dict lookup, where
+    ``functools.lru_cache`` would hash every field of the dataclass on each call."""
+    cache: dict[int, tuple[Any, Any]] = {}
+
+    def wrapper(h):
+        hit = cache.get(id(h))
+        if hit is None or hit[0] is not h:
+            hit = (h, fn(h))  # holding h keeps its id from being reused
+            cache[id(h)] = hit
+        return hit[1]
+
+    wrapper.__doc__ = fn.__doc__
+    wrapper.__name__ = fn.__name__
+    return wrapper
+
+
 def event_reward(flags: dict[str, np.ndarray], alive_at_start: np.ndarray) -> np.ndarray:
     """The ``reward_mode="events"`` reward of a step: ``alive_at_start - sum(w_k * flag_k)``."""
     r = alive_at_start.astype(np.float64)
     for name, flag in flags.items():
         r = r - EVENT_PENALTIES[name] * flag
     return r
+
+
+@njit(cache=True)
+def _end_step(flags, counts, alive, death_row):  # pragma: no cover - jitted
+    """counts += flags; a patient with the ``death`` flag (row ``death_row``, -1: none) dies."""
+    for k in range(flags.shape[0]):
+        for i in range(flags.shape[1]):
+            if flags[k, i]:
+                counts[k, i] += 1
+    if death_row >= 0:
+        for i in range(flags.shape[1]):
+            if flags[death_row, i]:
+                alive[i] = False
 
 
 class EventLog:
@@ -175,9 +205,9 @@ class EventLog:
         self.names = tuple(names)
         n = int(num_patients)
         # one (K, N) block each; flags / counts are per-name row views (one array op per step)
-        self.flag_block = np.zeros((len(self.names), n), dtype=bool)
-        self.count_block = np.zeros((len(self.names), n), dtype=np.int64)
-        self.flags = dict(zip(self.names, self.flag_block))
+        self._shape = (len(self.names), n)
+        self.flag_block = np.zeros(self._shape, dtype=bool)
+        self.count_block = np.zeros(self._shape, dtype=np.int64)
         self.counts = dict(zip(self.names, self.count_block))
         self.isth_class = np.zeros(n, dtype=np.int64)
         self.cost = np.zeros(n)
@@ -192,25 +222,35 @@ class EventLog:
         self.cost[mask] = 0.0
         self.alive[mask] = True
 
+    @property
+    def flags(self) -> dict[str, np.ndarray]:
+        """This step's flags by event name (row views of ``flag_block``)."""
+        return dict(zip(self.names, self.flag_block))
+
     def begin_step(self) -> None:
         """Fresh, all-False flag arrays for the step about to be drawn (new arrays: an
         earlier step's info keeps its values)."""
-        n = self.isth_class.shape[0]
-        self.flag_block = np.zeros((len(self.names), n), dtype=bool)
-        self.flags = dict(zip(self.names, self.flag_block))
-        self.isth_class = np.zeros(n, dtype=np.int64)
+        self.flag_block = np.zeros(self._shape, dtype=bool)
+        self.isth_class = np.zeros(self._shape[1], dtype=np.int64)
 
     def end_step(self, cost: np.ndarray) -> None:
         """Add the step's flags to the counts, mark deaths and store the step's cost."""
-        self.count_block += self.flag_block
-        if self._death_row >= 0:
-            self.alive &= ~self.flag_block[self._death_row]
-        self.cost = np.asarray(cost, dtype=np.float64)
+        _end_step(self.flag_block, self.count_block, self.alive, self._death_row)
+        self.cost = cost if type(cost) is np.ndarray and cost.dtype == np.float64 else np.asarray(cost, dtype=np.float64)
+
+    def info_row(self, row: int) -> dict[str, object]:
+        """Row ``row`` of :meth:`info` as Python scalars."""
+        flags = self.flag_block[:, row].tolist()
+        return {
+            "events": dict(zip(self.names, flags)),
+            "bleeding_isth_class": self.isth_class.item(row),
+            "cost": self.cost.item(row),
+        }
 
     def info(self) -> dict[str, object]:
         """The contract's keys: ``events`` (nested bools), ``bleeding_isth_class``, ``cost``."""
         return {
-            "events": dict(self.flags),
+            "events": self.flags,
             "bleeding_isth_class": self.isth_class,
             "cost": self.cost,
         }

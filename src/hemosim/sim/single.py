@@ -14,14 +14,30 @@ from hemosim.sim.batch import BatchedSimulator
 from hemosim.sim.rng import patient_key
 from hemosim.sim.seeding import root_seeds
 
-__all__ = ["SingleEnv", "scalar_info", "fresh_copy"]
+__all__ = ["SingleEnv", "scalar_info", "fresh_copy", "INFO_LEVELS", "check_info_level"]
+
+#: how much ``info`` an env builds (face option ``info_level``): ``"full"`` every step (the
+#: default), ``"episode"`` only at reset and at the step that ends an episode (other steps
+#: return ``{}``), ``"none"`` never (``{}`` always; training loops that never read it).
+INFO_LEVELS = ("full", "episode", "none")
+
+
+def check_info_level(info_level: object, render_mode: str | None) -> str:
+    """Validate the ``info_level`` face option (rendering reads the info of every step)."""
+    if info_level not in INFO_LEVELS:
+        raise ValueError(f"unknown info_level {info_level!r}; allowed: {list(INFO_LEVELS)}")
+    if render_mode is not None and info_level != "full":
+        raise ValueError(
+            f"render_mode={render_mode!r} draws the info of every step; it needs info_level='full', got {info_level!r}"
+        )
+    return str(info_level)
 
 
 def scalar_info(batched: dict[str, Any], row: int = 0) -> dict[str, Any]:
     """Row ``row`` of a batched info dict, as plain Python scalars (fresh objects)."""
     out: dict[str, Any] = {}
     for key, value in batched.items():
-        if isinstance(value, dict):
+        if type(value) is dict:
             out[key] = scalar_info(value, row)
         elif value.ndim == 1:
             out[key] = value.item(row)  # a Python scalar (or the object itself)
@@ -32,7 +48,11 @@ def scalar_info(batched: dict[str, Any], row: int = 0) -> dict[str, Any]:
 
 def fresh_copy(info: dict[str, Any]) -> dict[str, Any]:
     """A new dict tree holding the same immutable scalars (no shared mutable object)."""
-    return {k: fresh_copy(v) if isinstance(v, dict) else v for k, v in info.items()}
+    out = dict(info)
+    for key, value in out.items():
+        if type(value) is dict:
+            out[key] = fresh_copy(value)  # replacing a value while iterating is allowed
+    return out
 
 
 class SingleEnv(gym.Env):
@@ -44,8 +64,9 @@ class SingleEnv(gym.Env):
     of ``s + i``, so it equals ``SyncVectorEnv`` of single envs seeded ``s, s + 1, ...``.
 
     Face options (not passed to the simulator): ``render_mode`` (``"rgb_array"``,
-    ``"ansi"`` or ``None``; ``sim/render.py``) and ``symmetric_actions`` (a Box action
-    space of ``[-1, 1]`` mapped linearly onto the simulator's; ``sim/action_range.py``).
+    ``"ansi"`` or ``None``; ``sim/render.py``), ``symmetric_actions`` (a Box action
+    space of ``[-1, 1]`` mapped linearly onto the simulator's; ``sim/action_range.py``) and
+    ``info_level`` (:data:`INFO_LEVELS`: ``"full"`` default, ``"episode"``, ``"none"``).
     ``step`` before ``reset``, or after the episode ended, raises Gymnasium's
     ``ResetNeeded``.
     """
@@ -53,8 +74,11 @@ class SingleEnv(gym.Env):
     simulator_cls: ClassVar[type[BatchedSimulator]]
     metadata: dict[str, Any] = {"render_modes": list(_render.RENDER_MODES), "render_fps": _render.RENDER_FPS}
 
-    def __init__(self, render_mode: str | None = None, symmetric_actions: bool = False, **options: Any) -> None:
+    def __init__(
+        self, render_mode: str | None = None, symmetric_actions: bool = False, info_level: str = "full", **options: Any
+    ) -> None:
         self.render_mode = _render.check_render_mode(render_mode)
+        self.info_level = check_info_level(info_level, render_mode)
         self.sim = self.simulator_cls(1, **options)
         self._actions = ActionRange(self.sim, symmetric_actions)
         self.observation_space = self.sim.observation_space
@@ -87,15 +111,17 @@ class SingleEnv(gym.Env):
             self._root_seed, self._episode = saved
             self._needs_reset = "after a failed reset()"
             raise
-        self._static_info = scalar_info(self.sim.static_info())
         self._needs_reset = ""
+        if self.info_level == "none":
+            return self.sim.observation()[0], {}
+        self._static_info = scalar_info(self.sim.static_info())
         info = self._info()
         if self._history is not None:
             self._history.start(info)
         return self.sim.observation()[0], info
 
     def _info(self) -> dict[str, Any]:
-        info = scalar_info(self.sim.info())
+        info = self.sim.info_row(0)
         info.update(fresh_copy(self._static_info))
         return info
 
@@ -107,8 +133,9 @@ class SingleEnv(gym.Env):
             self._actions.check_single(action)  # raises, in the single env's terms
         batch = self._actions.batch_to_simulator(arr[None])
         reward, terminated, truncated = self.sim.advance(batch)
-        info = self._info()
         r, te, tr = float(reward[0]), bool(terminated[0]), bool(truncated[0])
+        full = self.info_level == "full" or (self.info_level == "episode" and (te or tr))
+        info = self._info() if full else {}
         if te or tr:
             self._needs_reset = "after the episode ended (" + ("terminated" if te else "truncated") + ")"
         if self._history is not None:

@@ -18,10 +18,16 @@ Batches smaller than :data:`PARALLEL_MIN_PATIENTS` always take the serial kernel
 threads costs more than it saves there (measured: ``hemosim benchmark``; N = 1 and
 N = 64 run exactly the serial code).
 
-The threading layer is Numba's choice (TBB if installed, else OpenMP, else its built-in
-work queue); ``numba -s`` shows which. The built-in work queue is not safe for parallel
-kernels launched from several Python threads at once; set ``HEMOSIM_NUM_THREADS=1`` in
-such programs (or install ``tbb``).
+The threading layer is Numba's choice (TBB if it loads, else OpenMP, else its built-in
+work queue; ``numba -s`` shows which, ``NUMBA_THREADING_LAYER`` chooses). GNU OpenMP does
+not survive ``fork()``: a forked child that starts a parallel region is killed by Numba
+("fork() called from a process already using GNU OpenMP"). So a process forked after this
+one ran a parallel kernel (``AsyncVectorEnv`` and ``multiprocessing`` with the ``fork``
+start method) runs the serial kernels, with the same results. The work-queue layer is not
+safe for parallel kernels launched from several Python threads at once; set
+``HEMOSIM_NUM_THREADS=1`` in such programs. Before the layer starts, hemosim sets
+``OMP_WAIT_POLICY=PASSIVE`` unless it is set already: spinning OpenMP threads collapse when
+another process (a learner, another env) holds a core (see :func:`_configure_layer`).
 """
 
 from __future__ import annotations
@@ -49,6 +55,19 @@ PARALLEL_MIN_PATIENTS = 256
 PARALLEL_CHUNKS = 64
 
 _threads: int | None = None
+_omp_launched_in_pid: int | None = None  # the process that started OpenMP threads, if that layer runs
+_layer_configured = False
+
+
+def _configure_layer() -> None:
+    """Before the threading layer starts: OpenMP threads that wait passively (sleep, not
+    spin) unless the user chose a policy. Measured on the 2-core benchmark machine with one
+    core busy elsewhere: spinning OpenMP threads ran the warfarin vector env at 0.18 M
+    patient-steps/s against 0.96 M with one thread (every parallel region waits for a
+    descheduled spinner); passive ones at 1.17 M."""
+    global _layer_configured
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+    _layer_configured = True
 
 
 def _max_threads() -> int:
@@ -105,11 +124,21 @@ def use_parallel(num_rows: int) -> bool:
     True only for more than one thread and at least :data:`PARALLEL_MIN_PATIENTS` rows;
     then Numba's thread count for this Python thread is set to :func:`get_num_threads`.
     """
-    threads = get_num_threads()
-    if threads <= 1 or num_rows < PARALLEL_MIN_PATIENTS:
+    global _omp_launched_in_pid
+    if num_rows < PARALLEL_MIN_PATIENTS:
         return False
+    threads = _threads if _threads is not None else get_num_threads()
+    if threads <= 1:
+        return False
+    pid = os.getpid()
+    if _omp_launched_in_pid is not None and _omp_launched_in_pid != pid:
+        return False  # forked after OpenMP started (module docstring): serial, same results
+    if not _layer_configured:
+        _configure_layer()
     import numba
 
     if numba.get_num_threads() != threads:
-        numba.set_num_threads(threads)
+        numba.set_num_threads(threads)  # starts the threading layer on first use
+    if _omp_launched_in_pid is None and numba.threading_layer() == "omp":
+        _omp_launched_in_pid = pid
     return True

@@ -15,7 +15,11 @@ Face options (not passed to the simulator): ``render_mode`` (``"rgb_array"`` / `
 the step that ended its episode, as ``SyncVectorEnv`` does in that mode: the new patient's
 first observation is returned, the last one is in ``info["final_obs"]`` (object array) and
 the step's info in ``info["final_info"]`` (masks ``_final_obs`` / ``_final_info``). The
-Stable-Baselines3 adapter (``hemosim.integrations.sb3``) uses it.
+Stable-Baselines3 adapter (``hemosim.integrations.sb3``) uses it. ``info_level``
+(``sim/single.py`` ``INFO_LEVELS``): ``"full"`` (default) builds the info every step;
+``"episode"`` only when a patient starts or ends an episode, with the masks set on those
+rows (``{}`` on other steps); ``"none"`` returns ``{}`` (``SAME_STEP``'s ``final_obs`` is
+still returned: it is the autoreset protocol, not info).
 """
 
 from __future__ import annotations
@@ -33,7 +37,7 @@ from hemosim.sim.action_range import ActionRange
 from hemosim.sim.batch import BatchedSimulator
 from hemosim.sim.rng import patient_key
 from hemosim.sim.seeding import root_seeds
-from hemosim.sim.single import scalar_info
+from hemosim.sim.single import check_info_level, scalar_info
 
 __all__ = ["BatchedVectorEnv"]
 
@@ -99,9 +103,11 @@ class BatchedVectorEnv(VectorEnv):
         symmetric_actions: bool = False,
         render_patients: int | None = None,
         autoreset_mode: AutoresetMode | str = AutoresetMode.NEXT_STEP,
+        info_level: str = "full",
         **options: Any,
     ) -> None:
         self.render_mode = _render.check_render_mode(render_mode)
+        self.info_level = check_info_level(info_level, render_mode)
         allowed_modes = (AutoresetMode.NEXT_STEP, AutoresetMode.SAME_STEP)
         if autoreset_mode not in allowed_modes and autoreset_mode not in [m.value for m in allowed_modes]:
             raise ValueError(f"autoreset_mode must be one of {[m.value for m in allowed_modes]}, got {autoreset_mode!r}")
@@ -187,7 +193,7 @@ class BatchedVectorEnv(VectorEnv):
             terminated = terminated & ~resetting
             truncated = truncated & ~resetting
         done = terminated | truncated
-        info = self._info(resetting, given, reward)
+        info = self._info(resetting, given, reward, done)
         obs = self.sim.observation()
         if self._same_step:
             if done.any():  # reset the finished patients now (SyncVectorEnv's SAME_STEP layout)
@@ -196,7 +202,7 @@ class BatchedVectorEnv(VectorEnv):
                 final_obs = np.full(self.num_envs, None, dtype=object)
                 for i in np.flatnonzero(done):
                     final_obs[i] = obs[i]
-                final_info = _with_masks(self._last_raw, self.num_envs, done)
+                final_info = _with_masks(self._last_raw, self.num_envs, done) if self._last_raw else {}
                 obs = self.sim.observation()
                 info = self._info(done)
                 info.update(final_obs=final_obs, _final_obs=done.copy(), final_info=final_info, _final_info=done.copy())
@@ -209,13 +215,23 @@ class BatchedVectorEnv(VectorEnv):
         info.update(_copy_arrays(self.sim.static_info()))
         return info
 
-    def _info(self, started: np.ndarray, actions: Any = None, reward: np.ndarray | None = None) -> dict[str, Any]:
-        """The masked info; rendered patients' histories record the step (or start anew)."""
+    def _info(
+        self, started: np.ndarray, actions: Any = None, reward: np.ndarray | None = None, ended: np.ndarray | None = None
+    ) -> dict[str, Any]:
+        """The masked info (per ``info_level``); rendered patients' histories record the step
+        (or start anew)."""
+        mask = None
+        if self.info_level != "full":
+            rows = started if ended is None else started | ended
+            if self.info_level == "none" or not rows.any():
+                self._last_raw = {}
+                return {}
+            mask = rows
         info = self._raw_info()
         self._last_raw = info
         if self._histories is not None:
             self._record(info, started, actions, reward)
-        return _with_masks(info, self.num_envs)
+        return _with_masks(info, self.num_envs, mask)
 
     def _record(self, info: dict[str, Any], started: np.ndarray, actions: Any, reward: np.ndarray | None) -> None:
         """Add this step to the rendered patients' histories (a reset starts a new episode)."""
