@@ -17,6 +17,7 @@ from pathlib import Path
 import gymnasium as gym
 
 import hemosim  # noqa: F401
+from hemosim.envs.user_cards import user_section
 from hemosim.integrations import ENV_CARD_SECTION
 
 DOCS = Path(__file__).resolve().parents[1] / "docs" / "envs"
@@ -37,7 +38,7 @@ def card_text(env_id: str) -> str:
     title, _, body = doc.partition("\n")
     body = re.sub(r"^(\w[\w ]*)\n-+$", r"## \1", body, flags=re.M)
     body = _fence_rst_tables(body)
-    return f"# {title}\n\n{MARKER} from the env docstring; do not edit -->\n{body}\n\n{ENV_CARD_SECTION}"
+    return f"# {title}\n\n{MARKER} from the env docstring; do not edit -->\n{body}\n\n{user_section(env_id)}\n{ENV_CARD_SECTION}"
 
 
 def _fence_rst_tables(text: str) -> str:

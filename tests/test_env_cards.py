@@ -36,3 +36,13 @@ def test_every_card_documents_rendering_action_range_and_rl_libraries(env_id):
 
     text = (ROOT / "docs" / "envs" / f"{card_name(env_id)}.md").read_text()
     assert ENV_CARD_SECTION in text, "run python scripts/make_env_cards.py (or paste the section into a hand-written card)"
+
+
+@pytest.mark.parametrize("env_id", ENV_IDS)
+def test_every_card_documents_its_user_patient_options(env_id):
+    """Issue #20: the "Your own patient" section (keys, units, ranges from the schema the env
+    validates with) is in every card, generated or hand-written, verbatim."""
+    from hemosim.envs.user_cards import user_section
+
+    text = (ROOT / "docs" / "envs" / f"{card_name(env_id)}.md").read_text()
+    assert user_section(env_id) in text, "run python scripts/make_env_cards.py (or paste the section into a hand-written card)"

@@ -9,6 +9,9 @@ N = 1, 64, 1024, 4096, plus the model benchmarks that modules provide.
 
 ``hemosim calibrate NAME``: run a calibration / in-silico trial script (``--list``).
 
+``hemosim simulate ENV``: what-if for one patient (flags or a JSON / TOML file) on one
+regimen (a constant dose, a dose list or a baseline protocol): a table and a PNG
+(``hemosim.simulate``).
 ``hemosim train ENV_ID``: PPO (Stable-Baselines3, the ``train`` extra) on training patients,
 evaluated on the held-out ones (``hemosim.training``).
 
@@ -227,6 +230,13 @@ REPRODUCE_STEPS = [
     ("doac_evaluation", ["calibrate", "doac-evaluation", "--out", "results"]),
     ("cascade_figures", ["script", "scripts/cascade_figures.py"]),  # the cascade model card's figures
     ("dic_trials", ["calibrate", "dic", "--out", "results"]),
+    # the README's what-if examples and their PNGs (issue #20)
+    ("simulate_warfarin", ["simulate", "warfarin", "--patient", "docs/examples/warfarin_patient.toml",
+                           "--protocol", "iwpc-pharmacogenetic", "--band", "500", "--every", "7",
+                           "--out", "docs/figures/simulate_warfarin.png"]),
+    ("simulate_heparin", ["simulate", "heparin", "--patient", "docs/examples/heparin_patient.json",
+                          "--protocol", "raschke", "--band", "500", "--every", "2",
+                          "--out", "docs/figures/simulate_heparin.png"]),
     ("leaderboard", ["leaderboard", "--out", "results"]),
 ]
 
@@ -420,6 +430,11 @@ def _parser() -> argparse.ArgumentParser:
     saf.add_argument("--patients", type=int, default=200, help="held-out patients per policy (documented run: 1000)")
     saf.add_argument("--env", nargs="+", default=["warfarin", "heparin"], choices=["warfarin", "heparin"])
     saf.add_argument("--json", default=None, help="write the numbers to this JSON file")
+    sim = sub.add_parser("simulate", help="what-if: one patient (flags / JSON / TOML) on one regimen: table + PNG",
+                         description="hemosim simulate: see hemosim.simulate")
+    from hemosim.simulate import add_arguments
+
+    add_arguments(sim)
     tr = sub.add_parser("train", help="train PPO (stable-baselines3) on an env; evaluate on held-out patients")
     tr.add_argument("env_id", help="a hemosim env id, e.g. hemosim/WarfarinDosing-v0")
     tr.add_argument("--algo", default="ppo", choices=["ppo", "nemati-dqn"],
@@ -479,6 +494,10 @@ def main(argv: list[str] | None = None) -> int:
         return safety_main(["--patients", str(args.patients), "--env", *args.env] + (["--json", args.json] if args.json else []))
     if args.command == "reproduce":
         return _reproduce(args)
+    if args.command == "simulate":
+        from hemosim.simulate import main as simulate_main
+
+        return simulate_main(args)
     if args.command == "leaderboard":
         return _leaderboard(args)
     if args.command == "train":

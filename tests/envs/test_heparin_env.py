@@ -210,9 +210,10 @@ def test_bad_options_raise(kwargs, match):
         gym.make(ENV_ID, **kwargs)
 
 
-def test_reset_options_are_rejected():
+def test_unknown_reset_options_are_rejected():
+    """Patients are given under options["patient"] (issue #20; tests/envs/test_user_patients.py)."""
     env = HeparinInfusionEnv()
-    with pytest.raises(ValueError, match="reset takes no options"):
+    with pytest.raises(ValueError, match=r"unknown HeparinInfusion-v0 reset option\(s\) \['weight_kg'\]; allowed options are \['patient'\]"):
         env.reset(seed=0, options={"weight_kg": 80})
 
 

@@ -608,11 +608,21 @@ class DICSimulator(BatchedSimulator):
         self._patient_info: dict[str, np.ndarray] = {}
 
     def reset_patients(self, mask: np.ndarray, keys: np.ndarray, options: Mapping[str, Any] | None) -> None:
-        if options:
-            raise ValueError(f"DICManagement-v0 reset takes no options, got {sorted(options)}")
+        fixed = None
+        if options:  # options["patient"]: hemosim.patients.dic.patient_schema (issue #20)
+            from hemosim.patients.dic import patient_schema
+            from hemosim.patients.spec import rows_for_mask, split_options
+
+            schema = patient_schema()
+            fixed, _ = split_options(options, "DICManagement-v0", self.num_patients, schema, None)
+            fixed = rows_for_mask(fixed, mask)
         kwargs = {} if self.t0_median is None else {"t0_median": self.t0_median}
         new = sample_patients(keys, cause_mix=CAUSE_OPTIONS[self.cause],
-                              susceptibility_log_sd=self.susceptibility_log_sd, **kwargs)
+                              susceptibility_log_sd=self.susceptibility_log_sd, fixed=fixed, **kwargs)
+        if fixed is not None:
+            from hemosim.patients.spec import check_derived
+
+            check_derived(schema, fixed, new.as_info())
         if self.patients is None or mask.all():
             if not mask.all():
                 raise ValueError("the first reset must reset every patient")

@@ -162,7 +162,7 @@ from hemosim.models.af_risk import (
     cockcroft_gault_ml_per_min,
     serum_creatinine_from_crcl_unchecked_mg_per_dl,
 )
-from hemosim.patients.af import AF_PRESETS, AFCohort, sample_cohort
+from hemosim.patients.af import AF_PRESETS, AFCohort, check_cohort, cohort_info, patient_schema, sample_cohort
 from hemosim.sim import rng
 from hemosim.sim.batch import BatchedSimulator, validate_options
 from hemosim.sim.single import SingleEnv
@@ -287,12 +287,19 @@ class DoacSimulator(BatchedSimulator):
         self.cost = np.zeros(n)
         self.reward_parts = {k: np.zeros(n) for k in ("reward_stroke", "reward_ich", "reward_major_bleeding", "reward_death")}
         self._patient_info: dict[str, np.ndarray] = {}
+        self.patient_schema = patient_schema(self.population)
 
     # -- episode start -------------------------------------------------------------------
     def reset_patients(self, mask: np.ndarray, keys: np.ndarray, options: Mapping[str, Any] | None) -> None:
+        fixed = None
         if options:
-            raise ValueError(f"DOACManagement-v0 reset takes no options, got {sorted(options)}")
-        new = sample_cohort(np.asarray(keys, dtype=np.uint64), self.population)
+            from hemosim.patients.spec import rows_for_mask, split_options
+
+            fixed, _ = split_options(options, "DOACManagement-v0", self.num_patients, self.patient_schema, None)
+            fixed = rows_for_mask(fixed, mask)
+        new = sample_cohort(np.asarray(keys, dtype=np.uint64), self.population, fixed=fixed)
+        if fixed is not None:
+            check_cohort(fixed, new)
         if self.cohort is None or mask.all():
             if not mask.all():
                 raise ValueError("the first reset must reset every patient")
@@ -310,12 +317,7 @@ class DoacSimulator(BatchedSimulator):
         self.cost[mask] = 0.0
         self._measure(mask)
         c = self.cohort
-        self._patient_info = {
-            "female": c.female.copy(), "ttr": c.ttr.copy(), "adherence": c.adherence.copy(),
-            "crcl_baseline_ml_per_min": c.crcl_ml_per_min.copy(), "hypertension": c.hypertension.copy(),
-            "diabetes": c.diabetes.copy(), "chf": c.chf.copy(), "antiplatelet": c.antiplatelet.copy(),
-            "verapamil": c.verapamil.copy(),
-        }
+        self._patient_info = cohort_info(c)  # every key options["patient"] takes (issue #20)
 
     def _measure(self, mask: np.ndarray) -> None:
         """Serum creatinine measured at the current visit of the masked rows, and CrCl from it."""

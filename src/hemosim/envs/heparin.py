@@ -183,6 +183,7 @@ from hemosim.assays import (
     STREAM_PLATELET_NOISE,
 )
 from hemosim.envs.heparin_events import HEPARIN_EVENT_HAZARDS, HEPARIN_EVENTS, draw_row, event_constants
+from hemosim.envs.heparin_user import check_user_patients, user_patients
 from hemosim.metrics import four_ts_score
 from hemosim.models.heparin import UFH_TYPICAL, UfhParameters, advance_rows, aptt_scalar_s
 from hemosim.patients.heparin import (
@@ -568,9 +569,11 @@ class HeparinSimulator(BatchedSimulator):
         self.thrombosis_with_hit = np.zeros(n, dtype=bool)
 
     # -- episode start -------------------------------------------------------------------
+    #: name used in reset-option errors (the POMDP env sets its own)
+    env_name = "HeparinInfusion-v0"
+
     def reset_patients(self, mask: np.ndarray, keys: np.ndarray, options: Mapping[str, Any] | None) -> None:
-        if options:
-            raise ValueError(f"HeparinInfusion-v0 reset takes no options, got {sorted(options)}")
+        fixed = user_patients(options, self.env_name, self.num_patients, mask) if options else None
         new = sample_patients(
             keys,
             variability=self.variability,
@@ -578,7 +581,10 @@ class HeparinSimulator(BatchedSimulator):
             params=self.ufh_params,
             aptt_sensitivity_log_sd=self.aptt_sensitivity_log_sd,
             pk_variability_scale=self.pk_variability_scale,
+            fixed=fixed,
         )
+        if fixed is not None:
+            check_user_patients(fixed, new)
         if self.patients is None or mask.all():
             if not mask.all():
                 raise ValueError("the first reset must reset every patient")

@@ -563,10 +563,9 @@ class HeparinPomdpSimulator(BatchedSimulator):
 
     # -- episode start -------------------------------------------------------------------
     def reset_patients(self, mask: np.ndarray, keys: np.ndarray, options: Mapping[str, Any] | None) -> None:
-        if options:
-            raise ValueError(f"HeparinInfusion-POMDP-v0 reset takes no options, got {sorted(options)}")
         inner = self.inner
-        inner.reset_patients(mask, keys, None)
+        inner.env_name = "HeparinInfusion-POMDP-v0"
+        inner.reset_patients(mask, keys, options)  # options["patient"]: hemosim.envs.heparin_user
         rows = np.flatnonzero(mask)
         baseline = np.empty((rows.shape[0], 3))
         _baseline_rows(rows, inner.state, inner.keys, self._value_sigmas, baseline)

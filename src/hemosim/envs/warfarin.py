@@ -37,8 +37,9 @@ idx   meaning                               unit    normalisation
 
 Raw values are in ``info``: ``inr`` (true), ``inr_measured``, ``dose_mg`` (prescribed),
 ``dose_taken_mg``, ``therapeutic``, ``day``, ``target_inr_low``, ``target_inr_high``,
-``s_warfarin_mg_per_l``, the reward components and ``patient`` (covariates, genotypes
-written ``"*1/*3"`` and ``"GA"``).
+``s_warfarin_mg_per_l``, the reward components, ``patient`` (covariates, genotypes
+written ``"*1/*3"`` and ``"GA"``, random effects ``eta_*``) and ``scenario`` (the amiodarone
+start day, missed-dose probability and vitamin-K SD in use; "Your own patient" below).
 
 Rewards
 -------
@@ -186,11 +187,14 @@ from numba import njit
 from hemosim.assays import INR_ANALYTICAL_CV, measure_inr
 from hemosim.envs.warfarin_events import WARFARIN_EVENTS, draw_warfarin_events
 from hemosim.models.warfarin import MODEL_STRUCTURES, WarfarinModel
+from hemosim.envs.warfarin_user import SCENARIO_SCHEMA
+from hemosim.patients.spec import rows_for_mask, split_options
 from hemosim.patients.warfarin import (
     AMIODARONE_CL_MULTIPLIER,
     DEFAULT_POPULATION,
     POPULATIONS,
     WarfarinPatients,
+    patient_schema,
     sample_patients,
     variability_readings,
 )
@@ -350,13 +354,31 @@ class WarfarinSimulator(BatchedSimulator):
         self._obs = np.zeros((n, 8), dtype=np.float32)
         self.vitamin_k_z = np.zeros(n)
         self.ec50_typical = np.ones(n)
+        # user-given patients and scenarios (reset options; hemosim.envs.warfarin_user)
+        self.patient_schema = patient_schema(self.model_name, population)
+        self.scenario_schema = SCENARIO_SCHEMA
+        self._events_on = self.hard  # the scenario machinery runs (hard tier, or once a scenario is given)
+        self.vitamin_k_sd = np.zeros(n)
+        self.missed_days = np.zeros((n, EPISODE_DAYS), dtype=bool)
+        self.missed_days_fixed = np.zeros(n, dtype=bool)
         self.events = EventLog(n, WARFARIN_EVENTS)  # clinical events (hemosim.envs.warfarin_events)
 
     # -- episode start -------------------------------------------------------------------
     def reset_patients(self, mask: np.ndarray, keys: np.ndarray, options: Mapping[str, Any] | None) -> None:
+        fixed, scenario = split_options(options, "WarfarinDosing-v0", int(mask.sum()) if not options else self.num_patients,
+                                        self.patient_schema, self.scenario_schema)
         if options:
-            raise ValueError(f"WarfarinDosing-v0 reset takes no options, got {sorted(options)}")
-        new = sample_patients(keys, self.population, variability=self.variability, model=self.model_name)
+            fixed, scenario = rows_for_mask(fixed, mask), rows_for_mask(scenario, mask)
+        new = sample_patients(keys, self.population, variability=self.variability, model=self.model_name, fixed=fixed)
+        if "amiodarone_start_day" in scenario:  # checked before any state changes
+            clash = scenario.mask("amiodarone_start_day") & new.amiodarone & (scenario.values["amiodarone_start_day"] > 0)
+            if clash.any():
+                raise ValueError(
+                    "WarfarinDosing-v0 scenario: amiodarone_start_day = "
+                    f"{int(scenario.values['amiodarone_start_day'][clash][0])} is given for a patient already on "
+                    "amiodarone at baseline (patient amiodarone = True); allowed: -1 for such a patient, or set "
+                    "patient amiodarone = False"
+                )
         if self.patients is None:
             self.patients = new
             self._patient_info = new.as_info()
@@ -386,32 +408,61 @@ class WarfarinSimulator(BatchedSimulator):
             self.inr_true[mask] <= self.target_high[mask]
         )
         self.inr_measured[mask] = measure_inr(self.inr_true[mask], keys, 0, self.inr_cv)
+        self.ec50_typical[mask] = self.model.params.ec50_mg_per_l[mask]
+        self._events_on = self._events_on or scenario.any()
+        if self._events_on:
+            self._reset_scenario(mask, keys, new, scenario)
+
+    def _reset_scenario(self, mask: np.ndarray, keys: np.ndarray, new: WarfarinPatients, scenario) -> None:
+        """Missed doses, a mid-course amiodarone start and the vitamin-K course of the masked
+        rows: the hard tier's draws (quiet defaults on the other tiers), then the user's
+        ``options["scenario"]`` values (``hemosim.envs.warfarin_user``)."""
+        m = int(mask.sum())
         if self.hard:
             a, b = MISSED_DOSE_BETA
             u = rng.uniform(keys, _S_MISSED_P)
             from scipy.special import betaincinv
 
-            self.missed_dose_probability[mask] = betaincinv(a, b, u)
+            p_missed = betaincinv(a, b, u)
             starts = rng.bernoulli(keys, _S_AMIO_START, AMIODARONE_START_FRACTION) & ~new.amiodarone
             lo, hi = AMIODARONE_START_DAYS
             day = lo + np.floor(rng.uniform(keys, _S_AMIO_DAY) * (hi - lo + 1)).astype(np.int64)
-            self.amiodarone_start_day[mask] = np.where(starts, day, -1)
-            self.vitamin_k_z[mask] = self.vitamin_k_log_sd * rng.normal(keys, _S_VITK, 0)
-            self.ec50_typical[mask] = self.model.params.ec50_mg_per_l[mask]
-            self.model.update_ec50(self.ec50_typical * np.exp(self.vitamin_k_z))
+            start_day = np.where(starts, day, -1)
+            sd = np.full(m, self.vitamin_k_log_sd)
+        else:
+            p_missed, start_day, sd = np.zeros(m), np.full(m, -1, dtype=np.int64), np.zeros(m)
+        self.missed_dose_probability[mask] = scenario.pick("missed_dose_probability", p_missed)
+        self.amiodarone_start_day[mask] = scenario.pick("amiodarone_start_day", start_day)
+        self.vitamin_k_sd[mask] = sd = scenario.pick("vitamin_k_log_sd", sd)
+        days = np.zeros((m, EPISODE_DAYS), dtype=bool)
+        given = scenario.mask("missed_dose_days")
+        for j in np.flatnonzero(given):
+            days[j, list(scenario.values["missed_dose_days"][j])] = True
+        self.missed_days[mask] = days
+        self.missed_days_fixed[mask] = given
+        self.vitamin_k_z[mask] = sd * rng.normal(keys, _S_VITK, 0)
+        self.model.update_ec50(self.ec50_typical * np.exp(self.vitamin_k_z))
+
+    def _missed_today(self, keys: np.ndarray) -> np.ndarray:
+        """Whether each patient misses today's dose (its own daily draw, or the given days)."""
+        missed = rng.uniform(keys, _S_MISSED_DAY, self.day) < self.missed_dose_probability
+        if self.missed_days_fixed.any():
+            day = np.minimum(self.day, EPISODE_DAYS - 1)
+            missed = np.where(self.missed_days_fixed, self.missed_days[np.arange(self.num_patients), day], missed)
+        return missed
 
     # -- one day -------------------------------------------------------------------------
     def advance(self, actions: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         dose = dose_mg_from_action(actions[:, 0])
         self.dose_mg[:] = dose
         keys = self.patients.keys
-        if self.hard:
-            missed = rng.uniform(keys, _S_MISSED_DAY, self.day) < self.missed_dose_probability
+        if self._events_on:
+            missed = self._missed_today(keys)
             dose = np.where(missed, 0.0, dose)
         self.dose_taken_mg[:] = dose
         self.model.advance_one_day(dose)
         self.day += 1
-        if self.hard:
+        if self._events_on:
             self._hard_tier_events(keys)
         inr = self.model.inr()
         self.inr_true = inr
@@ -438,7 +489,7 @@ class WarfarinSimulator(BatchedSimulator):
             self.model.update_clearance(starting, cl)
             self.on_amiodarone[starting] = True
         eps = rng.normal(keys, _S_VITK, self.day)
-        self.vitamin_k_z = VITAMIN_K_RHO * self.vitamin_k_z + self.vitamin_k_log_sd * np.sqrt(1 - VITAMIN_K_RHO**2) * eps
+        self.vitamin_k_z = VITAMIN_K_RHO * self.vitamin_k_z + self.vitamin_k_sd * np.sqrt(1 - VITAMIN_K_RHO**2) * eps
         self.model.update_ec50(self.ec50_typical * np.exp(self.vitamin_k_z))
 
     # -- what is seen --------------------------------------------------------------------
@@ -489,6 +540,11 @@ class WarfarinSimulator(BatchedSimulator):
             "target_inr_low": self.target_low,
             "target_inr_high": self.target_high,
             "patient": self._patient_info,
+            "scenario": {
+                "amiodarone_start_day": self.amiodarone_start_day,
+                "missed_dose_probability": self.missed_dose_probability,
+                "vitamin_k_log_sd": self.vitamin_k_sd,
+            },
         }
 
     def render_rgb(self, history, title: str) -> np.ndarray:

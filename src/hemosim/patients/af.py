@@ -236,6 +236,9 @@ class AFCohort:
     pk_cl_multiplier: np.ndarray
     pk_v_multiplier: np.ndarray
     pk_auc_factor: np.ndarray
+    #: random effects on CL and V per DOAC (columns: apixaban, rivaroxaban, dabigatran), clipped to [-3, 3]
+    eta_cl: np.ndarray | None = None
+    eta_v: np.ndarray | None = None
 
     def __len__(self) -> int:
         return int(self.keys.shape[0])
@@ -258,7 +261,7 @@ class AFCohort:
         kw: dict[str, Any] = {}
         for f in fields(self):
             v = getattr(self, f.name)
-            kw[f.name] = v if isinstance(v, str) else v[index]
+            kw[f.name] = v if isinstance(v, str) or v is None else v[index]
         return AFCohort(**kw)
 
 
@@ -276,8 +279,13 @@ def _beta_ppf(u: np.ndarray, a: float, b: float) -> np.ndarray:
     return betaincinv(a, b, u)
 
 
-def _draw(keys: np.ndarray, p: AFPreset, attempt: int) -> dict[str, np.ndarray]:
+def _draw(keys: np.ndarray, p: AFPreset, attempt: int, fixed: Any = None) -> dict[str, np.ndarray]:
+    """One attempt's covariates; ``fixed`` (a :class:`hemosim.patients.spec.Fixed` for these
+    rows) replaces what it holds, and the rest is drawn as always (so the inclusion rule's
+    redraws condition the rest on the fixed values)."""
     c = attempt
+    if fixed is not None:
+        return _draw_fixed(keys, p, c, fixed)
 
     def bern(stream: int, prob: float) -> np.ndarray:
         return rng.uniform(keys, stream, c) < prob
@@ -307,6 +315,47 @@ def _draw(keys: np.ndarray, p: AFPreset, attempt: int) -> dict[str, np.ndarray]:
     return d
 
 
+def _draw_fixed(keys: np.ndarray, p: AFPreset, c: int, fixed: Any) -> dict[str, np.ndarray]:
+    def bern(stream: int, prob: float) -> np.ndarray:
+        return rng.uniform(keys, stream, c) < prob
+
+    age = fixed.pick("age_years", rng.truncated_normal_from_uniform(
+        rng.uniform(keys, _S_AGE, c), p.age_mean_y, p.age_sd_y, *p.age_range_y))
+    female = fixed.pick("female", bern(_S_FEMALE, p.female_fraction))
+    weight = p.weight_median_kg * np.where(female, 0.85, 1.0) / (1.0 - 0.15 * p.female_fraction) * np.exp(
+        p.weight_log_sd * np.clip(rng.normal(keys, _S_WEIGHT, c), -3.0, 3.0))
+    weight = fixed.pick("weight_kg", np.clip(weight, 35.0, 200.0))
+    scr = p.scr_median_male_mg_per_dl * np.where(female, p.scr_female_ratio, 1.0) * np.exp(
+        p.scr_log_sd * np.clip(rng.normal(keys, _S_SCR, c), -3.0, 3.0))
+    scr = fixed.pick("creatinine_mg_per_dl", scr)
+    # CrCl given without creatinine: the creatinine is solved from it (Cockcroft-Gault)
+    solve = fixed.mask("crcl_baseline_ml_per_min") & ~fixed.mask("creatinine_mg_per_dl")
+    if solve.any():
+        crcl_given = fixed.values["crcl_baseline_ml_per_min"]
+        scr = np.where(solve, cockcroft_gault_ml_per_min(age, weight, np.ones_like(scr), female) / crcl_given, scr)
+    hypertension = fixed.pick("hypertension", bern(_S_HTN, p.hypertension))
+    # uncontrolled hypertension implies hypertension: given True with hypertension not given, it is set
+    unc_given = fixed.mask("uncontrolled_hypertension")
+    if unc_given.any():
+        hypertension = np.where(unc_given & fixed.values["uncontrolled_hypertension"]
+                                & ~fixed.mask("hypertension"), True, hypertension)
+    d = {
+        "age_y": age,
+        "female": female,
+        "weight_kg": weight,
+        "scr_mg_per_dl": scr,
+        "crcl_ml_per_min": cockcroft_gault_ml_per_min(age, weight, scr, female),
+        "chf": fixed.pick("chf", bern(_S_CHF, p.chf)),
+        "hypertension": hypertension,
+        "diabetes": fixed.pick("diabetes", bern(_S_DM, p.diabetes)),
+        "prior_stroke": fixed.pick("prior_stroke", bern(_S_STROKE, p.prior_stroke)),
+        "vascular_disease": fixed.pick("vascular_disease", bern(_S_VASC, p.vascular_disease)),
+    }
+    d["uncontrolled_hypertension"] = fixed.pick(
+        "uncontrolled_hypertension", bern(_S_UHTN, p.uncontrolled_hypertension) & d["hypertension"])
+    return d
+
+
 def _eligible(d: dict[str, np.ndarray], p: AFPreset) -> np.ndarray:
     ok = d["crcl_ml_per_min"] >= p.crcl_min_ml_per_min
     c2 = chads2(d["chf"], d["hypertension"], d["age_y"], d["diabetes"], d["prior_stroke"])
@@ -319,8 +368,16 @@ def _eligible(d: dict[str, np.ndarray], p: AFPreset) -> np.ndarray:
     return ok
 
 
-def sample_cohort(keys: np.ndarray, preset: str | AFPreset = "general_practice") -> AFCohort:
-    """Draw one AF patient per key (uint64 array from ``rng.patient_key``) from a preset."""
+def sample_cohort(keys: np.ndarray, preset: str | AFPreset = "general_practice", fixed: Any = None) -> AFCohort:
+    """Draw one AF patient per key (uint64 array from ``rng.patient_key``) from a preset.
+
+    ``fixed`` (a :class:`hemosim.patients.spec.Fixed` of :func:`patient_schema`): the user's
+    values; the rest is drawn from the same streams, and the preset's inclusion rule is
+    applied to the patient with the fixed values (its redraws condition the rest on them; a
+    patient the fixed values make ineligible keeps its first draw, as without ``fixed``).
+    """
+    if fixed is not None and not fixed.any():
+        fixed = None
     if isinstance(preset, str):
         if preset not in AF_PRESETS:
             raise ValueError(f"unknown AF preset {preset!r}; allowed: {sorted(AF_PRESETS)}")
@@ -330,31 +387,43 @@ def sample_cohort(keys: np.ndarray, preset: str | AFPreset = "general_practice")
         raise ValueError(f"keys must be a uint64 array (hemosim.sim.rng.patient_key), got dtype {keys.dtype}")
     n = keys.shape[0]
     p = preset
-    chosen = _draw(keys, p, 0)
+    chosen = _draw(keys, p, 0, fixed)
     done = _eligible(chosen, p)
     for attempt in range(1, _MAX_ATTEMPTS):
         if done.all():
             break
         todo = np.flatnonzero(~done)
-        cand = _draw(keys[todo], p, attempt)
+        cand = _draw(keys[todo], p, attempt, None if fixed is None else fixed.select(todo))
         ok = _eligible(cand, p)
         take = todo[ok]
         for name in chosen:
             chosen[name][take] = cand[name][ok]
         done[take] = True
+    if fixed is not None:
+        from hemosim.patients.spec import Fixed, Schema
+
+        fixed_or_none = fixed
+    else:
+        from hemosim.patients.spec import Fixed, Schema
+
+        fixed_or_none = Fixed(Schema("AF patient", []), n)
+    f = fixed_or_none
     ta, tb = beta_parameters_from_mean_sd(p.ttr_mean, p.ttr_sd)
-    ttr = _beta_ppf(rng.uniform(keys, _S_TTR), ta, tb)
-    adherence = _beta_ppf(rng.uniform(keys, _S_ADHERENCE), p.adherence_beta_a, 1.0)
-    eta_cl = np.stack([rng.normal(keys, _S_ETA_CL + j) for j in range(3)], axis=1)
-    eta_v = np.stack([rng.normal(keys, _S_ETA_V + j) for j in range(3)], axis=1)
+    ttr = f.pick("ttr", np.clip(_beta_ppf(rng.uniform(keys, _S_TTR), ta, tb), 0.0, 1.0))
+    adherence = f.pick("adherence", np.clip(_beta_ppf(rng.uniform(keys, _S_ADHERENCE), p.adherence_beta_a, 1.0), 0.0, 1.0))
+    eta_cl = np.clip(np.stack([rng.normal(keys, _S_ETA_CL + j) for j in range(3)], axis=1), -3.0, 3.0)
+    eta_v = np.clip(np.stack([rng.normal(keys, _S_ETA_V + j) for j in range(3)], axis=1), -3.0, 3.0)
+    for j, drug in enumerate(DOAC_NAMES):
+        eta_cl[:, j] = f.pick(f"eta_cl_{drug}", eta_cl[:, j])
+        eta_v[:, j] = f.pick(f"eta_v_{drug}", eta_v[:, j])
     om_cl = np.array([pk.omega_cl for pk in PK_PARAMETERS])
     om_v = np.array([pk.omega_v for pk in PK_PARAMETERS])
-    verapamil = rng.uniform(keys, _S_VERAPAMIL) < p.verapamil
+    verapamil = f.pick("verapamil", rng.uniform(keys, _S_VERAPAMIL) < p.verapamil)
     auc = np.ones((n, 3))
     auc[:, DABIGATRAN] = np.where(verapamil, EVENT_PARAMETERS.verapamil_dabigatran_auc_factor, 1.0)
 
-    def bern(stream: int, prob: float) -> np.ndarray:
-        return rng.uniform(keys, stream) < prob
+    def bern(stream: int, prob: float, name: str) -> np.ndarray:
+        return f.pick(name, rng.uniform(keys, stream) < prob)
 
     return AFCohort(
         keys=keys.copy(),
@@ -370,17 +439,101 @@ def sample_cohort(keys: np.ndarray, preset: str | AFPreset = "general_practice")
         diabetes=chosen["diabetes"],
         prior_stroke=chosen["prior_stroke"],
         vascular_disease=chosen["vascular_disease"],
-        bleeding_history=bern(_S_BLEED, p.bleeding_history),
-        liver_disease=bern(_S_LIVER, p.liver_disease),
-        antiplatelet=bern(_S_ASA, p.antiplatelet),
-        alcohol=bern(_S_ALCOHOL, p.alcohol),
+        bleeding_history=bern(_S_BLEED, p.bleeding_history, "bleeding_history"),
+        liver_disease=bern(_S_LIVER, p.liver_disease, "liver_disease"),
+        antiplatelet=bern(_S_ASA, p.antiplatelet, "antiplatelet"),
+        alcohol=bern(_S_ALCOHOL, p.alcohol, "alcohol"),
         verapamil=verapamil,
-        ttr=np.clip(ttr, 0.0, 1.0),
-        adherence=np.clip(adherence, 0.0, 1.0),
-        crcl_slope_deviation_ml_per_min_per_year=p.crcl_slope_sd_ml_per_min_per_year * rng.normal(keys, _S_SLOPE),
-        persistence_threshold=-np.log(rng.uniform(keys, _S_PERSIST)),
-        pk_cl_multiplier=np.exp(om_cl[None, :] * np.clip(eta_cl, -3.0, 3.0)) * np.stack(
+        ttr=ttr,
+        adherence=adherence,
+        crcl_slope_deviation_ml_per_min_per_year=f.pick(
+            "crcl_slope_deviation_ml_per_min_per_year", p.crcl_slope_sd_ml_per_min_per_year * rng.normal(keys, _S_SLOPE)),
+        persistence_threshold=f.pick("persistence_threshold", -np.log(rng.uniform(keys, _S_PERSIST))),
+        pk_cl_multiplier=np.exp(om_cl[None, :] * eta_cl) * np.stack(
             [covariate_cl_multiplier(pk, chosen["age_y"], chosen["weight_kg"]) for pk in PK_PARAMETERS], axis=1),
-        pk_v_multiplier=np.exp(om_v[None, :] * np.clip(eta_v, -3.0, 3.0)),
+        pk_v_multiplier=np.exp(om_v[None, :] * eta_v),
         pk_auc_factor=auc,
+        eta_cl=eta_cl,
+        eta_v=eta_v,
     )
+
+
+#: the DOACs with random effects (columns of ``AFCohort.eta_cl`` / ``eta_v``)
+DOAC_NAMES: tuple[str, ...] = ("apixaban", "rivaroxaban", "dabigatran")
+_BOOL_ITEMS = ("chf", "hypertension", "uncontrolled_hypertension", "diabetes", "prior_stroke", "vascular_disease",
+               "bleeding_history", "liver_disease", "antiplatelet", "alcohol", "verapamil")
+
+
+def cohort_info(c: AFCohort) -> dict[str, np.ndarray]:
+    """Fresh arrays for ``info["patient"]`` of ``DOACManagement-v0`` (every settable key)."""
+    out: dict[str, np.ndarray] = {
+        "age_years": c.age_y.copy(), "female": c.female.copy(), "weight_kg": c.weight_kg.copy(),
+        "creatinine_mg_per_dl": c.scr_mg_per_dl.copy(), "crcl_baseline_ml_per_min": c.crcl_ml_per_min.copy(),
+        "ttr": c.ttr.copy(), "adherence": c.adherence.copy(),
+        "crcl_slope_deviation_ml_per_min_per_year": c.crcl_slope_deviation_ml_per_min_per_year.copy(),
+        "persistence_threshold": c.persistence_threshold.copy(),
+    }
+    for name in _BOOL_ITEMS:
+        out[name] = getattr(c, name).copy()
+    n = len(c)
+    for j, drug in enumerate(DOAC_NAMES):
+        out[f"eta_cl_{drug}"] = np.zeros(n) if c.eta_cl is None else c.eta_cl[:, j].copy()
+        out[f"eta_v_{drug}"] = np.zeros(n) if c.eta_v is None else c.eta_v[:, j].copy()
+    return out
+
+
+def patient_schema(preset: str | AFPreset = "general_practice") -> Any:
+    """What ``reset(options={"patient": ...})`` of ``DOACManagement-v0`` accepts."""
+    from hemosim.patients.spec import Field, Schema
+
+    p = AF_PRESETS[preset] if isinstance(preset, str) else preset
+    fields_ = [
+        Field("age_years", "float", "years", *p.age_range_y, doc="age at the first visit"),
+        Field("female", "bool", doc="sex (weight and creatinine by sex; CHA2DS2-VASc)"),
+        Field("weight_kg", "float", "kg", 35.0, 200.0, doc="body weight"),
+        Field("creatinine_mg_per_dl", "float", "mg/dL", 0.1, 20.0, doc="serum creatinine at baseline"),
+        Field("crcl_baseline_ml_per_min", "float", "mL/min", 1.0, 250.0,
+              doc="Cockcroft-Gault CrCl at baseline; given alone, the creatinine is solved from it"),
+        Field("ttr", "float", "fraction", 0.0, 1.0, doc="time in therapeutic range on warfarin"),
+        Field("adherence", "float", "fraction", 0.0, 1.0, doc="share of doses taken"),
+        Field("crcl_slope_deviation_ml_per_min_per_year", "float", "mL/min/yr", -100.0, 100.0,
+              doc="the patient's deviation from the mean CrCl decline (renal decline scenario; negative = faster)"),
+        Field("persistence_threshold", "float", "-", 0.0, 40.0,
+              doc="cumulative discontinuation hazard at which the patient stops (-ln U)"),
+    ]
+    docs = {"chf": "heart failure", "hypertension": "hypertension", "uncontrolled_hypertension": "SBP > 160 mmHg (implies hypertension)",
+            "diabetes": "diabetes", "prior_stroke": "prior stroke / TIA / SE", "vascular_disease": "vascular disease",
+            "bleeding_history": "major bleeding history", "liver_disease": "liver disease",
+            "antiplatelet": "on an antiplatelet", "alcohol": ">= 8 units/week", "verapamil": "on verapamil (dabigatran AUC up)"}
+    fields_ += [Field(name, "bool", doc=docs[name]) for name in _BOOL_ITEMS]
+    for drug in DOAC_NAMES:
+        fields_.append(Field(f"eta_cl_{drug}", "float", "SD units", -3.0, 3.0,
+                             doc=f"standardised random effect of {drug} CL (CL x exp(omega eta))"))
+        fields_.append(Field(f"eta_v_{drug}", "float", "SD units", -3.0, 3.0,
+                             doc=f"standardised random effect of {drug} V"))
+    return Schema("DOACManagement-v0 patient", fields_)
+
+
+def check_cohort(fixed: Any, cohort: AFCohort) -> None:
+    """Consistency the schema cannot see: CrCl and creatinine both given must agree;
+    uncontrolled hypertension needs hypertension."""
+    both = fixed.mask("crcl_baseline_ml_per_min") & fixed.mask("creatinine_mg_per_dl")
+    if both.any():
+        bad = both & ~np.isclose(cohort.crcl_ml_per_min, fixed.values["crcl_baseline_ml_per_min"], rtol=1e-9)
+        if bad.any():
+            i = int(np.flatnonzero(bad)[0])
+            raise ValueError(
+                f"DOACManagement-v0 patient: crcl_baseline_ml_per_min = {fixed.values['crcl_baseline_ml_per_min'][i]:g} "
+                f"disagrees with creatinine_mg_per_dl = {fixed.values['creatinine_mg_per_dl'][i]:g} (Cockcroft-Gault "
+                f"gives {cohort.crcl_ml_per_min[i]:.6g}); give one of them, or values that agree"
+            )
+    bad = cohort.uncontrolled_hypertension & ~cohort.hypertension
+    if bad.any():
+        raise ValueError("DOACManagement-v0 patient: uncontrolled_hypertension = True needs hypertension = True")
+    if "crcl_baseline_ml_per_min" in fixed:
+        scr = cohort.scr_mg_per_dl[fixed.mask("crcl_baseline_ml_per_min")]
+        if np.any((scr < 0.1) | (scr > 20.0)):
+            raise ValueError(
+                "DOACManagement-v0 patient: crcl_baseline_ml_per_min with these age, weight and sex implies a serum "
+                f"creatinine of {scr.min():.3g}-{scr.max():.3g} mg/dL, outside [0.1, 20]; give a CrCl they allow"
+            )

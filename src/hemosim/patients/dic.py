@@ -32,6 +32,7 @@ Sources and assumptions (docs/models/dic.md tabulates them)
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
+from typing import Any
 
 import numpy as np
 
@@ -129,8 +130,17 @@ def sample_patients(
     cause_mix: np.ndarray = CAUSE_MIX_DEFAULT,
     susceptibility_log_sd: float = 0.3,
     t0_median: np.ndarray = T0_MEDIAN,
+    fixed: Any = None,
 ) -> DicPatients:
-    """Draw patients for ``keys`` (uint64, one per patient); see the module docstring."""
+    """Draw patients for ``keys`` (uint64, one per patient); see the module docstring.
+
+    ``fixed`` (a :class:`hemosim.patients.spec.Fixed` of :func:`patient_schema`): the user's
+    values; the rest is drawn from the same streams given them. The population links the
+    cause to the course, the trigger intensity, the onset time and the baseline platelets and
+    fibrinogen: a cause not given is drawn from its posterior given those that are (Bayes with
+    their densities; :func:`hemosim.patients.spec.coupled_categorical`, which keeps the
+    seeded cause whenever the fixed values make it at least as likely as before).
+    """
     cause_mix = np.asarray(cause_mix, dtype=np.float64)
     if cause_mix.shape != (3,) or np.any(cause_mix < 0) or not np.isclose(cause_mix.sum(), 1.0):
         raise ValueError(f"cause_mix must be 3 non-negative shares summing to 1 (sepsis, trauma, obstetric), "
@@ -145,7 +155,12 @@ def sample_patients(
     v = rng.uniform_block(keys, streams, 1)  # second uniform (Box-Muller partner)
     col = {s: j for j, s in enumerate(streams)}
     cause = rng.categorical_from_uniform(u[:, col[STREAM_CAUSE]], cause_mix)
+    f = fixed if fixed is not None and fixed.any() else None
+    if f is not None:
+        cause = _conditioned_cause(keys, u[:, col[STREAM_CAUSE]], cause, cause_mix, np.asarray(t0_median), f)
     course = rng.categorical_from_uniform(u[:, col[STREAM_COURSE]], COURSE_PROBS[cause])
+    if f is not None:
+        course = f.pick("course", course)
     weight = rng.truncated_normal_from_uniform(u[:, col[STREAM_WEIGHT]], WEIGHT_MEAN_KG, WEIGHT_SD_KG,
                                                *WEIGHT_LIMITS_KG)
     t0 = _lognormal(u[:, col[STREAM_T0]], v[:, col[STREAM_T0]], np.asarray(t0_median)[cause], T0_LOG_SD[cause])
@@ -153,6 +168,14 @@ def sample_patients(
 
     def ln(stream, median, sd):
         return _lognormal(u[:, col[stream]], v[:, col[stream]], median, sd)
+
+    if f is not None:
+        t0, onset = f.pick("trigger_t0", t0), f.pick("onset_to_admission_h", onset)
+        weight = f.pick("weight_kg", weight)
+        pick = f.pick
+    else:
+        def pick(name, value):
+            return value
 
     return DicPatients(
         cause=cause.astype(np.int64),
@@ -162,15 +185,91 @@ def sample_patients(
         trigger_final_ratio=COURSE_FINAL_RATIO[course],
         trigger_tau_h=TAU_H[cause],
         onset_to_admission_h=onset,
-        consumption_multiplier=ln(STREAM_SUSC, 1.0, susceptibility_log_sd) if susceptibility_log_sd > 0
-        else np.ones(len(keys)),
-        base_platelets_10e9_per_l=ln(STREAM_PLT, PLATELETS_MEDIAN[cause], PLATELETS_LOG_SD),
-        base_fibrinogen_g_per_l=ln(STREAM_FIB, FIBRINOGEN_MEDIAN[cause], FIBRINOGEN_LOG_SD),
-        base_ii_pct=ln(STREAM_II, 100.0, FACTOR_LOG_SD),
-        base_v_pct=ln(STREAM_V, 100.0, FACTOR_LOG_SD),
-        base_vii_pct=ln(STREAM_VII, 100.0, FACTOR_LOG_SD),
-        base_viii_pct=ln(STREAM_VIII, 100.0, FACTOR_LOG_SD),
-        base_ix_pct=ln(STREAM_IX, 100.0, FACTOR_LOG_SD),
-        base_x_pct=ln(STREAM_X, 100.0, FACTOR_LOG_SD),
-        base_antithrombin_pct=ln(STREAM_AT, 100.0, FACTOR_LOG_SD),
+        consumption_multiplier=pick("consumption_multiplier", ln(STREAM_SUSC, 1.0, susceptibility_log_sd)
+                                    if susceptibility_log_sd > 0 else np.ones(len(keys))),
+        base_platelets_10e9_per_l=pick("base_platelets_10e9_per_l", ln(STREAM_PLT, PLATELETS_MEDIAN[cause], PLATELETS_LOG_SD)),
+        base_fibrinogen_g_per_l=pick("base_fibrinogen_g_per_l", ln(STREAM_FIB, FIBRINOGEN_MEDIAN[cause], FIBRINOGEN_LOG_SD)),
+        base_ii_pct=pick("base_ii_pct", ln(STREAM_II, 100.0, FACTOR_LOG_SD)),
+        base_v_pct=pick("base_v_pct", ln(STREAM_V, 100.0, FACTOR_LOG_SD)),
+        base_vii_pct=pick("base_vii_pct", ln(STREAM_VII, 100.0, FACTOR_LOG_SD)),
+        base_viii_pct=pick("base_viii_pct", ln(STREAM_VIII, 100.0, FACTOR_LOG_SD)),
+        base_ix_pct=pick("base_ix_pct", ln(STREAM_IX, 100.0, FACTOR_LOG_SD)),
+        base_x_pct=pick("base_x_pct", ln(STREAM_X, 100.0, FACTOR_LOG_SD)),
+        base_antithrombin_pct=pick("base_antithrombin_pct", ln(STREAM_AT, 100.0, FACTOR_LOG_SD)),
     )
+
+
+def _lognormal_pdf(x: np.ndarray, median: np.ndarray, log_sd: np.ndarray) -> np.ndarray:
+    z = (np.log(x)[:, None] - np.log(median)[None, :]) / log_sd[None, :]
+    return np.exp(-0.5 * z * z) / (x[:, None] * log_sd[None, :])
+
+
+def _conditioned_cause(keys: np.ndarray, u_cause: np.ndarray, drawn: np.ndarray, mix: np.ndarray,
+                       t0_median: np.ndarray, fixed: Any) -> np.ndarray:
+    """The cause given the user's values (or as given)."""
+    from hemosim.patients.spec import coupled_categorical
+
+    n = keys.shape[0]
+    if "cause" in fixed:
+        drawn = fixed.pick("cause", drawn)
+    linked = ("course", "trigger_t0", "onset_to_admission_h", "base_platelets_10e9_per_l", "base_fibrinogen_g_per_l")
+    rows = ~fixed.mask("cause") & np.any([fixed.mask(k) for k in linked], axis=0)
+    if not rows.any():
+        return drawn
+    like = np.ones((n, len(mix)))
+    if "course" in fixed:
+        m = fixed.mask("course")
+        like[m] *= COURSE_PROBS[:, fixed.values["course"][m]].T
+    dens = {
+        "trigger_t0": (t0_median, T0_LOG_SD),
+        "base_platelets_10e9_per_l": (PLATELETS_MEDIAN, np.full(3, PLATELETS_LOG_SD)),
+        "base_fibrinogen_g_per_l": (FIBRINOGEN_MEDIAN, np.full(3, FIBRINOGEN_LOG_SD)),
+    }
+    for name, (median, sd) in dens.items():
+        if name in fixed:
+            m = fixed.mask(name)
+            like[m] *= _lognormal_pdf(fixed.values[name][m], np.asarray(median, float), np.asarray(sd, float))
+    if "onset_to_admission_h" in fixed:
+        m = fixed.mask("onset_to_admission_h")
+        x = fixed.values["onset_to_admission_h"][m][:, None]
+        lo, hi = ONSET_H[:, 0][None, :], ONSET_H[:, 1][None, :]
+        like[m] *= np.where((x >= lo) & (x <= hi), 1.0 / (hi - lo), 0.0)
+    prior = np.broadcast_to(np.asarray(mix, float), (n, len(mix)))
+    post = prior * like
+    total = post.sum(axis=1)
+    bad = rows & (total <= 0)
+    if bad.any():
+        raise ValueError(
+            "DICManagement-v0 patient: no cause of this population can produce the given values "
+            f"(row {int(np.flatnonzero(bad)[0])}); give the cause, or values within its ranges "
+            f"(onset to admission by cause {dict(zip(CAUSES, ONSET_H.tolist()))} h)"
+        )
+    post = np.where(total[:, None] > 0, post / np.where(total > 0, total, 1.0)[:, None], prior)
+    u_acc = rng.uniform(keys, STREAM_CAUSE, 2)
+    u_res = rng.uniform(keys, STREAM_CAUSE, 3)
+    out = coupled_categorical(u_cause, u_acc, u_res, prior, post)
+    return np.where(rows, out, drawn)
+
+
+def patient_schema() -> Any:
+    """What ``reset(options={"patient": ...})`` of ``DICManagement-v0`` accepts; the ranges
+    hold everything the population can draw (so a whole ``info["patient"]`` can be fed back)."""
+    from hemosim.patients.spec import Field, Schema
+
+    return Schema("DICManagement-v0 patient", [
+        Field("cause", "choice", choices=tuple(CAUSES), doc="the DIC-triggering disorder"),
+        Field("course", "choice", choices=tuple(COURSES),
+              doc="course of the trigger (the DIC trigger-course scenario; probabilities by cause)"),
+        Field("weight_kg", "float", "kg", *WEIGHT_LIMITS_KG, doc="body weight (FFP and cryo doses per kg)"),
+        Field("trigger_t0", "float", "-", 1e-3, 5000.0, doc="trigger intensity at admission"),
+        Field("onset_to_admission_h", "float", "h", 0.0, 96.0,
+              doc="hours from trigger onset to admission (by cause: sepsis 12-48, trauma 1-6, obstetric 1-4)"),
+        Field("consumption_multiplier", "float", "-", 1e-3, 1000.0, doc="patient-level factor on every consumption rate"),
+        Field("base_platelets_10e9_per_l", "float", "x10^9/L", 1.0, 5000.0, doc="baseline platelets"),
+        Field("base_fibrinogen_g_per_l", "float", "g/L", 0.01, 50.0, doc="baseline fibrinogen"),
+        *[Field(f"base_{x}_pct", "float", "%", 1.0, 1000.0, doc=f"baseline factor {x.upper()}")
+          for x in ("ii", "v", "vii", "viii", "ix", "x")],
+        Field("base_antithrombin_pct", "float", "%", 1.0, 1000.0, doc="baseline antithrombin"),
+        Field("trigger_final_ratio", "float", "-", 0.0, 1e6, derived=True, doc="final / admission trigger, from the course"),
+        Field("trigger_tau_h", "float", "h", 0.0, 1e6, derived=True, doc="time constant of the course, from the cause"),
+    ])

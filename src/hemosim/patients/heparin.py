@@ -136,6 +136,9 @@ class HeparinPatients:
     hit: np.ndarray  # bool
     hit_onset_h: np.ndarray  # inf when no HIT
     hit_fall_fraction: np.ndarray
+    eta_cl: np.ndarray | None = None
+    eta_v: np.ndarray | None = None
+    eta_aptt_sensitivity: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.keys)
@@ -161,12 +164,57 @@ class HeparinPatients:
             "heparin_resistant": self.heparin_resistant.copy(),
             "hit": self.hit.copy(),
             "hit_onset_h": np.where(np.isfinite(self.hit_onset_h), self.hit_onset_h, -1.0),
+            "hit_fall_fraction": self.hit_fall_fraction.copy(),
+            "creatinine_mg_per_dl": self.creatinine_mg_per_dl.copy(),
+            "eta_cl": _or_zeros(self.eta_cl, len(self)),
+            "eta_v": _or_zeros(self.eta_v, len(self)),
+            "eta_aptt_sensitivity": _or_zeros(self.eta_aptt_sensitivity, len(self)),
         }
 
     def assign(self, mask: np.ndarray, other: "HeparinPatients") -> None:
         """Overwrite the ``mask`` rows with ``other`` (one row per masked patient)."""
         for f in fields(self):
             getattr(self, f.name)[mask] = getattr(other, f.name)
+
+
+def _or_zeros(a: np.ndarray | None, n: int) -> np.ndarray:
+    return np.zeros(n) if a is None else np.array(a, dtype=np.float64, copy=True)
+
+
+def patient_schema(what: str = "HeparinInfusion-v0") -> Any:
+    """What ``reset(options={"patient": ...})`` of the heparin envs accepts; derived keys
+    (``info["patient"]``'s individual parameters) may be given only with their value."""
+    from hemosim.patients.spec import Field, Schema
+
+    d = dict(derived=True)
+    fields = [
+        Field("female", "bool", doc="sex (weight N(77 / 89, 20) kg and creatinine median 0.8 / 1.0 mg/dL by sex)"),
+        Field("age_years", "float", "years", 18.0, 95.0, doc="age (Cockcroft-Gault)"),
+        Field("weight_kg", "float", "kg", 40.0, 180.0, doc="actual body weight (volume, receptor capacity, CG)"),
+        Field("creatinine_mg_per_dl", "float", "mg/dL", 0.05, 20.0, doc="serum creatinine (CG)"),
+        Field("crcl_ml_per_min", "float", "mL/min", 5.0, 200.0,
+              doc="Cockcroft-Gault CrCl (renal route x CrCl / 100); given alone, creatinine is solved from it"),
+        Field("baseline_aptt_s", "float", "s", 22.0, 40.0, doc="own aPTT without heparin"),
+        Field("baseline_platelets_10e9_per_l", "float", "x10^9/L", 150.0, 450.0, doc="platelet count at start"),
+        Field("eta_cl", "float", "log", -10.0, 10.0, doc="random effect on both elimination routes (BMAX and CL_LIN)"),
+        Field("eta_v", "float", "log", -10.0, 10.0, doc="random effect on the volume"),
+        Field("eta_aptt_sensitivity", "float", "log", -10.0, 10.0, doc="random effect on the aPTT sensitivity"),
+        Field("hit", "bool", doc="a HIT course (HIT tiers draw it with hit_incidence)"),
+        Field("hit_onset_h", "float", "h", 0.0, 240.0, special=(-1,), special_doc="-1: no HIT",
+              doc="HIT onset after the start of heparin"),
+        Field("hit_fall_fraction", "float", "fraction", 0.3, 0.95, special=(0,), special_doc="0: no HIT",
+              doc="fractional platelet fall of the HIT course"),
+        Field("v_l", "float", "L", 0.0, 1e9, doc="volume, from weight and eta_v", **d),
+        Field("kon_ml_per_u_per_h", "float", "mL/U/h", 0.0, 1e9, doc="binding rate constant (typical)", **d),
+        Field("bmax_u", "float", "U", 0.0, 1e9, doc="receptor capacity, from weight and eta_cl", **d),
+        Field("kint_per_h", "float", "1/h", 0.0, 1e9, doc="internalisation rate constant (typical)", **d),
+        Field("vmax_u_per_h", "float", "U/h", 0.0, 1e9, doc="steady-state saturable Vmax", **d),
+        Field("km_u_per_ml", "float", "U/mL", 0.0, 1e9, doc="steady-state Km", **d),
+        Field("cl_lin_l_per_h", "float", "L/h", 0.0, 1e9, doc="renal clearance, from weight, CrCl and eta_cl", **d),
+        Field("aptt_sensitivity_per_iu_per_ml", "float", "mL/IU", 0.0, 1e9, doc="from eta_aptt_sensitivity", **d),
+        Field("heparin_resistant", "bool", doc="needs > 35,000 U/24 h (Levine 1994)", **d),
+    ]
+    return Schema(f"{what} patient", fields)
 
 
 _UNIFORM_STREAMS = (_S_SEX, _S_AGE, _S_WEIGHT, _S_APTT0, _S_PLT0, _S_HIT, _S_HIT_RAPID, _S_HIT_ONSET, _S_HIT_LARGE, _S_HIT_FALL)
@@ -193,12 +241,17 @@ def sample_patients(
     params: UfhParameters = UFH_TYPICAL,
     aptt_sensitivity_log_sd: float = APTT_SENSITIVITY_LOG_SD,
     pk_variability_scale: float = PK_VARIABILITY_SCALE,
+    fixed: Any = None,
 ) -> HeparinPatients:
     """Draw one patient per key (``keys`` uint64, shape ``(n,)``).
 
     ``variability=False`` gives every patient the typical PK and aPTT sensitivity for
     its covariates (the covariates themselves still vary). ``hit_incidence`` is the
-    probability of a HIT course (0 switches HIT off).
+    probability of a HIT course (0 switches HIT off). ``fixed`` (a
+    :class:`hemosim.patients.spec.Fixed` of :func:`patient_schema`): what a user gave; the
+    rest is drawn from the same streams, conditioned on it where the population links
+    covariates (sex given weight and creatinine; sex, age, weight and creatinine given
+    CrCl; see :func:`patient_schema`).
     """
     keys = np.asarray(keys, dtype=np.uint64)
     if not 0.0 <= hit_incidence <= 1.0:
@@ -210,10 +263,14 @@ def sample_patients(
         st: rng.normal_from_uniforms(block[:, nu + 2 * j], block[:, nu + 2 * j + 1])
         for j, st in enumerate(_NORMAL_STREAMS)
     }
-    female = u[_S_SEX] < 0.5
-    age = rng.truncated_normal_from_uniform(u[_S_AGE], 62.0, 16.0, 18.0, 95.0)
-    weight = rng.truncated_normal_from_uniform(u[_S_WEIGHT], np.where(female, 77.0, 89.0), 20.0, 40.0, 180.0)
-    scr = np.where(female, 0.8, 1.0) * np.exp(0.3 * z[_S_SCR])
+    if fixed is None or not fixed.any():
+        female = u[_S_SEX] < 0.5
+        age = rng.truncated_normal_from_uniform(u[_S_AGE], 62.0, 16.0, 18.0, 95.0)
+        weight = rng.truncated_normal_from_uniform(u[_S_WEIGHT], np.where(female, 77.0, 89.0), 20.0, 40.0, 180.0)
+        scr = np.where(female, 0.8, 1.0) * np.exp(0.3 * z[_S_SCR])
+        fixed = None
+    else:
+        female, age, weight, scr = _conditioned_covariates(keys, u, z, fixed)
     crcl = np.clip(cockcroft_gault_ml_per_min(age, weight, scr, female), 5.0, 200.0)
     aptt0 = rng.truncated_normal_from_uniform(u[_S_APTT0], 30.0, 2.5, 22.0, 40.0)
     plt0 = rng.truncated_normal_from_uniform(u[_S_PLT0], 250.0, 60.0, 150.0, 450.0)
@@ -223,6 +280,12 @@ def sample_patients(
         eta_s = aptt_sensitivity_log_sd * z[_S_ETA_S]
     else:
         eta_cl = eta_v = eta_s = np.zeros(len(keys))
+    if fixed is not None:
+        aptt0 = fixed.pick("baseline_aptt_s", aptt0)
+        plt0 = fixed.pick("baseline_platelets_10e9_per_l", plt0)
+        eta_cl = fixed.pick("eta_cl", eta_cl)
+        eta_v = fixed.pick("eta_v", eta_v)
+        eta_s = fixed.pick("eta_aptt_sensitivity", eta_s)
     # typical values for the covariates, then the individual etas (clearance eta on both routes)
     v_typ, kon, bmax_typ, kint, cl_typ = clearance_terms(weight, crcl / REFERENCE_CRCL_ML_PER_MIN, params)
     v_ml = v_typ * np.exp(eta_v)
@@ -239,12 +302,14 @@ def sample_patients(
     rapid = u[_S_HIT_RAPID] < HIT_RAPID_ONSET_FRACTION
     u_onset = u[_S_HIT_ONSET]
     lo_d, hi_d = HIT_TYPICAL_ONSET_DAYS
-    onset = np.where(rapid, 24.0 * u_onset, 24.0 * (lo_d + (hi_d - lo_d) * u_onset))
-    onset = np.where(hit, onset, np.inf)
+    onset_drawn = np.where(rapid, 24.0 * u_onset, 24.0 * (lo_d + (hi_d - lo_d) * u_onset))
+    onset = np.where(hit, onset_drawn, np.inf)
     large = u[_S_HIT_LARGE] < HIT_LARGE_FALL_FRACTION
     u_fall = u[_S_HIT_FALL]
-    fall = np.where(large, 0.5 + 0.45 * u_fall, 0.3 + 0.2 * u_fall)
-    fall = np.where(hit, fall, 0.0)
+    fall_drawn = np.where(large, 0.5 + 0.45 * u_fall, 0.3 + 0.2 * u_fall)
+    fall = np.where(hit, fall_drawn, 0.0)
+    if fixed is not None:
+        hit, onset, fall = _fixed_hit_course(fixed, hit, onset_drawn, fall_drawn)
     return HeparinPatients(
         keys=keys.copy(),
         female=female,
@@ -264,7 +329,131 @@ def sample_patients(
         hit=hit,
         hit_onset_h=onset,
         hit_fall_fraction=fall,
+        eta_cl=eta_cl,
+        eta_v=eta_v,
+        eta_aptt_sensitivity=eta_s,
     )
+
+
+#: SIR candidates per patient when CrCl is given (drawn from the patient's own streams)
+CRCL_CANDIDATES = 1024
+_S_CRCL_PICK = 16  # uniform stream choosing among the candidates (never renumber)
+_SCR_LOG_SD = 0.3
+
+
+def _scr_median(female: np.ndarray) -> np.ndarray:
+    return np.where(female, 0.8, 1.0)
+
+
+def _trunc_norm_pdf(x: np.ndarray, mean: np.ndarray, sd: float, lo: float, hi: float) -> np.ndarray:
+    from scipy.special import ndtr
+
+    z = (x - mean) / sd
+    return np.exp(-0.5 * z * z) / (sd * (ndtr((hi - mean) / sd) - ndtr((lo - mean) / sd)))
+
+
+def _conditioned_covariates(keys: np.ndarray, u: dict, z: dict, fixed: Any) -> tuple[np.ndarray, ...]:
+    """Sex, age, weight and creatinine given what the user fixed (the population's links:
+    weight and creatinine depend on sex; CrCl is Cockcroft-Gault of all four).
+
+    * Sex not given but weight and / or creatinine given: P(female | them) by Bayes, drawn
+      with :func:`hemosim.patients.spec.coupled_binary` on the sex stream (keeps the seeded
+      sex whenever the fixed values make it at least as likely as before).
+    * CrCl given (creatinine not): sampling-importance-resampling over
+      :data:`CRCL_CANDIDATES` candidates (sex, age, weight) drawn from their population
+      laws (fixed ones held) at counters 0, 1, ... of the patient's own streams, each weighted
+      by the density of the creatinine that CrCl implies, ``phi(z) ~ p(SCr | sex) x SCr``
+      (the Jacobian of SCr = CG / CrCl); the creatinine is then solved from CrCl. A
+      (well-converged, not exact) draw from the conditional law; the 5 / 200 mL/min clip of
+      the population is ignored.
+    """
+    from hemosim.patients.spec import coupled_binary
+
+    n = keys.shape[0]
+    female0 = u[_S_SEX] < 0.5
+    female = fixed.pick("female", female0)
+    # sex given weight / creatinine (where sex is not given and CrCl is not)
+    m_sex = fixed.mask("female")
+    m_crcl = fixed.mask("crcl_ml_per_min") & ~fixed.mask("creatinine_mg_per_dl")
+    post_rows = ~m_sex & ~m_crcl & (fixed.mask("weight_kg") | fixed.mask("creatinine_mg_per_dl"))
+    if post_rows.any():
+        lf, lm = np.ones(n), np.ones(n)
+        if "weight_kg" in fixed:
+            w = fixed.values["weight_kg"]
+            mw = fixed.mask("weight_kg")
+            lf = np.where(mw, _trunc_norm_pdf(w, 77.0, 20.0, 40.0, 180.0), lf)
+            lm = np.where(mw, _trunc_norm_pdf(w, 89.0, 20.0, 40.0, 180.0), lm)
+        if "creatinine_mg_per_dl" in fixed:
+            sc = fixed.values["creatinine_mg_per_dl"]
+            ms = fixed.mask("creatinine_mg_per_dl")
+            zf, zm = np.log(sc / 0.8) / _SCR_LOG_SD, np.log(sc / 1.0) / _SCR_LOG_SD
+            lf = np.where(ms, np.exp(-0.5 * zf * zf), lf)
+            lm = np.where(ms, np.exp(-0.5 * zm * zm), lm)
+        p_post = 0.5 * lf / (0.5 * lf + 0.5 * lm)
+        u_acc = rng.uniform(keys, _S_SEX, 1)
+        female = np.where(post_rows, coupled_binary(u[_S_SEX], u_acc, np.full(n, 0.5), p_post), female)
+    age = fixed.pick("age_years", rng.truncated_normal_from_uniform(u[_S_AGE], 62.0, 16.0, 18.0, 95.0))
+    weight = fixed.pick("weight_kg", rng.truncated_normal_from_uniform(
+        u[_S_WEIGHT], np.where(female, 77.0, 89.0), 20.0, 40.0, 180.0))
+    scr = fixed.pick("creatinine_mg_per_dl", _scr_median(female) * np.exp(_SCR_LOG_SD * z[_S_SCR]))
+    if m_crcl.any():
+        rows = np.flatnonzero(m_crcl)
+        k = keys[rows]
+        crcl = fixed.values["crcl_ml_per_min"][rows]
+        sub = fixed.select(rows)
+        c = np.arange(CRCL_CANDIDATES)
+        kk = np.repeat(k, CRCL_CANDIDATES)
+        cc = np.tile(c, len(rows))
+        rep = lambda a: np.repeat(a, CRCL_CANDIDATES)  # noqa: E731
+        f_c = np.where(rep(sub.mask("female")), rep(female[rows]), rng.uniform(kk, _S_SEX, cc * 2) < 0.5)
+        a_c = np.where(rep(sub.mask("age_years")), rep(age[rows]),
+                       rng.truncated_normal_from_uniform(rng.uniform(kk, _S_AGE, cc), 62.0, 16.0, 18.0, 95.0))
+        w_c = np.where(rep(sub.mask("weight_kg")), rep(weight[rows]), rng.truncated_normal_from_uniform(
+            rng.uniform(kk, _S_WEIGHT, cc), np.where(f_c, 77.0, 89.0), 20.0, 40.0, 180.0))
+        scr_c = cockcroft_gault_ml_per_min(a_c, w_c, 1.0, f_c) / rep(crcl)
+        zc = np.log(scr_c / _scr_median(f_c)) / _SCR_LOG_SD
+        logw = (-0.5 * zc * zc).reshape(len(rows), CRCL_CANDIDATES)
+        wts = np.exp(logw - logw.max(axis=1, keepdims=True))
+        pick = rng.categorical_from_uniform(rng.uniform(k, _S_CRCL_PICK), wts / wts.sum(axis=1, keepdims=True))
+        j = np.arange(len(rows)) * CRCL_CANDIDATES + pick
+        female[rows], age[rows], weight[rows], scr[rows] = f_c[j], a_c[j], w_c[j], scr_c[j]
+    if m_crcl.any() and np.any((scr[m_crcl] < 0.05) | (scr[m_crcl] > 20.0)):
+        i = int(np.flatnonzero(m_crcl & ((scr < 0.05) | (scr > 20.0)))[0])
+        raise ValueError(
+            f"HeparinInfusion-v0 patient: crcl_ml_per_min = {fixed.values['crcl_ml_per_min'][i]:g} with age "
+            f"{age[i]:g} y, weight {weight[i]:g} kg implies a serum creatinine of {scr[i]:.3g} mg/dL, outside "
+            "[0.05, 20]; give a CrCl these covariates allow"
+        )
+    return female, age, weight, scr
+
+
+def _fixed_hit_course(fixed: Any, hit: np.ndarray, onset: np.ndarray, fall: np.ndarray) -> tuple[np.ndarray, ...]:
+    """The HIT course with the user's ``hit`` / ``hit_onset_h`` / ``hit_fall_fraction``.
+
+    An onset >= 0 or a fall > 0 means HIT; -1 / 0 mean none; ``hit`` must agree with them.
+    A HIT course given without onset or fall takes the population's draw (from the same
+    streams) for the missing part."""
+    hit = hit.copy()
+    m_hit, m_on, m_fall = fixed.mask("hit"), fixed.mask("hit_onset_h"), fixed.mask("hit_fall_fraction")
+    v_on = fixed.values.get("hit_onset_h", np.zeros(len(hit)))
+    v_fall = fixed.values.get("hit_fall_fraction", np.zeros(len(hit)))
+    implied = np.where(m_on, v_on >= 0, np.where(m_fall, v_fall > 0, hit))
+    v_hit = fixed.values.get("hit", implied)
+    clash = (m_hit & (m_on | m_fall) & (v_hit != implied)) | (m_on & m_fall & ((v_on >= 0) != (v_fall > 0)))
+    if clash.any():
+        i = int(np.flatnonzero(clash)[0])
+        raise ValueError(
+            "HeparinInfusion-v0 patient: hit, hit_onset_h and hit_fall_fraction disagree "
+            f"(hit = {bool(v_hit[i]) if m_hit[i] else 'not given'}, hit_onset_h = "
+            f"{v_on[i] if m_on[i] else 'not given'}, hit_fall_fraction = {v_fall[i] if m_fall[i] else 'not given'}); "
+            "allowed: hit True with onset in [0, 240] h and fall in [0.3, 0.95], or hit False with onset -1 and fall 0"
+        )
+    hit = np.where(m_hit, v_hit, implied)
+    # ``onset`` / ``fall`` are the population's timing and size for a HIT course (drawn
+    # whether or not this row drew HIT), used where the user gave HIT without them
+    onset = np.where(m_on, np.where(v_on >= 0, v_on, np.inf), onset)
+    fall = np.where(m_fall, v_fall, fall)
+    return hit, np.where(hit, onset, np.inf), np.where(hit, fall, 0.0)
 
 
 def elimination_factor(keys: np.ndarray, interval: np.ndarray | int, log_sd: float = ELIMINATION_IOV_LOG_SD) -> np.ndarray:

@@ -286,6 +286,7 @@ class WarfarinPatients:
             "smoker": self.smoker.copy(),
             "dvt_pe": self.dvt_pe.copy(),
             "target_inr": self.target_inr.copy(),
+            **{f"eta_{name}": value.copy() for name, value in self.eta.items()},
         }
 
 
@@ -325,6 +326,7 @@ def sample_patients(
     *,
     variability: str | None = None,
     model: str = "hamberg2007",
+    fixed: Any = None,
 ) -> WarfarinPatients:
     """Draw one patient per key (uint64 array) from a named population.
 
@@ -363,16 +365,19 @@ def sample_patients(
     keys = np.asarray(keys, dtype=np.uint64)
     n = keys.shape[0]
     pop = population
+    if fixed is None:
+        fixed = _nothing_fixed(n)
     eta_names = list(BSV_HAMBERG_2007)
     eta_streams = [s for name in eta_names for s in rng.normal_streams(_S_ETA[name])]
     u = rng.uniform_block(keys, np.array(_COVARIATE_STREAMS + eta_streams))
     col = {stream: j for j, stream in enumerate(_COVARIATE_STREAMS)}
     ancestry = rng.categorical_from_uniform(u[:, col[_S_ANCESTRY]], np.asarray(pop.ancestry_mix))
-    freqs = _ALLELE_TABLE[ancestry]  # (N, 3)
-    p2, p3, q_a = freqs[:, 0], freqs[:, 1], freqs[:, 2]
-    cyp_cum = np.stack([1.0 - p2 - p3, 1.0 - p3, np.ones(n)], axis=1)
-    a1, a2 = _genotype_from_alleles(u[:, col[_S_CYP_A1]], u[:, col[_S_CYP_A2]], cyp_cum)
-    vk_alleles = (u[:, col[_S_VK_A1]] < q_a).astype(np.int64) + (u[:, col[_S_VK_A2]] < q_a)
+    if "cyp2c9" in fixed or "vkorc1" in fixed:
+        ancestry = _ancestry_given_genotypes(keys, ancestry, pop, fixed)
+    ancestry = fixed.pick("ancestry", ancestry)
+    cyp, vk = _genotypes(keys, ancestry, 0, u[:, [col[_S_CYP_A1], col[_S_CYP_A2], col[_S_VK_A1], col[_S_VK_A2]]])
+    cyp = fixed.pick("cyp2c9", cyp)
+    vk = fixed.pick("vkorc1", vk)
     eta: dict[str, np.ndarray] = {}
     base = len(_COVARIATE_STREAMS)
     if model == "hamberg2007":
@@ -392,20 +397,138 @@ def sample_patients(
             number = BSV_HAMBERG_2010[name]
             omega = {"none": 0.0, "omega2": np.sqrt(number), "log_sd": number}[variability]
             eta[name] = omega * rng.normal_from_uniforms(u[:, base + 2 * j], u[:, base + 2 * j + 1])
+    eta = {name: fixed.pick("eta_" + name, value) for name, value in eta.items()}
+    # sex is reported as "F" / "M": choice index 0 = "F"
+    female = u[:, col[_S_SEX]] < pop.female_fraction
+    if "sex" in fixed:
+        female = np.where(fixed.mask("sex"), fixed.values["sex"] == 0, female)
     return WarfarinPatients(
         keys=keys.copy(),
         ancestry_index=ancestry,
-        female=u[:, col[_S_SEX]] < pop.female_fraction,
-        age_years=rng.truncated_normal_from_uniform(u[:, col[_S_AGE]], pop.age_mean_years, pop.age_sd_years, *pop.age_range_years),
-        weight_kg=rng.truncated_normal_from_uniform(u[:, col[_S_WEIGHT]], pop.weight_mean_kg, pop.weight_sd_kg, *pop.weight_range_kg),
-        height_cm=rng.truncated_normal_from_uniform(u[:, col[_S_HEIGHT]], pop.height_mean_cm, pop.height_sd_cm, *pop.height_range_cm),
-        cyp2c9_index=_CYP_TABLE[a1, a2],
-        vkorc1_index=vk_alleles.astype(np.int64),
-        amiodarone=u[:, col[_S_AMIO]] < pop.amiodarone_fraction,
-        enzyme_inducer=u[:, col[_S_INDUCER]] < pop.enzyme_inducer_fraction,
-        smoker=u[:, col[_S_SMOKER]] < pop.smoker_fraction,
-        dvt_pe=u[:, col[_S_DVT]] < pop.vte_indication_fraction,
-        target_inr=np.full(n, pop.target_inr),
+        female=female,
+        age_years=fixed.pick("age_years", rng.truncated_normal_from_uniform(
+            u[:, col[_S_AGE]], pop.age_mean_years, pop.age_sd_years, *pop.age_range_years)),
+        weight_kg=fixed.pick("weight_kg", rng.truncated_normal_from_uniform(
+            u[:, col[_S_WEIGHT]], pop.weight_mean_kg, pop.weight_sd_kg, *pop.weight_range_kg)),
+        height_cm=fixed.pick("height_cm", rng.truncated_normal_from_uniform(
+            u[:, col[_S_HEIGHT]], pop.height_mean_cm, pop.height_sd_cm, *pop.height_range_cm)),
+        cyp2c9_index=cyp,
+        vkorc1_index=vk,
+        amiodarone=fixed.pick("amiodarone", u[:, col[_S_AMIO]] < pop.amiodarone_fraction),
+        enzyme_inducer=fixed.pick("enzyme_inducer", u[:, col[_S_INDUCER]] < pop.enzyme_inducer_fraction),
+        smoker=fixed.pick("smoker", u[:, col[_S_SMOKER]] < pop.smoker_fraction),
+        dvt_pe=fixed.pick("dvt_pe", u[:, col[_S_DVT]] < pop.vte_indication_fraction),
+        target_inr=fixed.pick("target_inr", np.full(n, pop.target_inr)),
         eta=eta,
         calibrated=np.full(n, pop.calibrated),
     )
+
+
+#: ``options["patient"]["sex"]`` values (index 0 = female)
+SEXES: tuple[str, ...] = ("F", "M")
+_ETA_DOC = {
+    "cl": "S-warfarin clearance", "v1": "central volume", "v2": "peripheral volume", "v": "volume",
+    "mtt1": "mean transit time of the first chain", "mtt2": "mean transit time of the second chain",
+    "ec50": "EC50 of S-warfarin",
+}
+
+
+def patient_schema(model: str = "hamberg2007", population: str | PopulationPreset = "calibrated") -> "Any":
+    """What ``reset(options={"patient": ...})`` of ``WarfarinDosing-v0`` accepts (and what
+    ``info["patient"]`` reports): a :class:`hemosim.patients.spec.Schema`."""
+    from hemosim.patients.spec import Field, Schema
+
+    pop = _preset(population)
+    etas = BSV_HAMBERG_2007 if model == "hamberg2007" else BSV_HAMBERG_2010
+    fields = [
+        Field("ancestry", "choice", choices=ANCESTRIES, doc="sets the CYP2C9 / VKORC1 allele frequencies (Shendre 2018)"),
+        Field("sex", "choice", choices=SEXES, doc="F or M"),
+        Field("age_years", "float", "years", *pop.age_range_years, doc="age (Hamberg 2007 age effect on CL)"),
+        Field("weight_kg", "float", "kg", *pop.weight_range_kg, doc="body weight (BSA term of calibrated populations)"),
+        Field("height_cm", "float", "cm", *pop.height_range_cm, doc="height (BSA term of calibrated populations)"),
+        Field("cyp2c9", "choice", choices=CYP2C9_GENOTYPES, doc="CYP2C9 genotype (*1/*1 ... *3/*3)"),
+        Field("vkorc1", "choice", choices=VKORC1_GENOTYPES, doc="VKORC1 -1639 G>A genotype"),
+        Field("amiodarone", "bool", doc="on amiodarone from day 0 (CL x 0.776, Gage 2008)"),
+        Field("enzyme_inducer", "bool", doc="on an enzyme inducer (CL x 1.50, IWPC 2009)"),
+        Field("smoker", "bool", doc="smoker (reported; no effect in the model)"),
+        Field("dvt_pe", "bool", doc="VTE indication (reported; the baselines' dosing formulas use it)"),
+        Field("target_inr", "float", "INR", 2.0, 3.5,
+              doc="target INR; the reward's range is target +/- 0.5 (2.5: range 2-3; 3.0: mechanical mitral valve)"),
+    ]
+    scaled = pop.calibrated and model == "hamberg2007"
+    for name in etas:
+        if scaled and name in ("cl", "ec50"):
+            how = ("parameter = typical x exp(bsv_scale x eta), bsv_scale of hemosim.models.warfarin_calibrated; "
+                   "a multiplier m is eta = ln(m) / bsv_scale")
+        else:
+            how = "parameter = typical x exp(eta); a multiplier m is eta = ln(m)"
+        fields.append(Field(f"eta_{name}", "float", "log", -10.0, 10.0,
+                            doc=f"random effect of {_ETA_DOC[name]}: {how}; 0 = typical"))
+    return Schema("WarfarinDosing-v0 patient", fields)
+
+
+def _nothing_fixed(n: int) -> Any:
+    from hemosim.patients.spec import Fixed, Schema
+
+    return Fixed(Schema("patient", []), n)
+
+
+def _genotypes(keys: np.ndarray, ancestry: np.ndarray, counter: int, u: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """CYP2C9 and VKORC1 genotype indices given ancestry, from the genotype streams at
+    ``counter`` (counter 0 is what :func:`sample_patients` always drew; ``u`` : those four
+    uniforms if already drawn)."""
+    n = keys.shape[0]
+    freqs = _ALLELE_TABLE[ancestry]  # (N, 3)
+    p2, p3, q_a = freqs[:, 0], freqs[:, 1], freqs[:, 2]
+    cyp_cum = np.stack([1.0 - p2 - p3, 1.0 - p3, np.ones(n)], axis=1)
+    if u is None:
+        u = rng.uniform_block(keys, np.array([_S_CYP_A1, _S_CYP_A2, _S_VK_A1, _S_VK_A2]), counter)
+    a1, a2 = _genotype_from_alleles(u[:, 0], u[:, 1], cyp_cum)
+    vk_alleles = (u[:, 2] < q_a).astype(np.int64) + (u[:, 3] < q_a)
+    return _CYP_TABLE[a1, a2], vk_alleles.astype(np.int64)
+
+
+def genotype_likelihood(cyp2c9_index: np.ndarray, vkorc1_index: np.ndarray | None = None) -> np.ndarray:
+    """P(genotypes | ancestry), Hardy-Weinberg, shape ``(N, len(ANCESTRIES))``; a ``None`` /
+    negative index means that genotype is not observed (factor 1)."""
+    cyp = np.asarray(cyp2c9_index)
+    n = cyp.shape[0]
+    like = np.ones((n, len(ANCESTRIES)))
+    p = np.stack([1.0 - _ALLELE_TABLE[:, 0] - _ALLELE_TABLE[:, 1], _ALLELE_TABLE[:, 0], _ALLELE_TABLE[:, 1]], axis=1)  # (A, 3)
+    alleles = {i: pair for pair, i in _CYP_INDEX.items()}
+    for i in range(n):
+        if cyp[i] >= 0:
+            a, b = alleles[int(cyp[i])]
+            like[i] *= p[:, a] * p[:, b] * (1.0 if a == b else 2.0)
+    if vkorc1_index is not None:
+        vk = np.asarray(vkorc1_index)
+        q = _ALLELE_TABLE[:, 2]
+        hw = np.stack([(1 - q) ** 2, 2 * q * (1 - q), q**2], axis=1)  # GG, GA, AA
+        seen = vk >= 0
+        like[seen] *= hw[:, vk[seen]].T
+    return like
+
+
+def _ancestry_given_genotypes(keys: np.ndarray, drawn: np.ndarray, pop: PopulationPreset, fixed: Any) -> np.ndarray:
+    """Ancestry from P(ancestry | the fixed genotypes) of the preset (rows with a genotype
+    fixed); other rows keep ``drawn``. Rejection on the patient's own ancestry and genotype
+    streams, counter 0 first: a patient whose fixed genotypes are what its seed drew keeps
+    its seeded ancestry (``hemosim.patients.spec.rejection_categorical``)."""
+    from hemosim.patients.spec import rejection_categorical
+
+    m_cyp, m_vk = fixed.mask("cyp2c9"), fixed.mask("vkorc1")
+    rows = (m_cyp | m_vk) & ~fixed.mask("ancestry")
+    if not rows.any():
+        return drawn
+    k = keys[rows]
+    cyp_fix = np.where(m_cyp, fixed.values.get("cyp2c9", np.zeros(len(keys), np.int64)), -1)[rows]
+    vk_fix = np.where(m_vk, fixed.values.get("vkorc1", np.zeros(len(keys), np.int64)), -1)[rows]
+
+    def accept(cat: np.ndarray, counter: int) -> np.ndarray:
+        cyp, vk = _genotypes(k, cat, counter)
+        return ((cyp_fix < 0) | (cyp == cyp_fix)) & ((vk_fix < 0) | (vk == vk_fix))
+
+    like = genotype_likelihood(cyp_fix, vk_fix)
+    out = drawn.copy()
+    out[rows] = rejection_categorical(k, _S_ANCESTRY, np.asarray(pop.ancestry_mix), like, accept)
+    return out

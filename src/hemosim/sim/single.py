@@ -94,6 +94,7 @@ class SingleEnv(gym.Env):
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
         if seed is not None:
             seed = int(root_seeds(seed, 1, allow_sequence=False)[0])
+        saved = (self._root_seed, self._episode)
         super().reset(seed=seed)
         if seed is not None:
             self._root_seed, self._episode = seed, 0
@@ -102,7 +103,14 @@ class SingleEnv(gym.Env):
         else:
             self._episode += 1
         keys = patient_key(np.array([self._root_seed], dtype=np.uint64), self._episode)
-        self.sim.reset_patients(self._all, keys, options)
+        try:
+            self.sim.reset_patients(self._all, keys, options)
+        except Exception:
+            # a rejected reset (bad options) draws no patient: the chain stays where it was
+            # and the env needs a reset (the simulators validate before changing state)
+            self._root_seed, self._episode = saved
+            self._needs_reset = "after a failed reset()"
+            raise
         self._needs_reset = ""
         if self.info_level == "none":
             return self.sim.observation()[0], {}

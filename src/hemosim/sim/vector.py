@@ -124,6 +124,7 @@ class BatchedVectorEnv(VectorEnv):
         self._episodes = np.zeros(self.num_envs, dtype=np.int64)
         self._autoreset = np.zeros(self.num_envs, dtype=bool)
         self._seeded = False
+        self._chains_kept = False  # a failed reset keeps the chains of an earlier seeded reset
         self._last_raw: dict[str, Any] = {}  # the last step's info before masks (SAME_STEP's final_info)
         self._safe_action = self._actions.safe_action()
         if render_patients is None:
@@ -138,19 +139,33 @@ class BatchedVectorEnv(VectorEnv):
         )
 
     def reset(self, *, seed: int | Sequence[int] | None = None, options: dict[str, Any] | None = None):
+        saved = (self._root_seeds.copy(), self._episodes.copy(), self._seeded)
+        try:
+            return self._reset(seed, options)
+        except Exception:
+            # a rejected reset (bad options) draws no patients: the chains stay where they were
+            # and the env needs a reset (the simulators validate before changing state)
+            self._root_seeds, self._episodes, seeded = saved
+            self._seeded = False
+            self._chains_kept = seeded
+            raise
+
+    def _reset(self, seed: Any, options: dict[str, Any] | None):
         n = self.num_envs
         roots = None if seed is None else root_seeds(seed, n)  # the allowed seeds: sim/seeding.py
         super().reset(seed=int(roots[0]) if roots is not None and np.ndim(seed) == 0 else None)
-        if seed is None and self._seeded:
+        if seed is None and (self._seeded or self._chains_kept):
             # Like each single env of SyncVectorEnv: the next patient of every chain.
             self._episodes += 1
             self._autoreset[:] = False
             self.sim.reset_patients(np.ones(n, dtype=bool), patient_key(self._root_seeds, self._episodes), options)
+            self._seeded, self._chains_kept = True, False
             return self.sim.observation(), self._info(np.ones(n, dtype=bool))
         if roots is None:
             roots = self.np_random.integers(0, 2**63 - 1, size=n).astype(np.uint64)
         self._root_seeds = roots
         self._seeded = True
+        self._chains_kept = False
         self._episodes[:] = 0
         self._autoreset[:] = False
         mask = np.ones(n, dtype=bool)
@@ -159,7 +174,7 @@ class BatchedVectorEnv(VectorEnv):
 
     def step(self, actions: Any):
         if not self._seeded:
-            raise ResetNeeded("step() called before reset(); call reset() first")
+            raise ResetNeeded("step() called before a successful reset(); call reset() first")
         given = actions
         actions = np.asarray(actions)
         resetting = self._autoreset
