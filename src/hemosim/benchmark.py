@@ -97,19 +97,23 @@ def vector_patient_steps_per_s(
 
         venv = SafetyLayer(venv, mode=safety_mode)
     venv.reset(seed=0)
-    actions = _actions(venv.action_space, 16)
+    rate = num_envs * _calls_per_s(venv.step, _actions(venv.action_space, 16), seconds)
+    venv.close()
+    return rate
+
+
+def _calls_per_s(step, actions: list, seconds: float) -> float:
+    """Calls of ``step`` per second, cycling through ``actions`` (two warm-up calls first)."""
     for a in actions[:2]:
-        venv.step(a)
+        step(a)
     steps, t0 = 0, time.perf_counter()
     while True:
         for a in actions:
-            venv.step(a)
+            step(a)
         steps += len(actions)
         if time.perf_counter() - t0 >= seconds:
             break
-    rate = steps * num_envs / (time.perf_counter() - t0)
-    venv.close()
-    return rate
+    return steps / (time.perf_counter() - t0)
 
 
 def simulator_patient_steps_per_s(env_id: str, num_envs: int, seconds: float = 2.0) -> float:
@@ -133,16 +137,7 @@ def simulator_patient_steps_per_s(env_id: str, num_envs: int, seconds: float = 2
             sim.reset_patients(done, patient_key(roots[done], episode[done]), None)
         sim.observation()
 
-    for a in actions[:2]:
-        step(a)
-    steps, t0 = 0, time.perf_counter()
-    while True:
-        for a in actions:
-            step(a)
-        steps += len(actions)
-        if time.perf_counter() - t0 >= seconds:
-            break
-    rate = steps * num_envs / (time.perf_counter() - t0)
+    rate = num_envs * _calls_per_s(step, actions, seconds)
     venv.close()
     return rate
 
