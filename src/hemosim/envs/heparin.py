@@ -550,7 +550,7 @@ class HeparinSimulator(BatchedSimulator):
         self._sigmas = (_sigma(self.cv_aptt), _sigma(self.cv_axa), _sigma(self.cv_plt))
         self.iov_log_sd = float(self.elimination_iov_log_sd) if self.variability else 0.0
         n = self.num_patients
-        self.state = np.zeros((n, _NS))
+        self.state = np.zeros((n, _NS), order="F")  # column-major: info reads whole columns (contiguous copies)
         self.params = np.ones((n, _NP))
         self._pk = np.ones((_NPK, n))
         self._buf = np.zeros((_NBUF, n))

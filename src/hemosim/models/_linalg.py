@@ -6,7 +6,7 @@ import numpy as np
 from numba import njit
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)  # nogil: warfarin's reset runs it on several threads
 def expm_batch(a: np.ndarray) -> np.ndarray:
     """Matrix exponential of each ``(n, n)`` matrix in ``a`` (shape ``(N, n, n)``).
 

@@ -68,6 +68,8 @@ from typing import Any, Literal
 import numpy as np
 import scipy.special
 
+from hemosim.sim import threads
+
 __all__ = [
     "CYP2C9_GENOTYPES",
     "VKORC1_GENOTYPES",
@@ -514,6 +516,14 @@ class WarfarinModel:
         self.ec50_pow_gamma = ec50_mg_per_l ** self.gamma
 
     def _precompute(self, idx: np.ndarray, p: WarfarinPatientParameters) -> None:
+        """Per-patient propagators and chain coefficients (elementwise per patient, so the
+        rows are split over threads for large batches: ``hemosim.sim.threads.map_row_parts``)."""
+        n = len(idx)
+        threads.map_row_parts(
+            lambda lo, hi: self._precompute_rows(idx[lo:hi], p if hi - lo == n else p.take(np.arange(lo, hi))), n
+        )
+
+    def _precompute_rows(self, idx: np.ndarray, p: WarfarinPatientParameters) -> None:
         self.pk_prop[idx] = _pk_propagators(_pk_matrix(p), self.step_lengths_h)
         if self._is_2010:
             for c, ktr in enumerate((p.ktr1_per_h, p.ktr2_per_h)):
