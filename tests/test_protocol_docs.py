@@ -168,3 +168,23 @@ def test_in_silico_numbers_quoted_by_the_protocol_are_in_the_leaderboard():
     assert len(quoted) >= 6
     for value in quoted:
         assert value in board, f"{value} is quoted in protocol.md but not in results/leaderboard.md"
+
+
+def test_paired_flags_as_the_harness_computes_them():
+    """§3.3 step 5: one decision point, two prescriptions (policy, clinician) as two rows of
+    the same context; the rules flag each row on its own and leave the inputs unchanged."""
+    import numpy as np
+
+    from hemosim.safety import WARFARIN_RULES, apply_rules
+
+    # INR 4.4 measured on day 20; last week's regimen 5 mg/day (mean and max).
+    ctx = {"inr_measured": np.full(2, 4.4), "target_inr_high": np.full(2, 3.0), "day": np.full(2, 20.0),
+           "mean_dose_7d_mg": np.full(2, 5.0), "max_dose_7d_mg": np.full(2, 5.0)}
+    doses = np.array([5.0, 2.5])  # policy keeps 5 mg; clinician halves
+    fields = {"dose_mg": doses.copy()}
+    corrected, fired = apply_rules(WARFARIN_RULES, ctx, fields)
+    names = [r.name for r in WARFARIN_RULES]
+    assert fired[0, names.index("warfarin_halve_inr_4_to_5")]
+    assert not fired[1].any()
+    np.testing.assert_array_equal(fields["dose_mg"], doses)  # the prescriptions are not changed
+    assert corrected["dose_mg"][0] == 2.5
