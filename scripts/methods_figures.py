@@ -55,6 +55,8 @@ FIGURES = (
 )
 
 REPO = Path(__file__).resolve().parent.parent
+#: default output folder, relative to the repository root (where docs/methods.md looks for them)
+DEFAULT_OUT = "docs/figures"
 DOAC_TRIALS_JSON = REPO / "results" / "doac_trials" / "doac_trials.json"
 LEADERBOARD_JSON = REPO / "results" / "leaderboard.json"
 FIRST = HELD_OUT_SEEDS.start
@@ -169,7 +171,8 @@ def fig_heparin(out: Path) -> None:
             axes[1].plot(hours, aptt[i], color=color, lw=1.2, ls=("-", "--", ":")[i],
                          label=f"{name.split(' (')[0]}, seed {seeds[i]}")
         in_range = 100 * np.mean((aptt >= 46) & (aptt <= 70), axis=0)
-        print(f"  {name:32s} " + " ".join(f"{v:3.0f}" for v in in_range))
+        print(f"  {name:32s} " + " ".join(f"{v:3.0f}" for v in in_range)
+              + f"   (aPTT at 6 h, 10 / 50 / 90th percentile: {q10[1]:.0f} / {q50[1]:.0f} / {q90[1]:.0f} s)")
     for ax in axes:
         ax.axhspan(46, 70, color="tab:green", alpha=0.12, lw=0)
         ax.set_xlabel("hours on heparin")
@@ -324,7 +327,7 @@ def fig_leaderboard(out: Path) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", default=str(REPO / "docs" / "figures"), help="output folder (default docs/figures)")
+    parser.add_argument("--out", default=str(REPO / DEFAULT_OUT), help=f"output folder (default {DEFAULT_OUT})")
     args = parser.parse_args(argv)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
