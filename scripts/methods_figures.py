@@ -260,10 +260,11 @@ def fig_doac(out: Path) -> None:
     axes[0].set_yticks(range(len(arms)))
     axes[0].set_yticklabels([f"{t} {a.replace('_', ' ')}" for t, a in arms], fontsize=9)
     axes[0].invert_yaxis()
-    axes[1].legend(fontsize=8, loc="upper left")
+    handles, labels = axes[0].get_legend_handles_labels()
+    fig.legend(handles, labels, fontsize=9, loc="lower center", ncol=2)
     fig.suptitle("DOAC model: RE-LY, ROCKET AF and ARISTOTLE arms in silico (65,536 patients per trial); "
                  "stroke/SE and major bleeding fitted, ICH validation", fontsize=10.5)
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0.07, 1, 1))
     fig.savefig(out / "methods_doac_trials.png", dpi=DPI)
     plt.close(fig)
 
