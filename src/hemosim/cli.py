@@ -238,6 +238,7 @@ REPRODUCE_STEPS = [
                           "--protocol", "raschke", "--band", "500", "--every", "2",
                           "--out", "docs/figures/simulate_heparin.png"]),
     ("leaderboard", ["leaderboard", "--out", "results"]),
+    ("methods_figures", ["script", "scripts/methods_figures.py"]),  # docs/methods.md's figures (after the results they read)
 ]
 
 
