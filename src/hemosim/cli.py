@@ -224,7 +224,7 @@ REPRODUCE_STEPS = [
     ("heparin_fit", ["calibrate", "heparin"]),
     ("raschke_trial", ["calibrate", "raschke"]),
     ("heparin_pomdp", ["calibrate", "heparin-pomdp", "--out", "results/heparin_pomdp"]),
-    ("doac_trials", ["calibrate", "doac-trials", "--out", "results/doac_trials"]),
+    ("doac_trials", ["calibrate", "doac-trials", "--out", "results/doac_trials", "--figures", "docs/models/figures"]),
     ("clinical_events", ["calibrate", "events", "--json", "results/clinical_events.json"]),
     ("safety_layer", ["safety", "--patients", "1000", "--json", "results/safety_layer.json"]),
     ("doac_evaluation", ["calibrate", "doac-evaluation", "--out", "results"]),

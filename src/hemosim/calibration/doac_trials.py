@@ -621,6 +621,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", default="results/doac_trials", help="output directory (table, figure, JSON)")
     parser.add_argument("--patients-per-arm", type=int, default=65536,
                         help="virtual patients per trial cohort (each arm simulates all of them)")
+    parser.add_argument("--figures", default=None,
+                        help="directory for the two PNGs (default: --out; `hemosim reproduce` writes them where "
+                             "docs/models/doac.md shows them, docs/models/figures)")
     parser.add_argument("--fit", action="store_true", help="refit FittedParameters before validating")
     parser.add_argument("--fit-patients", type=int, default=8192, help="patients per fitting cohort")
     args = parser.parse_args(argv)
@@ -653,8 +656,10 @@ def main(argv: list[str] | None = None) -> int:
     table = markdown_tables(summary)
     sub_table = subgroup_markdown(result["subgroups"])
     (out / "doac_trials.md").write_text(table + "\n\n" + sub_table + "\n")
-    make_figure(summary, out / "doac_trials.png")
-    make_exposure_figure(out / "doac_exposure.png")
+    figures = Path(args.figures) if args.figures else out
+    figures.mkdir(parents=True, exist_ok=True)
+    make_figure(summary, figures / "doac_trials.png")
+    make_exposure_figure(figures / "doac_exposure.png")
     print(table)
     print()
     print(sub_table)
@@ -662,7 +667,7 @@ def main(argv: list[str] | None = None) -> int:
     sides = [h["same_side_of_1"] for h in summary["hazard_ratios"] if h["same_side_of_1"] is not None]
     print(f"\nstroke/SE + major bleeding within published 95 % interval: {sum(within)}/{len(within)}; "
           f"HRs on the published side of 1 (where its CI excludes 1): {sum(sides)}/{len(sides)}; "
-          f"{time.perf_counter() - t0:.0f} s; wrote {out}/doac_trials.{{json,md,png}} and doac_exposure.png")
+          f"{time.perf_counter() - t0:.0f} s; wrote {out}/doac_trials.{{json,md}} and {figures}/doac_{{trials,exposure}}.png")
     return 0
 
 
