@@ -140,7 +140,11 @@ def _mean_ci(x: np.ndarray) -> dict[str, Any]:
 
 def compare_trial_arms(seeds: Sequence[int], condition: str = "trial",
                        policies: dict[str, Callable[[], Any]] | None = None) -> dict[str, Any]:
-    """Simulate every imitating protocol on ``seeds`` under ``condition``; TTRs per arm and differences."""
+    """Simulate every imitating protocol on ``seeds`` under ``condition``; TTRs per arm and differences.
+
+    ``policies`` replaces the imitations by name (keys of :func:`trial_arm_policies`), for
+    sensitivity runs; the result then names the class that ran (and its ``revision``, if any).
+    """
     seeds = list(seeds)
     difficulty, options = _condition(condition, len(seeds))
     makers = policies if policies is not None else trial_arm_policies()
@@ -151,7 +155,9 @@ def compare_trial_arms(seeds: Sequence[int], condition: str = "trial",
                              options=options)
         true = true_inr_ttr(r, arm.window)
         measured = measured_inr_ttr(made[0].check_log, r.inr_measured[:, 0], arm.window, r.target_low, r.target_high)
-        arms[arm.key] = {"label": arm.label, "policy": arm.policy, "window": list(arm.window),
+        ran = arm.policy if policies is None else (
+            type(made[0]).__name__ + (f"(revision={made[0].revision!r})" if hasattr(made[0], "revision") else ""))
+        arms[arm.key] = {"label": arm.label, "policy": ran, "window": list(arm.window),
                          "published_ttr_percent": arm.published_ttr_percent,
                          "true_inr_ttr_percent": _mean_ci(true), "measured_inr_ttr_percent": _mean_ci(measured),
                          "checks_per_patient": float(np.mean([len(log) for log in made[0].check_log]))}
