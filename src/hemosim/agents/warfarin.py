@@ -80,7 +80,8 @@ Initial doses of the agents
   EU-PACT loading regimen on days 1-3 (the genotype arm of EU-PACT loaded; PMC5014593 abstract:
   "EU-PACT ... initiated therapy on the basis of loading doses"). EU-PACT used a modified IWPC
   equation (age in years, no race / unknown-genotype terms; FACTS §2.1, U) and a day-4/5 dose
-  revision; we use the original IWPC 2009 equation and no day-4/5 revision.
+  revision; we use the original IWPC 2009 equation and no day-4/5 revision here (the trial-arm
+  protocols with the day-4 revision are in :mod:`hemosim.agents.warfarin_trials`).
 - :class:`IWPCClinicalBaseline`, :class:`Gage2008Baseline`: the predicted maintenance dose from
   day 1, as COAG did ("COAG ... initiated therapy on the basis of predicted maintenance doses",
   PMC5014593 abstract).
