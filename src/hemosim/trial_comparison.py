@@ -176,7 +176,8 @@ def format_comparison(result: dict[str, Any]) -> str:
     cond = ("medium tier (exact daily INR)" if result["condition"] == "medium" else
             "trial conditions (hard tier without missed doses: assay CV 4 %, vitamin-K variability, amiodarone)")
     lines = [f"Trial arms vs their imitations, {cond}, {result['n_patients']} held-out patients",
-             f"{'trial arm':55s} {'published':>9s} {'measured INR':>12s} {'true INR':>9s} {'resid.':>7s}  imitating policy"]
+             f"{'trial arm':55s} {'published':>9s} {'measured INR':>12s} {'true INR':>9s} {'resid.':>7s}"
+             "  imitating policy"]
     for a in result["arms"].values():
         m, t = a["measured_inr_ttr_percent"]["mean"], a["true_inr_ttr_percent"]["mean"]
         lines.append(f"{a['label']:55s} {a['published_ttr_percent']:9.1f} {m:12.1f} {t:9.1f} "

@@ -70,7 +70,6 @@ from hemosim.agents.warfarin import (
     intermountain_zone,
     iwpc_pharmacogenetic_weekly_dose_mg,
     mosteller_bsa_m2,
-    round_dose_mg,
 )
 from hemosim.patients.warfarin import ANCESTRIES
 
