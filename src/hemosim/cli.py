@@ -38,7 +38,8 @@ from hemosim.reproducibility import HELD_OUT_SEEDS
 
 __all__ = ["main"]
 
-#: Published comparators printed beside the simulated TTRs.
+#: Published comparators printed beside the simulated TTRs; each arm's imitating policy is
+#: in ``hemosim.trial_comparison.TRIAL_ARMS`` (compared arm by arm in the trial's window).
 PUBLISHED_TTR = {
     "EU-PACT genotype-guided (Pirmohamed 2013 NEJM 369:2294), weeks 0-12": 67.4,
     "EU-PACT standard dosing (Pirmohamed 2013 NEJM 369:2294), weeks 0-12": 60.3,
@@ -81,15 +82,23 @@ def _warfarin_policies() -> dict[str, Callable[[], Any]]:
     }
 
 
+def _trial_arm_policies() -> dict[str, Callable[[], Any]]:
+    """The EU-PACT / COAG arm imitations (day-4 revision); evaluated beside ``_warfarin_policies``."""
+    from hemosim.trial_comparison import trial_arm_policies
+
+    return trial_arm_policies()
+
+
 def _evaluate(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from hemosim.agents.policies import ConstantDosePolicy
     from hemosim.envs.warfarin import EPISODE_DAYS, MAX_DOSE_MG
     from hemosim.evaluation import rollout_warfarin, summarise_warfarin
+    from hemosim.trial_comparison import CONDITIONS, compare_trial_arms, format_comparison
 
     seeds = list(HELD_OUT_SEEDS)[: args.patients]
-    policies = _warfarin_policies()
+    policies = {**_warfarin_policies(), **_trial_arm_policies()}
     constant_doses = np.arange(0.0, MAX_DOSE_MG + 1e-9, args.constant_step_mg)
     total = EPISODE_DAYS * (len(policies) + len(constant_doses))
     results: dict[str, Any] = {}
@@ -109,8 +118,11 @@ def _evaluate(args: argparse.Namespace) -> int:
     best_name = f"Best constant dose ({best_dose:g} mg/day)"
     results[best_name] = constant[best_dose][0]
     rollouts[best_name] = constant[best_dose][1]
+    trial_arms = {c: compare_trial_arms(seeds, c) for c in CONDITIONS}
     elapsed = time.perf_counter() - t0
     _print_table(results, args)
+    for c in CONDITIONS:
+        print("\n" + format_comparison(trial_arms[c]))
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     payload = {
@@ -123,6 +135,7 @@ def _evaluate(args: argparse.Namespace) -> int:
         "policies": results,
         "constant_dose_ttr_percent": {f"{d:g}": constant[d][0]["ttr_percent"]["mean"] for d in constant},
         "published_ttr_percent": PUBLISHED_TTR,
+        "trial_arms": trial_arms,
     }
     print(f"\nevaluated {len(policies) + len(constant_doses)} policies in {elapsed:.1f} s")
     json_path = out / "warfarin_evaluation.json"
@@ -140,13 +153,13 @@ def _print_table(results: dict[str, Any], args: argparse.Namespace) -> None:
     print(f"\nhemosim/WarfarinDosing-v0, difficulty={args.difficulty}, {n} held-out patients "
           f"(seeds {HELD_OUT_SEEDS.start}-{HELD_OUT_SEEDS.start + n - 1})")
     print("TTR: Rosendaal on the daily true INR; protocols act only on their scheduled INR checks.\n")
-    head = (f"{'policy':50s} {'TTR % (95% CI)':>20s} {'TTR 12 wk %':>12s} {'TTR d4-28 %':>12s} "
+    head = (f"{'policy':60s} {'TTR % (95% CI)':>20s} {'TTR 12 wk %':>12s} {'TTR d4-28 %':>12s} "
             f"{'% days >4':>10s} {'% days <1.5':>12s}")
     print(head)
     print("-" * len(head))
     for name, s in results.items():
         m, (lo, hi) = s["ttr_percent"]["mean"], s["ttr_percent"]["ci95"]
-        print(f"{name:50s} {m:6.1f} ({lo:4.1f}-{hi:4.1f}) {s['ttr_12_weeks_percent']['mean']:12.1f} "
+        print(f"{name:60s} {m:6.1f} ({lo:4.1f}-{hi:4.1f}) {s['ttr_12_weeks_percent']['mean']:12.1f} "
               f"{s['ttr_days_4_28_percent']['mean']:12.1f} "
               f"{s['percent_days_inr_above_4']:10.1f} {s['percent_days_inr_below_1_5']:12.1f}")
     print("\nPublished TTR for comparison (EU-PACT: weeks 0-12; COAG: days 4-28):")

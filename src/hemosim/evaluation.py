@@ -9,7 +9,7 @@ metrics of ``hemosim.metrics`` (Rosendaal TTR on the daily true INR).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, Mapping
 
 import gymnasium as gym
 import numpy as np
@@ -40,14 +40,19 @@ def rollout_warfarin(
     *,
     difficulty: str = "medium",
     progress: Callable[[int], None] | None = None,
+    options: Mapping[str, Any] | None = None,
 ) -> WarfarinRollout:
-    """Run one 90-day episode per seed (patient ``i`` is the single env seeded ``seeds[i]``)."""
+    """Run one 90-day episode per seed (patient ``i`` is the single env seeded ``seeds[i]``).
+
+    ``options``: the vector env's reset options (e.g. ``{"scenario": {"missed_dose_probability":
+    [0.0] * n}}``, the hard tier without missed doses); ``None`` = the tier's own draws.
+    """
     seeds = list(seeds)
     assert_held_out(seeds)
     n = len(seeds)
     env = gym.make_vec("hemosim/WarfarinDosing-v0", num_envs=n, vectorization_mode="vector_entry_point",
                        difficulty=difficulty)
-    obs, info = env.reset(seed=seeds)
+    obs, info = env.reset(seed=seeds, options=None if options is None else dict(options))
     policy = make_policy()
     days = EPISODE_DAYS
     inr = np.empty((n, days + 1))

@@ -51,7 +51,8 @@ class _EnvPlan:
 SIMULATE_ENVS: dict[str, _EnvPlan] = {
     "warfarin": _EnvPlan(
         "hemosim/WarfarinDosing-v0", "day", 1.0, "mg/day", "inr", "inr_measured", "INR",
-        ("fixed-dose", "iwpc-pharmacogenetic", "iwpc-clinical", "gage2008"),
+        ("fixed-dose", "iwpc-pharmacogenetic", "iwpc-clinical", "gage2008", "eu-pact-genotype", "eu-pact-standard",
+         "coag-genotype", "coag-clinical"),
         ("ancestry", "sex", "age_years", "weight_kg", "height_cm", "cyp2c9", "vkorc1", "amiodarone",
          "enzyme_inducer", "smoker", "dvt_pe", "target_inr"),
         90,
@@ -176,10 +177,13 @@ class _Regimen:
                     "transfuse-to-normal": c.TransfuseToNormalPolicy, "no-treatment": c.NoTreatmentPolicy}[self.protocol_name]()
         if self.env == "warfarin":
             from hemosim.agents import warfarin as w
+            from hemosim.agents import warfarin_trials as wt
 
             return {
                 "fixed-dose": w.WarfarinClinicalBaseline, "iwpc-pharmacogenetic": w.IWPCPharmacogeneticBaseline,
                 "iwpc-clinical": w.IWPCClinicalBaseline, "gage2008": w.Gage2008Baseline,
+                "eu-pact-genotype": wt.EUPACTGenotypeArm, "eu-pact-standard": wt.EUPACTStandardArm,
+                "coag-genotype": wt.COAGGenotypeArm, "coag-clinical": wt.COAGClinicalArm,
             }[self.protocol_name]()
         from hemosim.agents import heparin as h
 

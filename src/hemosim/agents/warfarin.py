@@ -80,7 +80,8 @@ Initial doses of the agents
   EU-PACT loading regimen on days 1-3 (the genotype arm of EU-PACT loaded; PMC5014593 abstract:
   "EU-PACT ... initiated therapy on the basis of loading doses"). EU-PACT used a modified IWPC
   equation (age in years, no race / unknown-genotype terms; FACTS §2.1, U) and a day-4/5 dose
-  revision; we use the original IWPC 2009 equation and no day-4/5 revision.
+  revision; we use the original IWPC 2009 equation and no day-4/5 revision here (the trial-arm
+  protocols with the day-4 revision are in :mod:`hemosim.agents.warfarin_trials`).
 - :class:`IWPCClinicalBaseline`, :class:`Gage2008Baseline`: the predicted maintenance dose from
   day 1, as COAG did ("COAG ... initiated therapy on the basis of predicted maintenance doses",
   PMC5014593 abstract).
@@ -546,6 +547,10 @@ class _InrGuidedProtocol:
     """
 
     needs_info = False
+    #: therapy days of the scheduled INR checks (the first one starts the titration)
+    check_days: tuple[int, ...] = SCHEDULED_CHECK_DAYS
+    #: therapy day whose check is answered by :meth:`_revise` instead of Table A (None: none)
+    revision_day: int | None = None
 
     def __init__(self, dose_step_mg: float = 0.5, max_daily_dose_mg: float = MAX_DAILY_DOSE_MG) -> None:
         if not (np.isfinite(dose_step_mg) and dose_step_mg > 0):
@@ -569,6 +574,7 @@ class _InrGuidedProtocol:
         self._special_mg = np.zeros(0)
         self._special_until_day = np.zeros(0, dtype=np.int64)
         self._last_day = np.zeros(0, dtype=np.int64)
+        self._given_mg = np.zeros((0, EPISODE_DAYS + 2))
         #: therapy days on which each patient's INR was read (for evaluation / tests)
         self.check_log: list[list[tuple[int, float]]] = []
 
@@ -584,6 +590,7 @@ class _InrGuidedProtocol:
         self._special_mg = np.zeros(n)
         self._special_until_day = np.zeros(n, dtype=np.int64)
         self._last_day = np.full(n, -1, dtype=np.int64)
+        self._given_mg = np.zeros((n, EPISODE_DAYS + 2))  # [i, d]: dose given on therapy day d (mg)
         self.check_log = [[] for _ in range(n)]
 
     def _initial_doses(self, obs: np.ndarray, info: Any, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -625,9 +632,13 @@ class _InrGuidedProtocol:
         day = env_day + 1  # therapy day of the dose chosen now (day 1 = first dose)
         inr = arr[:, 0] * 6.0  # measured INR (obs 0 = INR / 6, clipped at 6)
         check = day == self._next_check_day
-        if np.any(check):
-            self._check(np.flatnonzero(check), day, inr)
+        revise = check & (day == self.revision_day) if self.revision_day is not None else np.zeros(n, bool)
+        if np.any(revise):
+            self._revise(np.flatnonzero(revise), day, inr)
+        if np.any(check & ~revise):
+            self._check(np.flatnonzero(check & ~revise), day, inr)
         dose = self._dose_today(day)
+        self._given_mg[np.arange(n), np.minimum(day, EPISODE_DAYS + 1)] = dose
         self._last_day = env_day
         action = (dose / MAX_DAILY_DOSE_MG).astype(np.float32)[:, None]
         return action[0] if single else action
@@ -637,7 +648,8 @@ class _InrGuidedProtocol:
         self._initiation_mg[rows] = round_dose_mg(np.clip(init_mg, 0.0, self.max_daily_dose_mg), self.dose_step_mg)
         self._weekly_mg[rows] = np.clip(weekly_mg, 0.0, 7.0 * self.max_daily_dose_mg)
         self._residual_mg[rows] = 0.0
-        self._next_check_day[rows] = INITIATION_CHECK_DAYS[0]
+        self._given_mg[rows] = 0.0
+        self._next_check_day[rows] = self.check_days[0]
         self._last_zone[rows] = NO_ZONE
         self._special_until_day[rows] = 0
         self._special_mg[rows] = 0.0
@@ -654,8 +666,7 @@ class _InrGuidedProtocol:
     def _check(self, rows: np.ndarray, day: np.ndarray, inr: np.ndarray) -> None:
         d = day[rows]
         x = np.round(inr[rows], 2)
-        for r, dd, xx in zip(rows, d, x):
-            self.check_log[r].append((int(dd), float(xx)))
+        self._log_checks(rows, d, x)
         dec = intermountain_decision(x, self._last_zone[rows])
         planned = self._planned_today_mg(rows, day)
         has_special = ~np.isnan(dec.special_factor)
@@ -666,10 +677,21 @@ class _InrGuidedProtocol:
                                                  self._special_until_day[rows])
         self._weekly_mg[rows] = np.clip(self._weekly_mg[rows] * dec.weekly_factor, 0.0, 7.0 * self.max_daily_dose_mg)
         # every check is answered with Table A; a recheck is never later than the next scheduled visit
-        next_visit = np.array([min([k for k in SCHEDULED_CHECK_DAYS if k > dd], default=np.iinfo(np.int64).max)
-                               for dd in d], dtype=np.int64)
-        self._next_check_day[rows] = np.minimum(d + dec.next_check_in_days, next_visit)
+        self._next_check_day[rows] = np.minimum(d + dec.next_check_in_days, self._next_visit(d))
         self._last_zone[rows] = dec.zone
+
+    def _next_visit(self, d: np.ndarray) -> np.ndarray:
+        """The first scheduled check day after each therapy day in ``d`` (int64 max if none)."""
+        return np.array([min([k for k in self.check_days if k > dd], default=np.iinfo(np.int64).max)
+                         for dd in d], dtype=np.int64)
+
+    def _log_checks(self, rows: np.ndarray, d: np.ndarray, x: np.ndarray) -> None:
+        for r, dd, xx in zip(rows, d, x):
+            self.check_log[r].append((int(dd), float(xx)))
+
+    def _revise(self, rows: np.ndarray, day: np.ndarray, inr: np.ndarray) -> None:
+        """Answer the :attr:`revision_day` check (subclasses with a revision algorithm)."""
+        raise NotImplementedError
 
     def _dose_today(self, day: np.ndarray) -> np.ndarray:
         special = day <= self._special_until_day
