@@ -191,7 +191,7 @@ _TABLE5 = {
 def collect_warfarin_table5() -> list[TargetRow]:
     """Hamberg 2007 Table 5 under the published model (cheap; one row, the worst cell)."""
     worst = _table5_worst_deviation_percent()
-    return [_row("warfarin", "Hamberg 2007 Table 5 doses for INR 2.5 (54 cells), worst |model/table - 1|",
+    return [_row("warfarin", "Hamberg 2007 Table 5 doses for INR 2.5 (54 cells), worst abs(model / table - 1)",
                  "Hamberg 2007 Clin Pharmacol Ther 81:529 Table 5 (FACTS §1.6)",
                  "<= 4 % (table rounded; tests/calibration/test_warfarin_population.py)", 0.0, worst, "validation",
                  worst <= 4.0, "%", note="published Hamberg 2007 parameters (the calibrated model rescales them)")]
@@ -311,7 +311,7 @@ _LOG_TOL = 0.15  # |log(sim / published)|, the tolerance of tests/calibration/te
 def _log_row(model: str, target: str, source: str, pub: float, sim: float, kind: str, unit: str, note: str = "",
              tol: float = _LOG_TOL, why: str = "the test tolerance of the fitted subgroup ratios") -> TargetRow:
     ok = sim > 0 and pub > 0 and abs(math.log(sim / pub)) <= tol
-    return _row(model, target, source, f"|log(sim/pub)| <= {tol:g} ({why})", pub, sim, kind, ok, unit, note)
+    return _row(model, target, source, f"abs(log(sim/pub)) <= {tol:g} ({why})", pub, sim, kind, ok, unit, note)
 
 
 def collect_doac(n_patients: int = 65536) -> list[TargetRow]:
@@ -639,8 +639,8 @@ def report_markdown(rows: Sequence[TargetRow], sizes: dict[str, str] | None = No
                      f"({v['fitted_misses']} / {v['validation_misses']}) |")
     lines += ["", summary_line(rows), ""]
     missed = s["all"]["missed"]
-    lines.append("Misses: " + ("none." if not missed else ""))
-    lines += [f"- {_cell(m)}" for m in missed]
+    lines.append(f"Misses ({len(missed)}):" + (" none." if not missed else ""))
+    lines += [""] * bool(missed) + [f"- {_cell(m)}" for m in missed]
     if NOT_COLLECTED:
         lines += ["", "No published targets (not in the table): "
                   + "; ".join(f"`{k}`: {v}" for k, v in NOT_COLLECTED.items()) + "."]
