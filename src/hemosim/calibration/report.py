@@ -324,7 +324,6 @@ def collect_doac(n_patients: int = 65536) -> list[TargetRow]:
         RELY_D150_VS_D110_STROKE_HR,
         SUBGROUP_TARGETS,
         TRIALS,
-        WHITE_2007_TTR,
         WRF_FRACTION_RELY,
         published_subgroup_rate,
         stratum_mask,
