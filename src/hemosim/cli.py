@@ -7,7 +7,8 @@ native vector env; print a table, write a JSON result and a PNG figure.
 ``hemosim benchmark``: single-env steps/s and vector patient-steps/s per environment at
 N = 1, 64, 1024, 4096, plus the model benchmarks that modules provide.
 
-``hemosim calibrate NAME``: run a calibration / in-silico trial script (``--list``).
+``hemosim calibrate NAME``: run a calibration / in-silico trial script (``--list``); with no
+name, every model's published targets in one table (``hemosim.calibration.report``).
 
 ``hemosim simulate ENV``: what-if for one patient (flags or a JSON / TOML file) on one
 regimen (a constant dose, a dose list or a baseline protocol): a table and a PNG
@@ -219,15 +220,38 @@ def _benchmark(args: argparse.Namespace) -> int:
 
 
 def _calibrate(args: argparse.Namespace) -> int:
-    if args.list or not args.name:
+    if args.list:
         for name, (module, what) in CALIBRATIONS.items():
             print(f"{name:15s} {what}  ({module})")
         return 0
+    if not args.name:
+        return _calibration_report(args)
     if args.name not in CALIBRATIONS:
         print(f"unknown calibration {args.name!r}; allowed: {sorted(CALIBRATIONS)}", file=sys.stderr)
         return 2
     module = importlib.import_module(CALIBRATIONS[args.name][0])
     return int(module.main(args.rest) or 0)
+
+
+def _calibration_report(args: argparse.Namespace) -> int:
+    """``hemosim calibrate`` with no name: every model's published targets in one table."""
+    from hemosim.calibration.report import COLLECTORS, collect, report_json, report_markdown, summary_line
+
+    models = args.models or list(COLLECTORS)
+    unknown = [m for m in models if m not in COLLECTORS]
+    if unknown:
+        print(f"unknown model(s) {unknown} for --models; allowed: {list(COLLECTORS)}", file=sys.stderr)
+        return 2
+    t0 = time.perf_counter()
+    rows = collect(models, progress=lambda m: print(f"calibration report: {m} ...", file=sys.stderr, flush=True))
+    print(report_markdown(rows))
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "calibration_report.md").write_text(report_markdown(rows))
+    (out / "calibration_report.json").write_text(report_json(rows))
+    print(f"{summary_line(rows)}\n{len(rows)} targets in {time.perf_counter() - t0:.0f} s; "
+          f"wrote {out / 'calibration_report.md'} and {out / 'calibration_report.json'}")
+    return 0
 
 
 #: What ``hemosim reproduce`` runs: (name, argv of ``main``); tables go to results/NAME.txt.
@@ -243,6 +267,7 @@ REPRODUCE_STEPS = [
     ("doac_evaluation", ["calibrate", "doac-evaluation", "--out", "results"]),
     ("cascade_figures", ["script", "scripts/cascade_figures.py"]),  # the cascade model card's figures
     ("dic_trials", ["calibrate", "dic", "--out", "results"]),
+    ("calibration_report", ["calibrate", "--out", "results"]),  # every model's published targets, one table
     # the README's what-if examples and their PNGs (issue #20)
     ("simulate_warfarin", ["simulate", "warfarin", "--patient", "docs/examples/warfarin_patient.toml",
                            "--protocol", "iwpc-pharmacogenetic", "--band", "500", "--every", "7",
@@ -436,10 +461,13 @@ def _parser() -> argparse.ArgumentParser:
     bm.add_argument("--sizes", type=int, nargs="+", default=[1, 64, 1024, 4096], help="vector sizes")
     bm.add_argument("--env", nargs="*", default=None, help="env ids (default: all registered)")
     bm.add_argument("--quick", action="store_true", help="tiny budget (smoke test)")
-    cal = sub.add_parser("calibrate", help="run a calibration or in-silico trial")
-    cal.add_argument("name", nargs="?", help="calibration name (see --list)")
+    cal = sub.add_parser("calibrate", help="run a calibration or in-silico trial; no name: the calibration report")
+    cal.add_argument("name", nargs="?", help="calibration name (see --list); none: every model's published targets "
+                     "in one table (results/calibration_report.md / .json)")
     cal.add_argument("rest", nargs=argparse.REMAINDER, help="arguments passed to the calibration")
     cal.add_argument("--list", action="store_true")
+    cal.add_argument("--out", default="results", help="report folder (no name only; default results)")
+    cal.add_argument("--models", nargs="+", default=None, help="report only these models (no name only; default all)")
     saf = sub.add_parser("safety", help="baselines and a random policy with and without the CDS safety layer")
     saf.add_argument("--patients", type=int, default=200, help="held-out patients per policy (documented run: 1000)")
     saf.add_argument("--env", nargs="+", default=["warfarin", "heparin"], choices=["warfarin", "heparin"])
