@@ -99,7 +99,7 @@ def wilson_interval(k: int, n: int, z: float = 1.96) -> tuple[float, float]:
 
 #: Sizes of the simulations each collector runs (printed in the report header).
 SIZES: dict[str, str] = {
-    "warfarin": "1,000 held-out patients (seeds 100000-100999); trial arms medium tier",
+    "warfarin": "1,000 held-out patients (seeds 100000-100999); trial arms under trial conditions (hard tier without missed doses)",
     "heparin": "PK/PD typical patient; variability 4,000 training patients (seeds 0-3999); Spearman 2,000 "
                "training patients; Raschke arms 1,000 held-out patients (seeds 100000-100999)",
     "doac": "65,536 patients per trial cohort (validation seeds 910001-910003, as `hemosim calibrate doac-trials`); "
@@ -113,48 +113,34 @@ SIZES: dict[str, str] = {
 
 # ------------------------------------------------------------------------------------- warfarin
 _FACTS_25 = "FACTS §2.5"
-#: Trial arms the guideline protocols imitate (validation; tests/calibration/test_warfarin_trials.py):
-#: (target, published TTR %, (lo, hi) accepted, tolerance text, source, policy, window days)
-_WARFARIN_TRIALS = (
-    ("EU-PACT genotype-guided arm, TTR weeks 0-12", 67.4, (62.4, 72.4), "±5 points",
-     "Pirmohamed 2013 N Engl J Med 369:2294 (" + _FACTS_25 + ")", "pg", (0, 84)),
-    ("EU-PACT standard-dosing arm, TTR weeks 0-12", 60.3, (55.3, 65.3), "±5 points",
-     "Pirmohamed 2013 N Engl J Med 369:2294 (" + _FACTS_25 + ")", "fixed", (0, 84)),
-    ("COAG genotype-guided arm, TTR days 4-28", 45.2, (40.2, 50.2), "±5 points",
-     "Kimmel 2013 N Engl J Med 369:2283 (" + _FACTS_25 + ")", "gage", (4, 28)),
-    ("COAG clinical-algorithm arm, TTR days 4-28", 45.4, (40.4, 50.4), "±5 points",
-     "Kimmel 2013 N Engl J Med 369:2283 (" + _FACTS_25 + ")", "clinical", (4, 28)),
-)
-_WARFARIN_DIFFERENCES = (
-    ("EU-PACT genotype minus standard, TTR weeks 0-12", 7.0, (3.3, 10.6), "pg", "fixed", (0, 84),
-     "Pirmohamed 2013 N Engl J Med 369:2294, adjusted difference (" + _FACTS_25 + ")"),
-    ("COAG genotype minus clinical, TTR days 4-28", -0.2, (-3.4, 3.1), "gage", "clinical", (4, 28),
-     "Kimmel 2013 N Engl J Med 369:2283, difference (" + _FACTS_25 + ")"),
-)
+_TRIAL_SOURCES = {"eu_pact": "Pirmohamed 2013 N Engl J Med 369:2294 (" + _FACTS_25 + ")",
+                  "coag": "Kimmel 2013 N Engl J Med 369:2283 (" + _FACTS_25 + ")"}
 
 
-def _warfarin_trial_ttrs(seeds: Sequence[int]) -> dict[tuple[str, tuple[int, int]], float]:
-    """Mean Rosendaal TTR (%) of each imitated trial arm over its window (medium tier)."""
-    from hemosim.agents.warfarin import (
-        Gage2008Baseline,
-        IWPCClinicalBaseline,
-        IWPCPharmacogeneticBaseline,
-        WarfarinClinicalBaseline,
-    )
-    from hemosim.evaluation import rollout_warfarin
-    from hemosim.metrics import rosendaal_ttr
+def _warfarin_trial_rows(seeds: Sequence[int]) -> list[TargetRow]:
+    """EU-PACT / COAG arms and differences from :func:`hemosim.trial_comparison.compare_trial_arms`
+    under trial conditions, TTR by the trials' method (the comparison
+    ``tests/calibration/test_warfarin_trials.py`` asserts: arms within 5 points, differences
+    inside the published 95 % CI); validation only."""
+    from hemosim.trial_comparison import compare_trial_arms
 
-    makers = {"pg": lambda: IWPCPharmacogeneticBaseline(seed=0), "fixed": lambda: WarfarinClinicalBaseline(seed=0),
-              "gage": lambda: Gage2008Baseline(seed=0), "clinical": lambda: IWPCClinicalBaseline(seed=0)}
-    windows = {"pg": [(0, 84)], "fixed": [(0, 84)], "gage": [(4, 28)], "clinical": [(4, 28)]}
-    out = {}
-    for name, make in makers.items():
-        r = rollout_warfarin(make, list(seeds), difficulty="medium")
-        days = np.arange(r.inr.shape[1], dtype=np.float64)
-        for lo, hi in windows[name]:
-            ttr = rosendaal_ttr(days[lo:hi + 1], r.inr[:, lo:hi + 1], r.target_low, r.target_high)
-            out[(name, (lo, hi))] = float(100 * np.mean(ttr))
-    return out
+    result = compare_trial_arms(seeds, "trial")
+    note = ("trial-arm imitation (hemosim.agents.warfarin_trials), trial conditions (hard tier without "
+            "missed doses), TTR between measured INRs")
+    rows = []
+    for key, arm in result["arms"].items():
+        pub, sim = arm["published_ttr_percent"], arm["measured_inr_ttr_percent"]["mean"]
+        source = _TRIAL_SOURCES["eu_pact" if key.startswith("eu_pact") else "coag"]
+        rows.append(_row("warfarin", f"{arm['label']}: TTR", source, "±5 points", pub, sim,
+                         "validation", abs(sim - pub) <= 5.0, "% TTR", f"{note}; {arm['policy']}"))
+    for name, d in result["differences"].items():
+        lo, hi = d["published_ci95"]
+        sim = d["measured_inr_ttr_percent"]
+        source = _TRIAL_SOURCES["eu_pact" if name.startswith("EU-PACT") else "coag"]
+        rows.append(_row("warfarin", f"{name}, TTR difference", source,
+                         f"inside the published 95 % CI {lo:g} to {hi:g}", d["published"], sim, "validation",
+                         lo <= sim <= hi, "TTR points", note))
+    return rows
 
 
 def _table5_worst_deviation_percent() -> float:
@@ -215,17 +201,7 @@ def collect_warfarin(n_patients: int = 1000) -> list[TargetRow]:
     from hemosim.reproducibility import HELD_OUT_SEEDS
 
     seeds = range(HELD_OUT_SEEDS.start, HELD_OUT_SEEDS.start + n_patients)
-    rows = collect_warfarin_table5() + collect_warfarin_population(seeds)
-    ttr = _warfarin_trial_ttrs(seeds)
-    note = "guideline protocol imitating the arm (hemosim.agents.warfarin), medium tier"
-    for target, pub, (lo, hi), tol, source, policy, window in _WARFARIN_TRIALS:
-        sim = ttr[(policy, window)]
-        rows.append(_row("warfarin", target, source, tol, pub, sim, "validation", lo <= sim <= hi, "% TTR", note))
-    for target, pub, (lo, hi), a, b, window, source in _WARFARIN_DIFFERENCES:
-        sim = ttr[(a, window)] - ttr[(b, window)]
-        rows.append(_row("warfarin", target, source, f"inside the published 95 % CI {lo:g} to {hi:g}", pub, sim,
-                         "validation", lo <= sim <= hi, "TTR points", note))
-    return rows
+    return collect_warfarin_table5() + collect_warfarin_population(seeds) + _warfarin_trial_rows(seeds)
 
 
 # -------------------------------------------------------------------------------------- heparin
