@@ -225,6 +225,14 @@ def test_seedless_reset_after_a_seeded_one_matches_sync_vector_env(env_id):
     _assert_tree_equal(info_n, info_s)
 
 
+def _array_leaves(tree, out):
+    for value in tree.values():
+        if isinstance(value, dict):
+            _array_leaves(value, out)
+        elif isinstance(value, np.ndarray):
+            out.append(value)
+
+
 @pytest.mark.parametrize("env_id", ENV_IDS)
 def test_vector_info_is_fresh_every_step(env_id):
     venv = gym.make_vec(env_id, num_envs=2, vectorization_mode="vector_entry_point")
@@ -233,9 +241,17 @@ def test_vector_info_is_fresh_every_step(env_id):
     venv.action_space.seed(0)
     _, _, _, _, info1 = venv.step(venv.action_space.sample())
     _assert_tree_equal(info0, snapshot)
-    for value in info1.values():
-        if isinstance(value, np.ndarray) and value.dtype != object:
-            value[...] = 0
+    leaves = []
+    _array_leaves(info1, leaves)
+    for value in leaves:
+        if value.flags.writeable:
+            if value.dtype != object:
+                value[...] = 0
+        else:  # reset-only values: a read-only snapshot shared until the next reset
+            with pytest.raises(ValueError, match="read-only"):
+                value[...] = value
+            with pytest.raises(ValueError):
+                value.flags.writeable = True
     _, _, _, _, info2 = venv.step(venv.action_space.sample())
     _assert_tree_equal(info0, snapshot)
     assert any(np.any(v != 0) for v in info2.values() if isinstance(v, np.ndarray) and v.dtype.kind == "f")

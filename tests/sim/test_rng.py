@@ -245,3 +245,28 @@ def test_patient_key_is_a_pure_function(seed, episode):
     assert a[0] == b[0]
     assert b[0] != b[1]
     assert rng.patient_key(np.array([seed]), episode + 1)[0] != a[0]
+
+
+# -- the compiled fast path equals the NumPy reference bit for bit --------------------------
+@settings(max_examples=60, deadline=None)
+@given(st.lists(u64, min_size=1, max_size=40), st.integers(min_value=-(2**40), max_value=2**40),
+       st.one_of(st.integers(min_value=-(2**31), max_value=2**31), st.just("per-row")))
+def test_compiled_uniform_equals_the_numpy_reference(keys, stream, counter):
+    keys = np.array(keys, dtype=np.uint64)
+    counter = np.arange(len(keys), dtype=np.int64) * 3 - 5 if counter == "per-row" else counter
+    np.testing.assert_array_equal(rng.uniform(keys, stream, counter), rng._uniform_numpy(keys, stream, counter))
+    streams = np.array([stream, stream + 1, 1_000_003], dtype=np.int64)
+    c = np.asarray(counter)
+    ref = rng._uniform_numpy(keys[:, None], streams[None, :], c[:, None] if c.ndim == 1 else c)
+    np.testing.assert_array_equal(rng.uniform_block(keys, streams, counter), ref)
+
+
+def test_uniform_with_broadcast_shapes_takes_the_reference_path():
+    """Shapes the compiled loop does not cover (2-D keys, a stream array) still broadcast."""
+    keys = KEYS[:6]
+    two_d = rng.uniform(keys[:, None], 4, np.arange(3)[None, :])
+    assert two_d.shape == (6, 3)
+    np.testing.assert_array_equal(two_d[:, 2], rng.uniform(keys, 4, 2))
+    np.testing.assert_array_equal(rng.uniform(keys, np.arange(6), 0)[5], rng.uniform(keys[5:], 5, 0)[0])
+    with pytest.raises(TypeError, match="integers"):
+        rng.uniform(keys, 1, np.array([0.5] * 6))

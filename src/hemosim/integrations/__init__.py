@@ -49,7 +49,11 @@ ENV_CARD_SECTION = """## Rendering, action range and RL libraries
   an episode (a vector env masks the rows that started or ended; `{}` on other steps);
   `"none"` returns `{}` (training loops that never read it; `SAME_STEP`'s `final_obs` is
   still there). Observations, rewards and trajectories do not depend on it. Rendering and
-  `hemosim.safety.SafetyLayer` read every step's info and need `"full"`.
+  `hemosim.safety.SafetyLayer` read every step's info and need `"full"`. Every info is a new
+  tree; in a vector env the per-patient values that change only at reset (covariates, the
+  `patient` entries) are read-only arrays shared by the infos until that patient's next
+  reset (writing to one raises `ValueError`; `.copy()` it to edit), the others are new
+  writable arrays every step.
 * **Threads.** The compiled per-patient kernels of a vector env run their patients on every
   core for batches of 256 or more (`hemosim.set_num_threads(n)`, `hemosim.num_threads(n)`
   as a context manager, or `HEMOSIM_NUM_THREADS`; `1` is serial). Results are bit-identical

@@ -20,6 +20,8 @@ Conventions
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 __all__ = [
@@ -84,9 +86,43 @@ def patient_key(root_seed: np.ndarray | int, episode: np.ndarray | int) -> np.nd
 
 def uniform(key: np.ndarray, stream: int, counter: np.ndarray | int = 0) -> np.ndarray:
     """Uniform draws in the open interval (0, 1), one per broadcast element."""
+    stream_arr = np.asarray(stream)
+    if stream_arr.ndim == 0:
+        fast = _uniform_compiled(key, stream_arr[None], counter)
+        if fast is not None:
+            return fast[:, 0]
+    return _uniform_numpy(key, stream, counter)
+
+
+def _uniform_numpy(key: np.ndarray, stream: Any, counter: np.ndarray | int) -> np.ndarray:
+    """The reference path: any broadcastable shapes."""
     bits = hash_u64(key, stream, counter)
     # 52 random bits + 1/2: the largest value, 1 - 2**-53, is exact, so u < 1 always.
     return ((bits >> _S12).astype(np.float64) + 0.5) * _TWO_POW_M52
+
+
+_KERNEL: Any = None
+
+
+def _uniform_compiled(key: Any, streams: np.ndarray, counter: Any) -> np.ndarray | None:
+    """``(N, S)`` draws by the compiled loop (:mod:`hemosim.sim._rng_kernel`, identical bits)
+    when the shapes are the common ones: ``key`` (N,), ``streams`` (S,), ``counter`` a scalar
+    or (N,); ``None`` otherwise (the caller takes the NumPy path)."""
+    global _KERNEL
+    key = np.asarray(key)
+    if key.ndim != 1 or key.size == 0 or streams.ndim != 1 or key.dtype.kind not in "iu":
+        return None
+    counter = np.asarray(counter)
+    if counter.ndim > 1 or (counter.ndim == 1 and counter.shape[0] != key.shape[0]):
+        return None
+    if _KERNEL is None:
+        from hemosim.sim import _rng_kernel
+
+        _KERNEL = _rng_kernel.uniform_rows
+    out = np.empty((key.shape[0], streams.shape[0]))
+    _KERNEL(np.ascontiguousarray(_as_u64(key)), np.ascontiguousarray(_as_u64(streams)),
+            np.ascontiguousarray(_as_u64(np.atleast_1d(counter))), out)
+    return out
 
 
 def normal(key: np.ndarray, stream: int, counter: np.ndarray | int = 0) -> np.ndarray:
@@ -101,12 +137,15 @@ def uniform_block(key: np.ndarray, streams: np.ndarray, counter: np.ndarray | in
     Column ``j`` equals ``uniform(key, streams[j], counter)`` exactly; one call costs
     about as much as one stream, which matters when a single patient is reset.
     """
+    streams = np.asarray(streams, dtype=np.int64)
+    fast = _uniform_compiled(np.asarray(key, dtype=np.uint64), streams, counter)
+    if fast is not None:
+        return fast
     key = np.asarray(key, dtype=np.uint64)[:, None]
-    streams = np.asarray(streams, dtype=np.int64)[None, :]
     counter = np.asarray(counter)
     if counter.ndim == 1:
         counter = counter[:, None]
-    return uniform(key, streams, counter)
+    return _uniform_numpy(key, streams[None, :], counter)
 
 
 def normal_from_uniforms(u1: np.ndarray, u2: np.ndarray) -> np.ndarray:
