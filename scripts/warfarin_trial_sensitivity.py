@@ -1,6 +1,7 @@
 """Sensitivity of the EU-PACT / COAG comparison (docs/models/warfarin.md, "Guideline protocols
 against the trials"): the Fennerty day-4 table as EU-PACT's standard-arm "local practice", and
-the protocols without a day-4 revision, on both conditions. 1,000 held-out patients, about 1 min.
+the protocols without a day-4 revision, on both conditions, each trial on its own population
+(presets eu_pact, coag). 1,000 held-out patients, about 1 min.
 
     PYTHONPATH=src python scripts/warfarin_trial_sensitivity.py
 """

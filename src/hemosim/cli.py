@@ -96,7 +96,12 @@ def _evaluate(args: argparse.Namespace) -> int:
     from hemosim.agents.policies import ConstantDosePolicy
     from hemosim.envs.warfarin import EPISODE_DAYS, MAX_DOSE_MG
     from hemosim.evaluation import rollout_warfarin, summarise_warfarin
-    from hemosim.trial_comparison import CONDITIONS, compare_trial_arms, format_comparison
+    from hemosim.trial_comparison import (
+        CONDITIONS,
+        compare_trial_arms,
+        format_comparison,
+        format_population_comparison,
+    )
 
     seeds = list(HELD_OUT_SEEDS)[: args.patients]
     policies = {**_warfarin_policies(), **_trial_arm_policies()}
@@ -119,11 +124,16 @@ def _evaluate(args: argparse.Namespace) -> int:
     best_name = f"Best constant dose ({best_dose:g} mg/day)"
     results[best_name] = constant[best_dose][0]
     rollouts[best_name] = constant[best_dose][1]
-    trial_arms = {c: compare_trial_arms(seeds, c) for c in CONDITIONS}
+    # each trial's arms on its own population (presets eu_pact, coag) and, for comparison, on the default
+    trial_arms = {c: {"trial_population": compare_trial_arms(seeds, c, population="trial"),
+                      "default_population": compare_trial_arms(seeds, c, population="default")}
+                  for c in CONDITIONS}
     elapsed = time.perf_counter() - t0
     _print_table(results, args)
     for c in CONDITIONS:
-        print("\n" + format_comparison(trial_arms[c]))
+        print("\n" + format_comparison(trial_arms[c]["trial_population"]))
+        print("\n" + format_population_comparison(trial_arms[c]["default_population"],
+                                                  trial_arms[c]["trial_population"]))
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     payload = {

@@ -41,17 +41,20 @@ def rollout_warfarin(
     difficulty: str = "medium",
     progress: Callable[[int], None] | None = None,
     options: Mapping[str, Any] | None = None,
+    population: str | None = None,
 ) -> WarfarinRollout:
     """Run one 90-day episode per seed (patient ``i`` is the single env seeded ``seeds[i]``).
 
     ``options``: the vector env's reset options (e.g. ``{"scenario": {"missed_dose_probability":
     [0.0] * n}}``, the hard tier without missed doses); ``None`` = the tier's own draws.
+    ``population``: a name in ``hemosim.patients.warfarin.POPULATIONS`` (e.g. ``"eu_pact"``);
+    ``None`` = the env's default population.
     """
     seeds = list(seeds)
     assert_held_out(seeds)
     n = len(seeds)
     env = gym.make_vec("hemosim/WarfarinDosing-v0", num_envs=n, vectorization_mode="vector_entry_point",
-                       difficulty=difficulty)
+                       difficulty=difficulty, **({} if population is None else {"population": population}))
     obs, info = env.reset(seed=seeds, options=None if options is None else dict(options))
     policy = make_policy()
     days = EPISODE_DAYS

@@ -21,6 +21,12 @@ Index convention: position ``k`` of the rollout's INR is the morning after ``k``
 a check of therapy day ``d`` reads position ``d - 1``; the windows are positions 0-84
 (EU-PACT weeks 0-12) and 4-28 (COAG days 4-28), as in :func:`hemosim.evaluation.summarise_warfarin`.
 
+Populations: each trial's arms run on that trial's own patients (``population="trial"``, the
+default): the calibrated model with the covariates the trial reported, presets ``"eu_pact"`` and
+``"coag"`` of :mod:`hemosim.patients.warfarin` (sources there). ``population="default"`` runs every
+arm on the env's default population (``"calibrated"``: the IWPC ancestry mix, 30 % East Asian),
+for comparison; any other preset name runs every arm on that preset.
+
 Conditions: ``"medium"`` (the default tier: exact daily INR, no within-patient variability)
 and ``"trial"``: the hard tier without its missed doses (INR assay CV 4 %, daily dietary
 vitamin-K variability, amiodarone started mid-course in 10 %; ``missed_dose_probability`` = 0),
@@ -40,8 +46,9 @@ import numpy as np
 from hemosim.evaluation import WarfarinRollout, rollout_warfarin
 from hemosim.metrics import rosendaal_ttr
 
-__all__ = ["TrialArm", "TRIAL_ARMS", "TRIAL_DIFFERENCES", "CONDITIONS", "measured_inr_ttr", "true_inr_ttr",
-           "compare_trial_arms", "trial_arm_policies", "format_comparison"]
+__all__ = ["TrialArm", "TRIAL_ARMS", "TRIAL_DIFFERENCES", "CONDITIONS", "POPULATION_CHOICES", "measured_inr_ttr",
+           "true_inr_ttr", "compare_trial_arms", "trial_arm_policies", "format_comparison",
+           "format_population_comparison"]
 
 
 @dataclass(frozen=True)
@@ -53,17 +60,18 @@ class TrialArm:
     window: tuple[int, int]  # rollout positions, inclusive
     published_ttr_percent: float
     policy: str  # name of the imitating policy (see _POLICIES)
+    population: str  # the trial's own patients: a preset of hemosim.patients.warfarin.POPULATIONS
 
 
 TRIAL_ARMS: tuple[TrialArm, ...] = (
     TrialArm("eu_pact_genotype", "EU-PACT genotype-guided (Pirmohamed 2013), weeks 0-12", (0, 84), 67.4,
-             "EU-PACT genotype arm (IWPC PG + loading + Lenzini day 4)"),
+             "EU-PACT genotype arm (IWPC PG + loading + Lenzini day 4)", "eu_pact"),
     TrialArm("eu_pact_standard", "EU-PACT standard dosing (Pirmohamed 2013), weeks 0-12", (0, 84), 60.3,
-             "EU-PACT standard arm (10/5/5 mg + Lenzini clinical day 4)"),
+             "EU-PACT standard arm (10/5/5 mg + Lenzini clinical day 4)", "eu_pact"),
     TrialArm("coag_genotype", "COAG genotype-guided (Kimmel 2013), days 4-28", (4, 28), 45.2,
-             "COAG genotype arm (Gage PG + Lenzini PG day 4)"),
+             "COAG genotype arm (Gage PG + Lenzini PG day 4)", "coag"),
     TrialArm("coag_clinical", "COAG clinical algorithm (Kimmel 2013), days 4-28", (4, 28), 45.4,
-             "COAG clinical arm (Gage clinical + Lenzini clinical day 4)"),
+             "COAG clinical arm (Gage clinical + Lenzini clinical day 4)", "coag"),
 )
 
 #: (name, genotype arm key, comparator key, published difference, 95 % CI)
@@ -74,6 +82,23 @@ TRIAL_DIFFERENCES: tuple[tuple[str, str, str, float, tuple[float, float]], ...] 
 
 #: Conditions of the comparison (see the module docstring).
 CONDITIONS = ("medium", "trial")
+
+#: ``population`` choices besides a preset name: each trial's own preset, or the env's default.
+POPULATION_CHOICES = ("trial", "default")
+
+
+def _arm_population(choice: str, arm: TrialArm) -> str | None:
+    """The preset an arm runs on under ``choice`` (``None``: the env's default population)."""
+    from hemosim.patients.warfarin import POPULATIONS
+
+    if choice == "trial":
+        return arm.population
+    if choice == "default":
+        return None
+    if choice in POPULATIONS:
+        return choice
+    raise ValueError(f"population {choice!r} is not recognised; allowed: "
+                     + ", ".join(repr(c) for c in (*POPULATION_CHOICES, *sorted(POPULATIONS))))
 
 
 def trial_arm_policies() -> dict[str, Callable[[], Any]]:
@@ -139,25 +164,31 @@ def _mean_ci(x: np.ndarray) -> dict[str, Any]:
 
 
 def compare_trial_arms(seeds: Sequence[int], condition: str = "trial",
-                       policies: dict[str, Callable[[], Any]] | None = None) -> dict[str, Any]:
+                       policies: dict[str, Callable[[], Any]] | None = None,
+                       population: str = "trial") -> dict[str, Any]:
     """Simulate every imitating protocol on ``seeds`` under ``condition``; TTRs per arm and differences.
 
     ``policies`` replaces the imitations by name (keys of :func:`trial_arm_policies`), for
     sensitivity runs; the result then names the class that ran (and its ``revision``, if any).
+    ``population``: ``"trial"`` (default: each arm on its trial's preset, :attr:`TrialArm.population`),
+    ``"default"`` (every arm on the env's default population) or a preset name for every arm.
+    Patient ``i`` is drawn from seed ``seeds[i]`` whatever the population.
     """
     seeds = list(seeds)
     difficulty, options = _condition(condition, len(seeds))
+    ran_on = {arm.key: _arm_population(population, arm) for arm in TRIAL_ARMS}
     makers = policies if policies is not None else trial_arm_policies()
     arms: dict[str, Any] = {}
     for arm in TRIAL_ARMS:
         made: list[Any] = []
         r = rollout_warfarin(lambda: made.append(makers[arm.policy]()) or made[-1], seeds, difficulty=difficulty,
-                             options=options)
+                             options=options, population=ran_on[arm.key])
         true = true_inr_ttr(r, arm.window)
         measured = measured_inr_ttr(made[0].check_log, r.inr_measured[:, 0], arm.window, r.target_low, r.target_high)
         ran = arm.policy if policies is None else (
             type(made[0]).__name__ + (f"(revision={made[0].revision!r})" if hasattr(made[0], "revision") else ""))
         arms[arm.key] = {"label": arm.label, "policy": ran, "window": list(arm.window),
+                         "population": ran_on[arm.key] or "default (calibrated)",
                          "published_ttr_percent": arm.published_ttr_percent,
                          "true_inr_ttr_percent": _mean_ci(true), "measured_inr_ttr_percent": _mean_ci(measured),
                          "checks_per_patient": float(np.mean([len(log) for log in made[0].check_log]))}
@@ -166,7 +197,7 @@ def compare_trial_arms(seeds: Sequence[int], condition: str = "trial",
         diffs[name] = {"published": published, "published_ci95": list(ci),
                        **{k: arms[g][k]["mean"] - arms[c][k]["mean"]
                           for k in ("true_inr_ttr_percent", "measured_inr_ttr_percent")}}
-    return {"condition": condition, "difficulty": difficulty,
+    return {"condition": condition, "difficulty": difficulty, "population": population,
             "scenario": None if options is None else {"missed_dose_probability": 0.0},
             "n_patients": len(seeds), "arms": arms, "differences": diffs}
 
@@ -175,7 +206,10 @@ def format_comparison(result: dict[str, Any]) -> str:
     """A plain-text table of :func:`compare_trial_arms`'s result."""
     cond = ("medium tier (exact daily INR)" if result["condition"] == "medium" else
             "trial conditions (hard tier without missed doses: assay CV 4 %, vitamin-K variability, amiodarone)")
-    lines = [f"Trial arms vs their imitations, {cond}, {result['n_patients']} held-out patients",
+    pop = {"trial": "each trial's own population (presets eu_pact, coag)",
+           "default": "the default population (calibrated, IWPC ancestry mix)"}.get(
+        result.get("population", "default"), f"population {result.get('population')!r}")
+    lines = [f"Trial arms vs their imitations, {cond}, {pop}, {result['n_patients']} held-out patients",
              f"{'trial arm':55s} {'published':>9s} {'measured INR':>12s} {'true INR':>9s} {'resid.':>7s}"
              "  imitating policy"]
     for a in result["arms"].values():
@@ -188,4 +222,28 @@ def format_comparison(result: dict[str, Any]) -> str:
                      f"{d['true_inr_ttr_percent']:+9.1f}   (published 95 % CI {lo:+.1f} to {hi:+.1f})")
     lines.append("measured INR: Rosendaal between the INRs the protocol measured (trial method); "
                  "true INR: daily true INR; resid. = measured - published")
+    return "\n".join(lines)
+
+
+def format_population_comparison(default: dict[str, Any], trial: dict[str, Any]) -> str:
+    """Measured-INR TTR of every arm and difference on the default and on the trial populations,
+    side by side (two :func:`compare_trial_arms` results of the same condition and seeds)."""
+    if default["condition"] != trial["condition"] or default["n_patients"] != trial["n_patients"]:
+        raise ValueError("the two results must share condition and patients; got "
+                         f"{default['condition']!r}/{default['n_patients']} and {trial['condition']!r}/{trial['n_patients']}")
+    lines = [f"Trial arms, measured-INR TTR (%), default vs trial population, condition {trial['condition']!r}, "
+             f"{trial['n_patients']} held-out patients",
+             f"{'trial arm':55s} {'published':>9s} {'default pop':>11s} {'trial pop':>9s} {'resid.':>7s}  trial population"]
+    for key, a in trial["arms"].items():
+        d = default["arms"][key]["measured_inr_ttr_percent"]["mean"]
+        t = a["measured_inr_ttr_percent"]["mean"]
+        lines.append(f"{a['label']:55s} {a['published_ttr_percent']:9.1f} {d:11.1f} {t:9.1f} "
+                     f"{t - a['published_ttr_percent']:+7.1f}  {a['population']}")
+    for name, x in trial["differences"].items():
+        lo, hi = x["published_ci95"]
+        lines.append(f"{'difference ' + name:55s} {x['published']:+9.1f} "
+                     f"{default['differences'][name]['measured_inr_ttr_percent']:+11.1f} "
+                     f"{x['measured_inr_ttr_percent']:+9.1f}   (published 95 % CI {lo:+.1f} to {hi:+.1f})")
+    lines.append("resid. = trial population - published; default pop = calibrated (IWPC ancestry mix); "
+                 "trial pop = eu_pact / coag presets (hemosim.patients.warfarin)")
     return "\n".join(lines)

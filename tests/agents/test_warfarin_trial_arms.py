@@ -256,3 +256,43 @@ def test_trial_arm_vector_env_equals_single_envs(cls):
         for k in range(steps):
             obs, _, _, _, info = env.step(single.predict(obs, info))
             assert info["inr"] == pytest.approx(batch[i, k], rel=1e-12)
+
+
+# ---------------------------------------------------------------------------------------
+# populations of the comparison (hemosim.trial_comparison)
+# ---------------------------------------------------------------------------------------
+
+
+def test_each_trial_arm_names_its_own_trial_population():
+    from hemosim.patients.warfarin import POPULATIONS
+    from hemosim.trial_comparison import TRIAL_ARMS
+
+    for arm in TRIAL_ARMS:
+        assert arm.population == ("eu_pact" if arm.key.startswith("eu_pact") else "coag")
+        assert POPULATIONS[arm.population].calibrated
+
+
+def test_compare_trial_arms_population_choices_reach_the_env():
+    """"trial" runs each arm on its trial's preset, "default" on the env's default; the patients
+    differ (COAG: 27 % African ancestry), so the TTRs do, with the same seeds."""
+    from hemosim.trial_comparison import compare_trial_arms, format_population_comparison
+
+    seeds = list(range(100000, 100024))
+    own = compare_trial_arms(seeds, "medium")
+    default = compare_trial_arms(seeds, "medium", population="default")
+    assert own["population"] == "trial" and default["population"] == "default"
+    assert [a["population"] for a in own["arms"].values()] == ["eu_pact", "eu_pact", "coag", "coag"]
+    assert {a["population"] for a in default["arms"].values()} == {"default (calibrated)"}
+    assert any(own["arms"][k]["true_inr_ttr_percent"]["mean"] != default["arms"][k]["true_inr_ttr_percent"]["mean"]
+               for k in own["arms"])
+    text = format_population_comparison(default, own)
+    assert "default pop" in text and "coag" in text
+
+
+def test_compare_trial_arms_rejects_an_unknown_population():
+    from hemosim.trial_comparison import compare_trial_arms
+
+    with pytest.raises(ValueError, match="'eupact'") as exc:
+        compare_trial_arms([100000], "medium", population="eupact")
+    for allowed in ("'trial'", "'default'", "'eu_pact'", "'coag'"):
+        assert allowed in str(exc.value)

@@ -265,3 +265,41 @@ def test_as_info_writes_genotype_strings():
     # info arrays are copies: editing them does not change the patients
     info["age_years"][:] = -1.0
     assert np.all(p.age_years > 0)
+
+
+# -- trial-matched presets ("eu_pact", "coag") ------------------------------------------------
+@pytest.mark.parametrize("name", ["eu_pact", "coag"])
+def test_trial_preset_ancestry_shares_within_binomial_error(name):
+    """Ancestry shares of 20,000 patients against the preset's mix (EU-PACT 98.5 % white, counted
+    as 100 % European; COAG 27 % Black / 73 % non-Black, Nat Rev Cardiol 2021 Table 3)."""
+    pop = POPULATIONS[name]
+    p = sample_patients(KEYS, name)
+    for i, share in enumerate(pop.ancestry_mix):
+        observed = float(np.mean(p.ancestry_index == i))
+        assert abs(observed - share) <= 5 * np.sqrt(share * (1 - share) / N_POP) + 1e-12, (ANCESTRIES[i], observed)
+    if name == "coag":
+        assert abs(np.mean(p.ancestry_index == ANCESTRIES.index("african")) - 0.27) < 0.02
+
+
+def test_trial_presets_are_calibrated_and_carry_the_trial_covariates():
+    """Calibrated model; COAG age (median 58 y), 51 % male and 56 % VTE; EU-PACT 27.9 % VTE."""
+    for name in ("eu_pact", "coag"):
+        assert POPULATIONS[name].calibrated
+        assert variability_readings("hamberg2007", name) == ("calibrated", "none")
+    coag = sample_patients(KEYS, "coag")
+    dist = stats.truncnorm((18.0 - 58.0) / 13.43, (95.0 - 58.0) / 13.43, loc=58.0, scale=13.43)
+    assert abs(coag.age_years.mean() - dist.mean()) < 5 * dist.std() / np.sqrt(N_POP)
+    for values, rate in [(coag.female, 0.49), (coag.dvt_pe, 0.56),
+                         (sample_patients(KEYS, "eu_pact").dvt_pe, 0.279)]:
+        assert abs(values.mean() - rate) < 5 * np.sqrt(rate * (1 - rate) / N_POP)
+    # the same model: a patient with the same covariates and etas gets the same parameters
+    a, b = sample_patients(KEYS[:200], "calibrated"), sample_patients(KEYS[:200], "eu_pact")
+    same = a.ancestry_index == b.ancestry_index
+    np.testing.assert_allclose(a.model_parameters().ec50_mg_per_l[same], b.model_parameters().ec50_mg_per_l[same])
+
+
+def test_unknown_trial_preset_name_raises_listing_the_allowed_names():
+    with pytest.raises(ValueError, match="eu-pact") as exc:
+        sample_patients(KEYS[:3], "eu-pact")
+    for name in ("eu_pact", "coag", "calibrated"):
+        assert repr(name) in str(exc.value)

@@ -124,9 +124,9 @@ def _warfarin_trial_rows(seeds: Sequence[int]) -> list[TargetRow]:
     inside the published 95 % CI); validation only."""
     from hemosim.trial_comparison import compare_trial_arms
 
-    result = compare_trial_arms(seeds, "trial")
+    result = compare_trial_arms(seeds, "trial", population="trial")
     note = ("trial-arm imitation (hemosim.agents.warfarin_trials), trial conditions (hard tier without "
-            "missed doses), TTR between measured INRs")
+            "missed doses), each trial's own population (presets eu_pact / coag), TTR between measured INRs")
     rows = []
     for key, arm in result["arms"].items():
         pub, sim = arm["published_ttr_percent"], arm["measured_inr_ttr_percent"]["mean"]

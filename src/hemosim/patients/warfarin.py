@@ -38,6 +38,9 @@ Sources (FACTS §1.3, §2.4)
   :meth:`WarfarinPatients.model_parameters` multiplies eta_CL and eta_EC50 by the fitted
   ``bsv_scale`` (so a refit changes the spread without redrawing patients). ``"hamberg2007"`` (also reachable as ``"iwpc"``, its hemosim
   0.3 name) is the published Hamberg 2007 population with the same IWPC genotype mix.
+  ``"eu_pact"`` and ``"coag"`` are calibrated too: the same model, with the ancestry mix, indication,
+  target and (COAG) age and sex of those trials' patients (sources at :data:`EU_PACT_POPULATION`
+  and :data:`COAG_POPULATION`; covariates the sources do not give keep the calibrated values).
   Body surface area is Mosteller's, sqrt(height_cm x weight_kg / 3600) (N Engl J Med
   1987;317:1098).
 * Interacting drugs act on S-warfarin clearance: amiodarone x 0.776 (Gage 2008, the
@@ -83,6 +86,9 @@ __all__ = [
     "CALIBRATED_VARIABILITY_READINGS",
     "DEFAULT_POPULATION",
     "IWPC_ANCESTRY_MIX",
+    "EU_PACT_POPULATION",
+    "COAG_POPULATION",
+    "TRIAL_POPULATIONS",
     "variability_readings",
 ]
 
@@ -170,9 +176,55 @@ IWPC_ANCESTRY_MIX: tuple[float, ...] = (0.55, 0.09, 0.30, 0.0, 0.06)
 #: Population used when none is named, per model structure.
 DEFAULT_POPULATION: dict[str, str] = {"hamberg2007": "calibrated", "hamberg2010": "iwpc"}
 
+#: EU-PACT (Pirmohamed 2013 N Engl J Med 369:2294) patients on the calibrated model. Only the
+#: covariates the trial's publications report (as far as we could read them) differ from
+#: "calibrated"; nothing is refitted. Chosen from the sources below before any TTR was simulated
+#: on it. Its Table 1 itself was not seen (the NEJM text is not in any store we could read).
+EU_PACT_POPULATION = PopulationPreset(
+    "eu_pact",
+    # 98.5 % white (Nat Rev Cardiol 2021 Table 3, PMC8364496 T3; FACTS §2.5). The other 1.5 % are
+    # not broken down in any source read; they are counted as European (rounding, stated).
+    ancestry_mix=(1.0, 0.0, 0.0, 0.0, 0.0),
+    # AF 72.1 %, VTE 27.9 %: Genes 2019 10:261 Table 4 (PMC6523655), a secondary review table
+    vte_indication_fraction=0.279,
+    # primary outcome: TTR with INR 2.0-3.0 (anticoagulant-trials.eu EU-PACT page; FACTS §2.3)
+    target_inr=2.5,
+    # age, weight, height, sex, amiodarone and smoking shares: UNCONFIRMED (Table 1 not seen);
+    # the calibrated population's values are kept.
+    calibrated=True,
+)
+
+#: COAG (Kimmel 2013 N Engl J Med 369:2283) patients on the calibrated model (as for EU-PACT:
+#: covariates only, nothing refitted, chosen before any TTR was simulated on it; its Table 1 was
+#: not seen, the numbers come from the secondary tables named).
+COAG_POPULATION = PopulationPreset(
+    "coag",
+    # 27 % Black, 73 % non-Black (PMC8364496 T3; FACTS §2.5). The non-Black group's make-up is
+    # not given there (Genes 2019 Table 4 says "33 % non-European", split UNCONFIRMED): it is
+    # counted as European. CYP2C9 *5/*6/*8/*11 of African ancestry are not in the model (*1).
+    ancestry_mix=(0.73, 0.27, 0.0, 0.0, 0.0),
+    # median age 58 y and 51 % male: Br J Clin Pharmacol 2015 80:868 Table 2 (PMC4594730), a
+    # secondary table (its COAG row gives n = 955); the median is used as the mean of the
+    # truncated normal and the SD (not reported) is the calibrated population's 13.43 y.
+    age_mean_years=58.0,
+    female_fraction=0.49,
+    # DVT or PE 56 %, AF 23 %: Genes 2019 10:261 Table 4 (PMC6523655), secondary
+    vte_indication_fraction=0.56,
+    # inclusion criterion 6, target INR 2-3 (Kimmel 2013 Am Heart J 166:435, PMC4415273 Table I)
+    target_inr=2.5,
+    # weight, height, amiodarone and smoking shares: UNCONFIRMED (not found); calibrated values kept.
+    calibrated=True,
+)
+
+#: Trial-matched presets: the trial whose arms run on each (hemosim.trial_comparison).
+TRIAL_POPULATIONS: dict[str, str] = {"eu_pact": "EU-PACT", "coag": "COAG"}
+
 POPULATIONS: dict[str, PopulationPreset] = {
     # default: calibrated to the IWPC 2009 dose distribution (hemosim.calibration.warfarin_population)
     "calibrated": PopulationPreset("calibrated", ancestry_mix=IWPC_ANCESTRY_MIX, calibrated=True),
+    # trial-matched calibrated populations (covariates from the trials' reports; see above)
+    "eu_pact": EU_PACT_POPULATION,
+    "coag": COAG_POPULATION,
     # the published Hamberg 2007 typical values and variability, IWPC genotype mix
     "hamberg2007": PopulationPreset("hamberg2007", ancestry_mix=IWPC_ANCESTRY_MIX),
     "iwpc": PopulationPreset("iwpc", ancestry_mix=IWPC_ANCESTRY_MIX),  # hemosim 0.3 name of "hamberg2007"
