@@ -142,9 +142,11 @@ def _survival(log: dict[str, np.ndarray]) -> np.ndarray:
 
 
 def _warfarin_policies() -> dict[str, Callable[[], Any]]:
-    from hemosim.cli import _warfarin_policies as policies
+    """The guideline protocols, random, and the EU-PACT / COAG trial-arm imitations (day-4
+    revision), as ``hemosim evaluate`` runs them (on the env's default population)."""
+    from hemosim.cli import _trial_arm_policies, _warfarin_policies as policies
 
-    return policies()
+    return {**policies(), **_trial_arm_policies()}
 
 
 def _heparin_policies() -> dict[str, Callable[[], Any]]:
