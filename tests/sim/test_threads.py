@@ -60,6 +60,9 @@ def test_small_batches_and_one_thread_run_serial():
     assert not threads.use_parallel(1)
     assert not threads.use_parallel(64)
     assert not threads.use_parallel(threads.PARALLEL_MIN_PATIENTS - 1)
+    assert threads.use_parallel(threads.PARALLEL_MIN_PATIENTS) == (threads._max_threads() > 1)
+    assert not threads.use_parallel_light(threads.LIGHT_KERNEL_MIN_ROWS - 1)
+    assert threads.use_parallel_light(threads.LIGHT_KERNEL_MIN_ROWS) == (threads._max_threads() > 1)
     threads.set_num_threads(1)
     assert not threads.use_parallel(10_000)
 
@@ -95,8 +98,12 @@ def _trajectory(env_id: str, options: dict, n_threads: int, steps: int = 40) -> 
 
 
 @needs_two
+@pytest.mark.parametrize("light_min_rows", [threads.LIGHT_KERNEL_MIN_ROWS, threads.PARALLEL_MIN_PATIENTS],
+                         ids=["light-kernels-serial", "light-kernels-parallel"])
 @pytest.mark.parametrize("env_id, options", ENV_CASES, ids=lambda x: x if isinstance(x, str) else str(x))
-def test_one_and_two_threads_bit_identical(env_id, options):
+def test_one_and_two_threads_bit_identical(env_id, options, light_min_rows, monkeypatch):
+    """Also with the light kernels (warfarin INR and event draws) forced parallel at this size."""
+    monkeypatch.setattr(threads, "LIGHT_KERNEL_MIN_ROWS", light_min_rows)
     one = _trajectory(env_id, options, 1)
     two = _trajectory(env_id, options, 2)
     for key in one:

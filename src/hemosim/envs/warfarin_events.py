@@ -54,7 +54,7 @@ import numpy as np
 from numba import njit, prange
 
 from hemosim.sim import rng_compiled
-from hemosim.sim.threads import PARALLEL_CHUNKS, use_parallel
+from hemosim.sim.threads import PARALLEL_CHUNKS, use_parallel_light
 from hemosim.sim.events import EventLog, cached_by_identity, per_hour_from_per_100_patient_years
 
 __all__ = [
@@ -237,7 +237,7 @@ def draw_warfarin_events(
     if day.ndim == 0:
         day = np.full(n, day)
     cost = np.empty(n)
-    draw = _draw_rows_parallel if use_parallel(n) else _draw_rows
+    draw = _draw_rows_parallel if use_parallel_light(n) else _draw_rows
     draw(np.ascontiguousarray(inr_true, dtype=np.float64), log.alive, np.asarray(keys, dtype=np.uint64), day,
                *_kernel_constants(h), log.flag_block, log.isth_class, cost)
     return cost

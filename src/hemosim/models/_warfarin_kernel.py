@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-from hemosim.sim.threads import PARALLEL_CHUNKS, use_parallel
+from hemosim.sim.threads import PARALLEL_CHUNKS, use_parallel, use_parallel_light
 
 
 @njit(cache=True, inline="always")
@@ -67,7 +67,7 @@ def _inr_parallel(chain, inr_base, inr_max, inr_lambda, out):  # pragma: no cove
 
 def inr_of(chain, inr_base, inr_max, inr_lambda, out):
     """INR = BASE + INRmax (1 - A6 A7)^lambda for every patient, written into ``out``."""
-    kernel = _inr_parallel if use_parallel(chain.shape[0]) else _inr_serial
+    kernel = _inr_parallel if use_parallel_light(chain.shape[0]) else _inr_serial
     kernel(chain, inr_base, inr_max, inr_lambda, out)
     return out
 
@@ -144,7 +144,7 @@ def _inr_mean_parallel(chain, inr_base, inr_max, out):  # pragma: no cover - jit
 
 def inr_of_mean(chain, inr_base, inr_max, out):
     """Hamberg 2010: INR = BASE + INRmax (1 - (A3 + A6)/2), written into ``out``."""
-    kernel = _inr_mean_parallel if use_parallel(chain.shape[0]) else _inr_mean_serial
+    kernel = _inr_mean_parallel if use_parallel_light(chain.shape[0]) else _inr_mean_serial
     kernel(chain, inr_base, inr_max, out)
     return out
 
