@@ -175,3 +175,14 @@ def test_the_readme_prints_the_stored_value(entry_id, scale, decimals, marker):
     lines = [line for line in (REPO / "README.md").read_text().splitlines() if marker in line]
     assert lines, f"no README line contains {marker!r}"
     assert any(text in line for line in lines), f"{entry_id} = {text} not on the README line {lines[0]!r}"
+
+
+def test_a_bad_tolerance_in_the_expected_file_names_the_entry(tmp_path, monkeypatch, capsys):
+    entries = _entries()[:3]
+    entries[1]["tolerance"] = {"rel": -0.1}
+    path = _write(tmp_path / "expected.json", entries)
+    with pytest.raises(ValueError, match=f"entry {entries[1]['id']!r} has tolerance"):
+        expected.load_expected(path)
+    monkeypatch.chdir(REPO)
+    assert main(["reproduce", "--check-only", "--expected", str(path)]) == 2
+    assert "allowed: \"exact\"" in capsys.readouterr().err

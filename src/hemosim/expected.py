@@ -284,6 +284,11 @@ def load_expected(path: Path | str) -> list[dict[str, Any]]:
         missing = required - set(e)
         if missing:
             raise ValueError(f"{path}: entry {e.get('id', e)!r} lacks {sorted(missing)}")
+        tol = e["tolerance"]
+        if tol != "exact" and not (isinstance(tol, dict) and tol and set(tol) <= {"rel", "abs"}
+                                   and all(_is_number(v) and v >= 0 for v in tol.values())):
+            raise ValueError(f"{path}: entry {e['id']!r} has tolerance {tol!r}; allowed: \"exact\", "
+                             "{\"rel\": r} and / or {\"abs\": a} with r, a >= 0")
     return entries
 
 
@@ -310,10 +315,6 @@ class CheckReport:
         out.append(f"check: {self.compared} values compared, {len(self.misses)} missed, {len(self.skipped)} skipped"
                    + (" -- OK" if self.ok else " -- FAILED"))
         return out
-
-
-def _fmt(value: Any) -> str:
-    return repr(value) if not isinstance(value, float) else f"{value!r}"
 
 
 def check(root: Path | str = ".", expected_path: Path | str | None = None, steps: list[str] | None = None) -> CheckReport:
@@ -345,10 +346,10 @@ def check(root: Path | str = ".", expected_path: Path | str | None = None, steps
         report.compared += 1
         if got is _MISSING:
             where = "file missing" if data is _MISSING else "not in the file"
-            report.misses.append(f"{e['id']}: expected {_fmt(e['value'])}, got nothing ({e['source_file']}: {where}), "
+            report.misses.append(f"{e['id']}: expected {e['value']!r}, got nothing ({e['source_file']}: {where}), "
                                  f"tolerance {tol}")
         elif not within(e["value"], got, tol):
-            report.misses.append(f"{e['id']}: expected {_fmt(e['value'])}, got {_fmt(got)}, tolerance {tol}")
+            report.misses.append(f"{e['id']}: expected {e['value']!r}, got {got!r}, tolerance {tol}")
     current = extract(root, steps)
     report.new_ids = sorted(set(current) - seen)
     return report
@@ -375,7 +376,7 @@ def write_expected(root: Path | str = ".", expected_path: Path | str | None = No
             kept.append(e)
     order = {s.step: i for i, s in enumerate(SOURCES)}
     entries = kept + list(new.values())
-    entries.sort(key=lambda e: (order.get(step_of.get(e["source_file"], ""), len(order)),))
+    entries.sort(key=lambda e: order.get(step_of.get(e["source_file"], ""), len(order)))
     header = {
         "about": "Every number of the results files that README.md and the model / env cards quote, with a "
                  "tolerance each; `hemosim reproduce --check` regenerates and compares them "
