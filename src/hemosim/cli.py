@@ -266,10 +266,12 @@ def _calibration_report(args: argparse.Namespace) -> int:
 
 #: What ``hemosim reproduce`` runs: (name, argv of ``main``); tables go to results/NAME.txt.
 REPRODUCE_STEPS = [
-    ("warfarin_population", ["calibrate", "warfarin-population"]),  # before the evaluation that uses it
+    # the stored calibration on held-out patients; refitting (without --stored) rewrites the model's
+    # data file from a start at the stored values, which moves it, so it is a maintainer's step
+    ("warfarin_population", ["calibrate", "warfarin-population", "--stored"]),
     ("warfarin_evaluation", ["evaluate", "--out", "results", "--no-progress"]),
-    ("heparin_fit", ["calibrate", "heparin"]),
-    ("raschke_trial", ["calibrate", "raschke"]),
+    ("heparin_fit", ["calibrate", "heparin", "--json", "results/heparin_fit.json"]),
+    ("raschke_trial", ["calibrate", "raschke", "--json", "results/raschke_trial.json"]),
     ("heparin_pomdp", ["calibrate", "heparin-pomdp", "--out", "results/heparin_pomdp"]),
     ("doac_trials", ["calibrate", "doac-trials", "--out", "results/doac_trials", "--figures", "docs/models/figures"]),
     ("clinical_events", ["calibrate", "events", "--json", "results/clinical_events.json"]),
@@ -323,6 +325,44 @@ def _run_script(path: str) -> int:
 
 
 def _reproduce(args: argparse.Namespace) -> int:
+    """Run the steps (unless ``--check-only``), then compare with or rewrite the expected
+    values (``--check`` / ``--check-only`` / ``--write-expected``; ``hemosim.expected``)."""
+    from hemosim import expected
+
+    if args.check_only and args.write_expected:
+        print("--check-only and --write-expected exclude each other (one compares, the other overwrites)", file=sys.stderr)
+        return 2
+    rc, started = 0, time.time()
+    if not args.check_only:
+        rc = _run_reproduce_steps(args)
+    if not (args.check or args.check_only or args.write_expected):
+        return rc
+    steps = args.only or None
+    exp_path = Path(args.expected) if args.expected else Path(expected.EXPECTED_PATH)
+    if args.write_expected:
+        if rc:
+            print("a step failed: expected values not written", file=sys.stderr)
+            return rc
+        n = expected.write_expected(".", exp_path, steps)
+        print(f"wrote {n} expected values to {exp_path}")
+        return 0
+    try:
+        report = expected.check(".", exp_path, steps)
+    except (FileNotFoundError, ValueError) as exc:
+        print(f"check: {exc}", file=sys.stderr)
+        return 2
+    if not args.check_only:  # a results file this run did not rewrite is stale, not reproduced
+        for source in expected.SOURCES:
+            f = Path(source.file)
+            if (steps is None or source.step in steps) and (not f.exists() or f.stat().st_mtime < started):
+                report.misses.append(f"{source.step}: {source.file} was not rewritten by this run")
+    print()
+    for line in report.lines():
+        print(line)
+    return 1 if rc or not report.ok else 0
+
+
+def _run_reproduce_steps(args: argparse.Namespace) -> int:
     import contextlib
 
     out = Path("results")
@@ -514,6 +554,12 @@ def _parser() -> argparse.ArgumentParser:
     lb.add_argument("--ray-shards", type=int, default=2, help="Ray tasks per policy (patients split evenly)")
     rep = sub.add_parser("reproduce", help="regenerate every result the README quotes into results/")
     rep.add_argument("--only", nargs="*", default=None, choices=[n for n, _ in REPRODUCE_STEPS])
+    rep.add_argument("--check", action="store_true",
+                     help="after the steps, compare the results with results/EXPECTED_RESULTS.json; exit 1 on a miss")
+    rep.add_argument("--check-only", action="store_true", help="compare the results on disk without running the steps")
+    rep.add_argument("--write-expected", action="store_true",
+                     help="(maintainers, after an intentional model change) rewrite the expected values from the results")
+    rep.add_argument("--expected", default=None, help="expected-values file (default results/EXPECTED_RESULTS.json)")
     return p
 
 

@@ -246,3 +246,21 @@ def test_seed_pools_are_guarded():
         raschke_trial.trial_table(10, 0)
     with pytest.raises(ValueError, match="training"):
         heparin_fit.simulated_spearman(UFH_TYPICAL, 0.0, 0.6, seeds=(100000, 100010))
+
+
+def test_trial_and_fit_write_their_tables_as_json(tmp_path, capsys):
+    """`--json` (what `hemosim reproduce --check` compares) holds the printed numbers."""
+    import json
+
+    trial_path, fit_path = tmp_path / "raschke.json", tmp_path / "fit.json"
+    assert raschke_trial.main(["--patients", "20", "--skip-ttr", "--json", str(trial_path)]) == 0
+    trial = json.loads(trial_path.read_text())
+    assert trial["n_patients"] == 20 and "ttr" not in trial
+    wb = trial["trial"]["weight_based"]
+    assert wb["n"] == 20 and f"{100 * wb['share_above_24h']:.1f} %" in capsys.readouterr().out
+    assert heparin_fit.main(["--stored", "--validation-patients", "0", "--json", str(fit_path)]) == 0
+    out = capsys.readouterr().out
+    fit = json.loads(fit_path.read_text())
+    assert fit["fit_run"] is False and "parameters" not in fit
+    (row,) = [r for r in fit["rows"] if r["target"] == "half-life 400 U/kg"]
+    assert f"| {row['simulated']:.4g} | {100 * row['residual']:+.1f} % |" in out

@@ -426,9 +426,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m hemosim.calibration.heparin_fit", description=__doc__.split("\n\n")[0])
     parser.add_argument("--stored", action="store_true", help="skip the fit; table for the stored values only")
     parser.add_argument("--validation-patients", type=int, default=1000)
+    parser.add_argument("--json", default=None, help="also write the parameters and the residual table to this JSON file")
     args = parser.parse_args(argv)
     from hemosim.patients.heparin import APTT_SENSITIVITY_LOG_SD, ELIMINATION_IOV_LOG_SD, PK_VARIABILITY_SCALE
 
+    result: dict = {"fit_run": not args.stored}
     if args.stored:
         p, scale, sd, iov = UFH_TYPICAL, PK_VARIABILITY_SCALE, APTT_SENSITIVITY_LOG_SD, ELIMINATION_IOV_LOG_SD
     else:
@@ -442,8 +444,24 @@ def main(argv: list[str] | None = None) -> int:
         print(f"| elimination_iov_log_sd | {iov:.4g} | {ELIMINATION_IOV_LOG_SD:.4g} |")
         print(f"| steady state at 18 U/kg/h (IU/mL, stage 4 level) | {level:.4g} | {FITTED_STEADY_STATE_IU_PER_ML:.4g} |")
         print()
-    text, _ = residual_table(p, sd, scale, args.validation_patients, iov)
+        result["parameters"] = {
+            **{f: {"fitted": getattr(p, f), "stored": getattr(UFH_TYPICAL, f)} for f in PK_FIELDS + ("aptt_sensitivity_per_iu_per_ml",)},
+            "pk_variability_scale": {"fitted": scale, "stored": PK_VARIABILITY_SCALE},
+            "aptt_sensitivity_log_sd": {"fitted": sd, "stored": APTT_SENSITIVITY_LOG_SD},
+            "elimination_iov_log_sd": {"fitted": iov, "stored": ELIMINATION_IOV_LOG_SD},
+            "steady_state_iu_per_ml": {"fitted": level, "stored": FITTED_STEADY_STATE_IU_PER_ML},
+        }
+    text, rows = residual_table(p, sd, scale, args.validation_patients, iov)
     print(text)
+    if args.json:
+        from hemosim.calibration.raschke_trial import write_json
+
+        result["rows"] = [
+            {"target": r["target"].name, "role": r["target"].role, "published": str(r["target"].published),
+             "unit": r["target"].unit, "simulated": float(r["simulated"]), "residual": float(r["residual"])}
+            for r in rows
+        ]
+        write_json(args.json, result)
     return 0
 
 

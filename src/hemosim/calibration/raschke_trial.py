@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import sys
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
@@ -229,16 +230,44 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--patients", type=int, default=1000)
     parser.add_argument("--first-seed", type=int, default=100000)
     parser.add_argument("--skip-ttr", action="store_true", help="only the trial table")
+    parser.add_argument("--json", default=None, help="also write both tables' numbers to this JSON file")
     args = parser.parse_args(argv)
     if args.patients < 1:
         parser.error(f"--patients must be >= 1, got {args.patients}")
-    text, _ = trial_table(args.patients, args.first_seed)
+    text, trial = trial_table(args.patients, args.first_seed)
     print(text)
+    result: dict = {"n_patients": args.patients, "first_seed": args.first_seed, "trial": trial}
     if not args.skip_ttr:
         print()
-        text, _ = ttr_table(args.patients, args.first_seed)
+        text, result["ttr"] = ttr_table(args.patients, args.first_seed)
         print(text)
+    if args.json:
+        write_json(args.json, result)
     return 0
+
+
+def write_json(path: str | Path, result: dict) -> None:
+    """Write ``result`` (the numbers behind the printed tables) as JSON; NaN becomes null."""
+    import json
+    import math
+
+    def clean(x):
+        if isinstance(x, dict):
+            return {k: clean(v) for k, v in x.items()}
+        if isinstance(x, (list, tuple)):
+            return [clean(v) for v in x]
+        if isinstance(x, (bool, np.bool_)):
+            return bool(x)
+        if isinstance(x, (int, np.integer)):
+            return int(x)
+        if isinstance(x, (float, np.floating)):
+            return None if math.isnan(float(x)) else float(x)
+        return x
+
+    out = Path(path)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(clean(result), indent=1) + "\n")
+    print(f"wrote {out}")
 
 
 if __name__ == "__main__":  # pragma: no cover
