@@ -113,6 +113,8 @@ SOURCES: tuple[Source, ...] = (
     # trained agents: torch inference may differ in late digits across versions
     Source("leaderboard", "results/leaderboard.json", ("README.md",),
            tolerances=((r"\[[^\]]+\]", {"rel": 1e-4}),)),
+    # every model's published targets: simulated values, residuals, pass / miss and the counts
+    Source("calibration_report", "results/calibration_report.json", ("README.md", "docs/methods.md")),
 )
 
 

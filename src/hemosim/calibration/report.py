@@ -152,8 +152,10 @@ def _table5_worst_deviation_percent() -> float:
         steady_state_weekly_dose_mg,
     )
 
+    from hemosim.calibration.warfarin_targets import HAMBERG_2007_TABLE5
+
     cyp, vk, age, dose = [], [], [], []
-    for (c, v), doses in _TABLE5.items():
+    for (c, v), doses in HAMBERG_2007_TABLE5.items():
         for a, d in zip((50.0, 70.0, 90.0), doses):
             cyp.append(CYP2C9_GENOTYPES.index(c))
             vk.append(VKORC1_GENOTYPES.index(v))
@@ -163,15 +165,6 @@ def _table5_worst_deviation_percent() -> float:
     return float(100 * np.max(np.abs(model / np.array(dose) - 1.0)))
 
 
-#: Hamberg 2007 Clin Pharmacol Ther 81:529 Table 5 (FACTS §1.6): daily dose (mg) for INR 2.5 at age 50 / 70 / 90.
-_TABLE5 = {
-    ("*1/*1", "GG"): (9.08, 7.72, 6.36), ("*1/*1", "GA"): (5.94, 5.06, 4.16), ("*1/*1", "AA"): (4.32, 3.68, 3.04),
-    ("*1/*2", "GG"): (6.22, 5.30, 4.40), ("*1/*2", "GA"): (4.10, 3.50, 2.90), ("*1/*2", "AA"): (2.98, 2.54, 2.10),
-    ("*1/*3", "GG"): (5.04, 4.30, 3.58), ("*1/*3", "GA"): (3.30, 2.82, 2.34), ("*1/*3", "AA"): (2.40, 2.06, 1.71),
-    ("*2/*2", "GG"): (2.54, 2.16, 1.77), ("*2/*2", "GA"): (1.66, 1.41, 1.16), ("*2/*2", "AA"): (1.21, 1.03, 0.84),
-    ("*2/*3", "GG"): (2.82, 2.40, 1.97), ("*2/*3", "GA"): (1.85, 1.57, 1.29), ("*2/*3", "AA"): (1.35, 1.14, 0.94),
-    ("*3/*3", "GG"): (1.38, 1.18, 1.00), ("*3/*3", "GA"): (0.90, 0.77, 0.65), ("*3/*3", "AA"): (0.66, 0.56, 0.47),
-}
 
 
 def collect_warfarin_table5() -> list[TargetRow]:

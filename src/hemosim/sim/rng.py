@@ -105,7 +105,7 @@ _KERNEL: Any = None
 
 
 def _uniform_compiled(key: Any, streams: np.ndarray, counter: Any) -> np.ndarray | None:
-    """``(N, S)`` draws by the compiled loop (:mod:`hemosim.sim._rng_kernel`, identical bits)
+    """``(N, S)`` draws by the compiled loop (:func:`hemosim.sim.rng_compiled.uniform_rows`, identical bits)
     when the shapes are the common ones: ``key`` (N,), ``streams`` (S,), ``counter`` a scalar
     or (N,); ``None`` otherwise (the caller takes the NumPy path)."""
     global _KERNEL
@@ -116,9 +116,9 @@ def _uniform_compiled(key: Any, streams: np.ndarray, counter: Any) -> np.ndarray
     if counter.ndim > 1 or (counter.ndim == 1 and counter.shape[0] != key.shape[0]):
         return None
     if _KERNEL is None:
-        from hemosim.sim import _rng_kernel
+        from hemosim.sim import rng_compiled
 
-        _KERNEL = _rng_kernel.uniform_rows
+        _KERNEL = rng_compiled.uniform_rows
     out = np.empty((key.shape[0], streams.shape[0]))
     _KERNEL(np.ascontiguousarray(_as_u64(key)), np.ascontiguousarray(_as_u64(streams)),
             np.ascontiguousarray(_as_u64(np.atleast_1d(counter))), out)
