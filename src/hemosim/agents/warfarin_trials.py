@@ -51,7 +51,7 @@ as in the other protocols. Day numbering as in :mod:`hemosim.agents.warfarin` (t
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Mapping
 
 import numpy as np
@@ -60,6 +60,7 @@ from numpy.typing import ArrayLike
 from hemosim.agents.warfarin import (
     NO_ZONE,
     _covariates,
+    _coef,
     _InrGuidedProtocol,
     _lookup,
     _numeric,
@@ -94,10 +95,6 @@ __all__ = [
 #: INR checks of the trial-arm protocols (therapy days): the day-4 revision, then visits.
 REVISION_CHECK_DAYS: tuple[int, ...] = (4, 8, 15, 22, 29, 57, 85)
 _REVISION_DAY = 4
-
-
-def _coef(value: float, unit: str, source: str) -> Any:
-    return field(default=value, metadata={"unit": unit, "source": source})
 
 
 _LZ_PG_SRC = ("Lenzini 2010 Clin Pharmacol Ther 87:572 (pharmacogenetic refinement) as coded in ReiL "
