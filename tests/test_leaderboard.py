@@ -110,3 +110,20 @@ def test_random_row_draws_per_patient_whatever_the_batch():
     assert x.shape == (10, 2) and x.dtype == np.float32 and ((x > 0) & (x < 1)).all()
     with pytest.raises(ValueError, match="bind"):
         lb._PatientKeyedUniform(space).predict(np.zeros((3, 8)))
+
+
+def test_saved_agents_are_left_out_with_a_note_without_the_train_extra(monkeypatch, capsys):
+    """A clone with `results/agents/*.json` but without torch / SB3 (the test extra only):
+    the leaderboard runs without the agent rows instead of failing (`hemosim reproduce`)."""
+    import importlib.util
+    from pathlib import Path
+
+    from hemosim import cli
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *a: None if name in ("torch", "stable_baselines3") else real(name, *a))
+    agents_dir = Path(__file__).resolve().parents[1] / "results" / "agents"
+    assert list(agents_dir.glob("*.json")), "the committed agents are the case this test is about"
+    assert cli._trained_agents(agents_dir, None) == {}
+    assert "not loaded without the train extra" in capsys.readouterr().out

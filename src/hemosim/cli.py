@@ -439,11 +439,15 @@ def _trained_agents(folder: Path, env_ids: list[str] | None) -> dict[str, dict[s
     records = sorted(folder.glob("*.json")) if folder.is_dir() else []
     if not records:
         return {}
-    try:
-        from hemosim.training import load_agent
-    except ImportError:  # pragma: no cover - without the extra
-        print(f"note: {len(records)} trained agent(s) in {folder} not loaded (pip install 'hemosim[train]')")
+    import importlib.util
+
+    if importlib.util.find_spec("torch") is None or importlib.util.find_spec("stable_baselines3") is None:
+        # loading a saved agent needs torch and Stable-Baselines3 (hemosim.training imports them lazily)
+        print(f"note: {len(records)} trained agent(s) in {folder} not loaded without the train extra "
+              "(pip install 'hemosim[train]'); their rows are left out")
         return {}
+    from hemosim.training import load_agent
+
     agents: dict[str, dict[str, Any]] = {}
     for path in records:
         record = json.loads(path.read_text())
