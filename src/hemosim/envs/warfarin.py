@@ -93,7 +93,9 @@ warfarin-population`` (training seeds) so that the true maintenance doses match 
 (median 27.3 vs 28.0 mg/week; 32.8 / 13.6 % need <= 21 / >= 49 mg/week vs 33.9 / 12.4 %) and
 the INR falls after stopping as in White 1995 (half-life of INR - 1 0.94 days; 0.52-1.2
 published). ``"hamberg2007"`` (hemosim 0.3's ``"iwpc"``) is the published Hamberg 2007
-population; see ``docs/models/warfarin.md``.
+population; ``"eu_pact"`` and ``"coag"`` are the calibrated model with those trials'
+ancestry mix, indication and (COAG) age and sex; single-ancestry presets (``"european"``,
+``"african"``, ...) use the published model; see ``docs/models/warfarin.md``.
 
 Episode End
 -----------
