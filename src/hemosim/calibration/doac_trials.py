@@ -71,6 +71,7 @@ from hemosim.calibration.doac_targets import (
     Trial,
     rate_interval,
 )
+from hemosim.calibration.results_json import jsonable
 from hemosim.label_rules import apixaban_reduction_criteria_count
 from hemosim.models import doac
 from hemosim.models.doac import (
@@ -604,18 +605,6 @@ def make_exposure_figure(path: Path) -> None:
     plt.close(fig)
 
 
-def _jsonable(x: Any) -> Any:
-    if isinstance(x, dict):
-        return {str(k): _jsonable(v) for k, v in x.items()}
-    if isinstance(x, (list, tuple)):
-        return [_jsonable(v) for v in x]
-    if isinstance(x, (np.floating, np.integer)):
-        return x.item()
-    if isinstance(x, float) and not np.isfinite(x):
-        return None
-    return x
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m hemosim.calibration.doac_trials", description=__doc__.split("\n")[0])
     parser.add_argument("--out", default="results/doac_trials", help="output directory (table, figure, JSON)")
@@ -652,7 +641,7 @@ def main(argv: list[str] | None = None) -> int:
         "exposure": exposure_table(),
         "seconds": time.perf_counter() - t0,
     }
-    (out / "doac_trials.json").write_text(json.dumps(_jsonable(result), indent=1))
+    (out / "doac_trials.json").write_text(json.dumps(jsonable(result), indent=1))
     table = markdown_tables(summary)
     sub_table = subgroup_markdown(result["subgroups"])
     (out / "doac_trials.md").write_text(table + "\n\n" + sub_table + "\n")

@@ -454,7 +454,7 @@ def main(argv: list[str] | None = None) -> int:
     text, rows = residual_table(p, sd, scale, args.validation_patients, iov)
     print(text)
     if args.json:
-        from hemosim.calibration.raschke_trial import write_json
+        from hemosim.calibration.results_json import write_json
 
         result["rows"] = [
             {"target": r["target"].name, "role": r["target"].role, "published": str(r["target"].published),

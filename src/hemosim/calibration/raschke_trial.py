@@ -23,7 +23,6 @@ from __future__ import annotations
 import argparse
 import sys
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 
@@ -242,32 +241,10 @@ def main(argv: list[str] | None = None) -> int:
         text, result["ttr"] = ttr_table(args.patients, args.first_seed)
         print(text)
     if args.json:
+        from hemosim.calibration.results_json import write_json
+
         write_json(args.json, result)
     return 0
-
-
-def write_json(path: str | Path, result: dict) -> None:
-    """Write ``result`` (the numbers behind the printed tables) as JSON; NaN becomes null."""
-    import json
-    import math
-
-    def clean(x):
-        if isinstance(x, dict):
-            return {k: clean(v) for k, v in x.items()}
-        if isinstance(x, (list, tuple)):
-            return [clean(v) for v in x]
-        if isinstance(x, (bool, np.bool_)):
-            return bool(x)
-        if isinstance(x, (int, np.integer)):
-            return int(x)
-        if isinstance(x, (float, np.floating)):
-            return None if math.isnan(float(x)) else float(x)
-        return x
-
-    out = Path(path)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(clean(result), indent=1) + "\n")
-    print(f"wrote {out}")
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -26,6 +26,8 @@ from typing import Any, Callable, Iterable, Sequence
 
 import numpy as np
 
+from hemosim.calibration.results_json import jsonable
+
 __all__ = [
     "TargetRow",
     "SIZES",
@@ -624,15 +626,12 @@ def report_json(rows: Sequence[TargetRow], sizes: dict[str, str] | None = None) 
     sizes = SIZES if sizes is None else sizes
     models = list(dict.fromkeys(r.model for r in rows))
 
-    def clean(d: dict[str, Any]) -> dict[str, Any]:
-        return {k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in d.items()}
-
     payload = {
         "command": "hemosim calibrate",
         "sizes": {m: sizes[m] for m in models if m in sizes},
         "summary": summary(rows),
         "summary_line": summary_line(rows),
-        "rows": [clean(asdict(r)) for r in rows],
+        "rows": [asdict(r) for r in rows],
         "not_collected": NOT_COLLECTED,
     }
-    return json.dumps(payload, indent=1, allow_nan=False) + "\n"
+    return json.dumps(jsonable(payload), indent=1, allow_nan=False) + "\n"
