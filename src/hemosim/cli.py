@@ -439,14 +439,12 @@ def _trained_agents(folder: Path, env_ids: list[str] | None) -> dict[str, dict[s
     records = sorted(folder.glob("*.json")) if folder.is_dir() else []
     if not records:
         return {}
-    import importlib.util
+    from hemosim.training import load_agent, train_extra_installed
 
-    if importlib.util.find_spec("torch") is None or importlib.util.find_spec("stable_baselines3") is None:
-        # loading a saved agent needs torch and Stable-Baselines3 (hemosim.training imports them lazily)
+    if not train_extra_installed():
         print(f"note: {len(records)} trained agent(s) in {folder} not loaded without the train extra "
               "(pip install 'hemosim[train]'); their rows are left out")
         return {}
-    from hemosim.training import load_agent
 
     agents: dict[str, dict[str, Any]] = {}
     for path in records:

@@ -34,7 +34,6 @@ intentional model change) rewrites the expected file from the results on disk.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import math
 import re
@@ -268,7 +267,9 @@ def resolve(data: Any, path: list) -> Any:
 
 def _extra_installed(extra: str) -> bool:
     if extra == "train":
-        return all(importlib.util.find_spec(m) is not None for m in ("torch", "stable_baselines3"))
+        from hemosim.training import train_extra_installed
+
+        return train_extra_installed()
     raise ValueError(f"unknown extra {extra!r}; known: 'train'")
 
 

@@ -33,7 +33,15 @@ import numpy as np
 
 from hemosim.reproducibility import TRAIN_SEEDS, assert_train
 
-__all__ = ["train", "SB3Policy", "load_agent", "agent_name"]
+__all__ = ["train", "SB3Policy", "load_agent", "agent_name", "train_extra_installed"]
+
+
+def train_extra_installed() -> bool:
+    """Whether the ``train`` extra (torch and Stable-Baselines3, imported lazily here) is installed:
+    saving, loading and training agents need it."""
+    import importlib.util
+
+    return all(importlib.util.find_spec(m) is not None for m in ("torch", "stable_baselines3"))
 
 
 def agent_name(env_id: str, seed: int) -> str:
