@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from scipy.integrate import solve_ivp
 
-from hemosim.calibration.warfarin_targets import HAMBERG_2007_TABLE5 as TABLE5  # FACTS §1.6
+from hemosim.calibration.warfarin_targets import hamberg_2007_table5_cells  # Table 5, FACTS §1.6
 from hemosim.models.warfarin import (
     CYP2C9_GENOTYPES,
     HAMBERG_2007,
@@ -84,24 +84,13 @@ def test_90_day_inr_matches_solve_ivp_within_0_005(convention, cyp, vk, dose):
     assert worst < 0.005
 
 
-def _table5_arrays():
-    cyp, vk, age, dose = [], [], [], []
-    for (c, v), doses in TABLE5.items():
-        for a, d in zip((50.0, 70.0, 90.0), doses):
-            cyp.append(CYP2C9_GENOTYPES.index(c))
-            vk.append(VKORC1_GENOTYPES.index(v))
-            age.append(a)
-            dose.append(d)
-    return np.array(cyp), np.array(vk), np.array(age), np.array(dose)
-
-
 def test_hamberg_table5_steady_state_inr_within_3_percent_of_2_5():
     """Hamberg 2007 Table 5: all 54 cells, typical patients, daily dosing to steady state.
 
     Steady-state INR is the mean over one dosing interval after 200 days. (The trough is
     up to 3.3 % lower in high-clearance cells because E is concave in C; see the card.)
     """
-    cyp, vk, age, dose = _table5_arrays()
+    cyp, vk, age, dose = hamberg_2007_table5_cells()
     m, _ = _model(cyp, vk, age)
     m.advance_days(np.repeat(dose[:, None], 199, axis=1))
     hourly = WarfarinModel(len(dose), nodes_h=np.array([0.0, 0.25, 0.5, 1.0]))
@@ -117,7 +106,7 @@ def test_hamberg_table5_steady_state_inr_within_3_percent_of_2_5():
 
 def test_table5_doses_as_constant_infusion_within_2_5_percent():
     """The same doses given as a constant rate (the table's steady-state assumption)."""
-    cyp, vk, age, dose = _table5_arrays()
+    cyp, vk, age, dose = hamberg_2007_table5_cells()
     m = WarfarinModel(len(dose), nodes_h=np.array([0.0, 0.5, 1.0]))
     m.set_parameters(np.ones(len(dose), bool), individual_parameters(cyp, vk, age))
     m.advance_days(np.repeat(dose[:, None] / 24.0, 24 * 150, axis=1))

@@ -147,24 +147,12 @@ def _warfarin_trial_rows(seeds: Sequence[int]) -> list[TargetRow]:
 
 def _table5_worst_deviation_percent() -> float:
     """Worst |model / table - 1| (%) of Hamberg 2007 Table 5's 54 maintenance doses (published model)."""
-    from hemosim.models.warfarin import (
-        CYP2C9_GENOTYPES,
-        VKORC1_GENOTYPES,
-        individual_parameters,
-        steady_state_weekly_dose_mg,
-    )
+    from hemosim.calibration.warfarin_targets import hamberg_2007_table5_cells
+    from hemosim.models.warfarin import individual_parameters, steady_state_weekly_dose_mg
 
-    from hemosim.calibration.warfarin_targets import HAMBERG_2007_TABLE5
-
-    cyp, vk, age, dose = [], [], [], []
-    for (c, v), doses in HAMBERG_2007_TABLE5.items():
-        for a, d in zip((50.0, 70.0, 90.0), doses):
-            cyp.append(CYP2C9_GENOTYPES.index(c))
-            vk.append(VKORC1_GENOTYPES.index(v))
-            age.append(a)
-            dose.append(d)
-    model = steady_state_weekly_dose_mg(individual_parameters(np.array(cyp), np.array(vk), np.array(age))) / 7.0
-    return float(100 * np.max(np.abs(model / np.array(dose) - 1.0)))
+    cyp, vk, age, dose = hamberg_2007_table5_cells()
+    model = steady_state_weekly_dose_mg(individual_parameters(cyp, vk, age)) / 7.0
+    return float(100 * np.max(np.abs(model / dose - 1.0)))
 
 
 

@@ -36,7 +36,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 __all__ = ["Target", "DOSE_TARGETS", "DYNAMICS_TARGETS", "ALGORITHM_MAE_TARGETS", "ANCESTRY_MEAN_DOSE", "all_targets",
-           "HAMBERG_2007_TABLE5"]
+           "HAMBERG_2007_TABLE5", "hamberg_2007_table5_cells"]
 
 
 @dataclass(frozen=True)
@@ -118,3 +118,16 @@ HAMBERG_2007_TABLE5: dict[tuple[str, str], tuple[float, float, float]] = {
     ("*2/*3", "GG"): (2.82, 2.40, 1.97), ("*2/*3", "GA"): (1.85, 1.57, 1.29), ("*2/*3", "AA"): (1.35, 1.14, 0.94),
     ("*3/*3", "GG"): (1.38, 1.18, 1.00), ("*3/*3", "GA"): (0.90, 0.77, 0.65), ("*3/*3", "AA"): (0.66, 0.56, 0.47),
 }
+
+
+def hamberg_2007_table5_cells() -> tuple["np.ndarray", "np.ndarray", "np.ndarray", "np.ndarray"]:
+    """The 54 cells of :data:`HAMBERG_2007_TABLE5` as arrays: CYP2C9 and VKORC1 genotype
+    indices (``hemosim.models.warfarin`` order), age (years) and the table's dose (mg/day)."""
+    import numpy as np
+
+    from hemosim.models.warfarin import CYP2C9_GENOTYPES, VKORC1_GENOTYPES
+
+    cells = [(CYP2C9_GENOTYPES.index(c), VKORC1_GENOTYPES.index(v), age, dose)
+             for (c, v), doses in HAMBERG_2007_TABLE5.items() for age, dose in zip((50.0, 70.0, 90.0), doses)]
+    cyp, vk, age, dose = (np.array(col) for col in zip(*cells))
+    return cyp, vk, age, dose
