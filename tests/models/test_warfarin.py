@@ -10,9 +10,7 @@ from scipy.integrate import solve_ivp
 
 from hemosim.calibration.warfarin_targets import hamberg_2007_table5_cells  # Table 5, FACTS §1.6
 from hemosim.models.warfarin import (
-    CYP2C9_GENOTYPES,
     HAMBERG_2007,
-    VKORC1_GENOTYPES,
     HambergParameters,
     WarfarinModel,
     individual_parameters,
