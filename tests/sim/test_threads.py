@@ -67,6 +67,44 @@ def test_small_batches_and_one_thread_run_serial():
     assert not threads.use_parallel(10_000)
 
 
+def test_chunk_count_by_rows_threads_and_cap():
+    threads.set_num_threads(1)
+    assert threads.chunk_count(4096, 1024) == 4  # 4 chunks of 1,024 rows
+    assert threads.chunk_count(300, 1024) == 1  # fewer rows than a chunk: one chunk per thread
+    assert threads.chunk_count(10**6, 1024) == threads.PARALLEL_CHUNKS  # capped
+    assert threads.chunk_count(3, 1) == 3  # never more chunks than rows
+    assert threads.chunk_count(0, 1024) == 1
+    if threads._max_threads() >= 2:
+        threads.set_num_threads(2)
+        assert threads.chunk_count(300, 1024) == 2  # at least one per thread
+        assert threads.chunk_count(4096, 1024) == 4
+
+
+@needs_two
+@pytest.mark.parametrize("chunk_rows", [1, 7, 100, 1024, 10**6])
+def test_heparin_step_chunking_never_changes_a_number(chunk_rows, monkeypatch):
+    """The heparin step integrates a chunk's rows in lock-step; any split gives the same rows."""
+    from hemosim.envs import heparin
+
+    def run(rows: int) -> list[np.ndarray]:
+        monkeypatch.setattr(heparin, "STEP_CHUNK_ROWS", rows)
+        with threads.num_threads(2):
+            venv = gym.make_vec("hemosim/HeparinInfusion-v0", num_envs=N_PARALLEL, difficulty="hard",
+                                vectorization_mode="vector_entry_point")
+            venv.reset(seed=5)
+            venv.action_space.seed(8)
+            out = []
+            for _ in range(8):
+                obs, reward, _, _, info = venv.step(venv.action_space.sample())
+                out += [obs, reward, info["cost"], info["heparin_u_per_ml"]]
+            venv.close()
+        return out
+
+    reference = run(N_PARALLEL)  # one chunk per thread
+    for a, b in zip(reference, run(chunk_rows)):
+        assert np.array_equal(a, b)
+
+
 def test_public_names():
     assert hemosim.set_num_threads is threads.set_num_threads
     assert hemosim.get_num_threads is threads.get_num_threads

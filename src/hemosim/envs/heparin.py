@@ -197,7 +197,7 @@ from hemosim.patients.heparin import (
     sample_patients,
 )
 from hemosim.sim import rng_compiled
-from hemosim.sim.threads import PARALLEL_CHUNKS, use_parallel
+from hemosim.sim.threads import PARALLEL_CHUNKS, chunk_count, use_parallel
 from hemosim.sim.batch import BatchedSimulator, validate_options
 from hemosim.sim.events import REWARD_MODES, EventLog, event_reward
 from hemosim.sim.single import SingleEnv, scalar_info
@@ -263,10 +263,14 @@ _NP = 8
 # KON mL/(U h), BMAX / V IU/mL, KINT 1/h, CL_LIN / V 1/h
 _PK_KON, _PK_BMAX, _PK_KINT, _PK_K = range(4)
 _NPK = 4
-# rows of the step's work buffers: C (IU/mL), B / V (IU/mL), R / V (IU/mL/h), and this
-# interval's KINT and CL_LIN / V (1/h; the typical rows times the within-patient factor)
-_BUF_C, _BUF_B, _BUF_R, _BUF_KINT, _BUF_K = range(5)
-_NBUF = 5
+# rows of the step's work buffers: C (IU/mL), B / V (IU/mL), R / V (IU/mL/h), this
+# interval's KINT and CL_LIN / V (1/h; the typical rows times the within-patient factor), and
+# the true aPTT (s) and hours at the step's start (the events' inputs)
+_BUF_C, _BUF_B, _BUF_R, _BUF_KINT, _BUF_K, _BUF_APTT0, _BUF_T0 = range(7)
+_NBUF = 7
+#: the step kernel integrates a chunk's rows in lock-step (``advance_rows``): chunks of at
+#: least this many rows keep its vector loops long (``hemosim.sim.threads.chunk_count``)
+STEP_CHUNK_ROWS = 1024
 
 
 @njit(cache=True, inline="always")
@@ -444,29 +448,6 @@ def _step_range(lo, hi, actions, state, params, pk, buf, keys, sig_iov, sig_aptt
         _measure_row(i, state, params, keys, k, sig_aptt, sig_axa, sig_plt, obs)
 
 
-@njit(cache=True)
-def _step_serial(actions, state, params, pk, buf, keys, sig_iov, sig_aptt, sig_axa, sig_plt, obs, reward,
-                 truncated):  # pragma: no cover - jitted
-    _step_range(0, state.shape[0], actions, state, params, pk, buf, keys, sig_iov, sig_aptt, sig_axa, sig_plt, obs,
-                reward, truncated)
-
-
-@njit(cache=True, parallel=True)
-def _step_parallel(actions, state, params, pk, buf, keys, sig_iov, sig_aptt, sig_axa, sig_plt, obs, reward,
-                   truncated):  # pragma: no cover - jitted
-    n = state.shape[0]
-    chunks = min(n, PARALLEL_CHUNKS)
-    for ch in prange(chunks):
-        _step_range(ch * n // chunks, (ch + 1) * n // chunks, actions, state, params, pk, buf, keys, sig_iov,
-                    sig_aptt, sig_axa, sig_plt, obs, reward, truncated)
-
-
-def _step(actions, state, params, pk, buf, keys, sig_iov, sig_aptt, sig_axa, sig_plt, obs, reward, truncated) -> None:
-    """One 6-h step of every row (:func:`_step_range`), in parallel chunks for large batches."""
-    kernel = _step_parallel if use_parallel(state.shape[0]) else _step_serial
-    kernel(actions, state, params, pk, buf, keys, sig_iov, sig_aptt, sig_axa, sig_plt, obs, reward, truncated)
-
-
 @njit(cache=True, inline="always")
 def _draw_events_range(lo, hi, state, params, keys, aptt_start, t_start, step_hours, reward_scale, consts, flags, isth,
                        cost):  # pragma: no cover - jitted
@@ -501,6 +482,51 @@ def _draw_step_events_parallel(state, params, keys, aptt_start, t_start, step_ho
     for ch in prange(chunks):
         _draw_events_range(ch * n // chunks, (ch + 1) * n // chunks, state, params, keys, aptt_start, t_start,
                            step_hours, reward_scale, consts, flags, isth, cost)
+
+
+@njit(cache=True, inline="always")
+def _step_events_range(lo, hi, actions, state, params, pk, buf, keys, sig_iov, sig_aptt, sig_axa, sig_plt, obs, reward,
+                       truncated, consts, flags, isth, cost):  # pragma: no cover - jitted
+    """One 6-h step of rows ``lo:hi`` (:func:`_step_range`) and its clinical events
+    (:func:`_draw_events_range`, from the true aPTT and hours at the step's start, kept in
+    ``buf``): one pass over the rows, so a parallel call starts its threads once per step."""
+    aptt_start = buf[_BUF_APTT0]
+    t_start = buf[_BUF_T0]
+    for i in range(lo, hi):
+        aptt_start[i] = state[i, _APTT]
+        t_start[i] = state[i, _HOURS]
+    _step_range(lo, hi, actions, state, params, pk, buf, keys, sig_iov, sig_aptt, sig_axa, sig_plt, obs, reward,
+                truncated)
+    _draw_events_range(lo, hi, state, params, keys, aptt_start, t_start, STEP_HOURS, 1.0, consts, flags, isth, cost)
+
+
+@njit(cache=True)
+def _step_events_serial(chunks, actions, state, params, pk, buf, keys, sig_iov, sig_aptt, sig_axa, sig_plt, obs,
+                        reward, truncated, consts, flags, isth, cost):  # pragma: no cover - jitted
+    _step_events_range(0, state.shape[0], actions, state, params, pk, buf, keys, sig_iov, sig_aptt, sig_axa, sig_plt,
+                       obs, reward, truncated, consts, flags, isth, cost)
+
+
+@njit(cache=True, parallel=True)
+def _step_events_parallel(chunks, actions, state, params, pk, buf, keys, sig_iov, sig_aptt, sig_axa, sig_plt, obs,
+                          reward, truncated, consts, flags, isth, cost):  # pragma: no cover - jitted
+    n = state.shape[0]
+    for ch in prange(chunks):
+        _step_events_range(ch * n // chunks, (ch + 1) * n // chunks, actions, state, params, pk, buf, keys, sig_iov,
+                           sig_aptt, sig_axa, sig_plt, obs, reward, truncated, consts, flags, isth, cost)
+
+
+def _step_with_events(actions, state, params, pk, buf, keys, sig_iov, sig_aptt, sig_axa, sig_plt, obs, reward,
+                      truncated, consts, flags, isth, cost) -> None:
+    """One 6-h step of every row with its events (:func:`_step_events_range`), in parallel
+    chunks of at least :data:`STEP_CHUNK_ROWS` rows for large batches (any split: same numbers)."""
+    n = state.shape[0]
+    if use_parallel(n):
+        _step_events_parallel(chunk_count(n, STEP_CHUNK_ROWS), actions, state, params, pk, buf, keys, sig_iov,
+                              sig_aptt, sig_axa, sig_plt, obs, reward, truncated, consts, flags, isth, cost)
+    else:
+        _step_events_serial(1, actions, state, params, pk, buf, keys, sig_iov, sig_aptt, sig_axa, sig_plt, obs, reward,
+                            truncated, consts, flags, isth, cost)
 
 
 #: info keys that are a column of the state, in the order of the info
@@ -623,19 +649,21 @@ class HeparinSimulator(BatchedSimulator):
 
     # -- one 6-h step --------------------------------------------------------------------
     def advance(self, actions: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        s = self.state
-        aptt_start = s[:, _APTT].copy()
-        t_start = s[:, _HOURS].copy()
-        _step(
+        log = self.events
+        log.begin_step()
+        # cost: serious events + the time with the true aPTT > 100 s in units of a 6-h step
+        cost = np.empty(self.num_patients)
+        _step_with_events(
             actions, self.state, self.params, self._pk, self._buf, self.keys, self.iov_log_sd, *self._sigmas,
-            self._obs, self._reward, self._truncated,
+            self._obs, self._reward, self._truncated, event_constants(HEPARIN_EVENT_HAZARDS), log.flag_block,
+            log.isth_class, cost,
         )
+        log.end_step(cost)
+        self._track_four_ts()
         reward = self._reward.copy()
-        terminated = np.zeros(self.num_patients, dtype=bool)
-        self._draw_events(aptt_start, t_start)
         if self.reward_mode == "events":
             reward = event_reward(self.events.flags, self.events.alive)
-        return reward, terminated, self._truncated.copy()
+        return reward, np.zeros(self.num_patients, dtype=bool), self._truncated.copy()
 
     def _draw_events(
         self, aptt_start: np.ndarray, t_start: np.ndarray, step_hours: float = STEP_HOURS,
@@ -658,8 +686,14 @@ class HeparinSimulator(BatchedSimulator):
         kernel(s, self.params, self.keys, aptt_start, t_start, float(step_hours), float(reward_scale),
                event_constants(HEPARIN_EVENT_HAZARDS), log.flag_block, log.isth_class, cost)
         log.end_step(cost)
-        if self.hit_incidence > 0.0 and track_four_ts:
-            f, t_end, onset = log.flags, s[:, _HOURS], self.params[:, _ONSET]
+        if track_four_ts:
+            self._track_four_ts()
+
+    def _track_four_ts(self) -> None:
+        """The measured platelet course the 4Ts score reads (tiers with HIT only)."""
+        if self.hit_incidence > 0.0:
+            s = self.state
+            f, t_end, onset = self.events.flags, s[:, _HOURS], self.params[:, _ONSET]
             plt_m = s[:, _PLT_M]
             np.minimum(self.platelets_nadir_measured, plt_m, out=self.platelets_nadir_measured)
             falling = np.isnan(self.platelet_fall_onset_h) & (plt_m <= (1.0 - FOUR_TS_FALL_FRACTION) * self.platelets_reset_measured)

@@ -51,6 +51,7 @@ __all__ = [
     "use_parallel_light",
     "LIGHT_KERNEL_MIN_ROWS",
     "map_row_parts",
+    "chunk_count",
 ]
 
 #: batches at least this large run their rows in parallel threads (when more than one
@@ -176,6 +177,22 @@ def use_parallel(num_rows: int, min_rows: int = PARALLEL_MIN_PATIENTS) -> bool:
 def use_parallel_light(num_rows: int) -> bool:
     """:func:`use_parallel` for a light kernel (threshold :data:`LIGHT_KERNEL_MIN_ROWS`)."""
     return use_parallel(num_rows, LIGHT_KERNEL_MIN_ROWS)
+
+
+def chunk_count(num_rows: int, min_chunk_rows: int) -> int:
+    """How many contiguous row chunks a parallel kernel whose rows are processed together
+    (lock-step loops over a chunk's rows, like the heparin integrator's) should split
+    ``num_rows`` into: chunks of at least ``min_chunk_rows`` rows, but at least one chunk per
+    thread and at most :data:`PARALLEL_CHUNKS` (never more chunks than rows).
+
+    Per-row kernels use :data:`PARALLEL_CHUNKS` small chunks (cheap balancing); a lock-step
+    kernel loses its vector loops on small chunks: the heparin step over 4,096 patients took
+    4.29 ms in 64 chunks against 3.82 ms in 4 (one thread, same machine, same hour), and on
+    2 threads 2.34 ms against 1.92 ms. How the rows are split never changes a number.
+    """
+    threads = _threads if _threads is not None else get_num_threads()
+    by_size = num_rows // max(int(min_chunk_rows), 1)
+    return max(1, min(num_rows, PARALLEL_CHUNKS, max(threads, by_size)))
 
 
 def map_row_parts(fn: Callable[[int, int], None], num_rows: int, min_rows: int = PARALLEL_MIN_PATIENTS) -> None:
