@@ -197,7 +197,7 @@ from hemosim.patients.heparin import (
     sample_patients,
 )
 from hemosim.sim import rng_compiled
-from hemosim.sim.threads import PARALLEL_CHUNKS, chunk_count, use_parallel
+from hemosim.sim.threads import chunk_count, use_parallel
 from hemosim.sim.batch import BatchedSimulator, validate_options
 from hemosim.sim.events import REWARD_MODES, EventLog, event_reward
 from hemosim.sim.single import SingleEnv, scalar_info
@@ -467,23 +467,6 @@ def _draw_events_range(lo, hi, state, params, keys, aptt_start, t_start, step_ho
                  flags, isth, cost)
 
 
-@njit(cache=True)
-def _draw_step_events(state, params, keys, aptt_start, t_start, step_hours, reward_scale, consts, flags, isth,
-                      cost):  # pragma: no cover - jitted
-    _draw_events_range(0, state.shape[0], state, params, keys, aptt_start, t_start, step_hours, reward_scale, consts,
-                       flags, isth, cost)
-
-
-@njit(cache=True, parallel=True)
-def _draw_step_events_parallel(state, params, keys, aptt_start, t_start, step_hours, reward_scale, consts, flags, isth,
-                               cost):  # pragma: no cover - jitted
-    n = state.shape[0]
-    chunks = min(n, PARALLEL_CHUNKS)
-    for ch in prange(chunks):
-        _draw_events_range(ch * n // chunks, (ch + 1) * n // chunks, state, params, keys, aptt_start, t_start,
-                           step_hours, reward_scale, consts, flags, isth, cost)
-
-
 @njit(cache=True, inline="always")
 def _step_events_range(lo, hi, actions, state, params, pk, buf, keys, sig_iov, sig_aptt, sig_axa, sig_plt, obs, reward,
                        truncated, consts, flags, isth, cost):  # pragma: no cover - jitted
@@ -664,30 +647,6 @@ class HeparinSimulator(BatchedSimulator):
         if self.reward_mode == "events":
             reward = event_reward(self.events.flags, self.events.alive)
         return reward, np.zeros(self.num_patients, dtype=bool), self._truncated.copy()
-
-    def _draw_events(
-        self, aptt_start: np.ndarray, t_start: np.ndarray, step_hours: float = STEP_HOURS,
-        reward_scale: float = 1.0, track_four_ts: bool = True,
-    ) -> None:
-        """The step's clinical events from the true aPTT path and HIT course (env card).
-
-        ``step_hours`` and ``reward_scale`` let an env that advances this simulator's state
-        in shorter steps (``HeparinInfusion-POMDP-v0``: 1 h, reward components scaled by
-        1/6) draw from the same hazards; ``reward_scale`` converts the reward components in
-        the state back to fractions of the step.
-        """
-        s = self.state
-        log = self.events
-        log.begin_step()
-        # cost: serious events + the time with the true aPTT > 100 s in units of 6 h (the
-        # share of a 6-h step; an hourly step above 100 s throughout counts 1/6)
-        cost = np.empty(self.num_patients)
-        kernel = _draw_step_events_parallel if use_parallel(self.num_patients) else _draw_step_events
-        kernel(s, self.params, self.keys, aptt_start, t_start, float(step_hours), float(reward_scale),
-               event_constants(HEPARIN_EVENT_HAZARDS), log.flag_block, log.isth_class, cost)
-        log.end_step(cost)
-        if track_four_ts:
-            self._track_four_ts()
 
     def _track_four_ts(self) -> None:
         """The measured platelet course the 4Ts score reads (tiers with HIT only)."""

@@ -221,11 +221,13 @@ from hemosim.envs.heparin import (
     _APTT,
     _B,
     _BOLUS,
+    _BUF_APTT0,
     _BUF_B,
     _BUF_C,
     _BUF_K,
     _BUF_KINT,
     _BUF_R,
+    _BUF_T0,
     _C,
     _FALL,
     _HOURS,
@@ -255,6 +257,7 @@ from hemosim.envs.heparin import (
     OBS_PLATELETS_SCALE_10E9_PER_L,
     OBS_WEIGHT_OFFSET_KG,
     OBS_WEIGHT_SCALE_KG,
+    STEP_CHUNK_ROWS,
     STEP_HOURS as FULL_ENV_STEP_HOURS,
     SUBTHERAPEUTIC_APTT_S,
     SUPRA_APTT_S,
@@ -266,10 +269,11 @@ from hemosim.envs.heparin import (
     W_SUPRA,
     HeparinSimulator,
     _dose_scalar,
+    _draw_events_range,
     _frac,
     _sigma,
 )
-from hemosim.envs.heparin_events import HEPARIN_EVENTS
+from hemosim.envs.heparin_events import HEPARIN_EVENT_HAZARDS, HEPARIN_EVENTS, event_constants
 from hemosim.models.heparin import advance_rows, aptt_scalar_s
 from hemosim.patients.heparin import STREAM_ELIMINATION_IOV, hit_platelets_scalar_10e9_per_l
 from hemosim.sim import rng_compiled
@@ -277,7 +281,7 @@ from hemosim.sim.batch import BatchedSimulator, validate_options
 from hemosim.sim.events import REWARD_MODES, event_reward
 from hemosim.sim.single import SingleEnv
 from hemosim.sim.vector import BatchedVectorEnv
-from hemosim.sim.threads import PARALLEL_CHUNKS, use_parallel
+from hemosim.sim.threads import chunk_count, use_parallel
 
 __all__ = [
     "STEP_HOURS",
@@ -359,6 +363,13 @@ def _observe_row(i, state, params, rep_value, rep_draw_h, n_pending, obs):  # pr
     obs[i, 7] = min(max((params[i, _W] - OBS_WEIGHT_OFFSET_KG) / OBS_WEIGHT_SCALE_KG, 0.0), 1.0)
     obs[i, 8] = params[i, _RENAL]
     obs[i, 9] = min(max(hours / OBS_HOURS_SCALE, 0.0), 1.0)
+
+
+@njit(cache=True)
+def _observe_rows(rows, state, params, rep_value, rep_draw_h, n_pending, obs):  # pragma: no cover - jitted
+    """:func:`_observe_row` of each row in ``rows``."""
+    for j in range(rows.shape[0]):
+        _observe_row(rows[j], state, params, rep_value, rep_draw_h, n_pending, obs)
 
 
 @njit(cache=True)
@@ -474,34 +485,77 @@ def _step_range(
 
 
 @njit(cache=True)
-def _step_serial(
-    actions, state, params, pk, buf, keys, sig_iov,
+def _step_events_range(
+    lo, hi, actions, state, params, pk, buf, keys, sig_iov,
     value_sigmas, tat_median_h, tat_log_sd, cost_chf, stream_value, stream_tat,
     pend_arrival_h, pend_draw_h, pend_value, n_pending, next_arrival_h,
     rep_value, rep_draw_h, rep_arrival_h,
     lab_cost_chf, ordered, arrived, lab_cost_weight, obs, reward, truncated,
+    consts, flags, isth, cost,
 ):  # pragma: no cover - jitted
-    _step_range(0, state.shape[0], actions, state, params, pk, buf, keys, sig_iov, value_sigmas, tat_median_h, tat_log_sd, cost_chf, stream_value, stream_tat, pend_arrival_h, pend_draw_h, pend_value, n_pending, next_arrival_h, rep_value, rep_draw_h, rep_arrival_h, lab_cost_chf, ordered, arrived, lab_cost_weight, obs, reward, truncated,)
+    """One hour of rows ``lo:hi`` (:func:`_step_range`) and the hour's clinical events:
+    ``HeparinInfusion-v0``'s hazards of the true aPTT path and HIT course
+    (``hemosim.envs.heparin._draw_events_range``, 1-h steps, reward components scaled back
+    by 1 / ``REWARD_SCALE``), from the aPTT and hours at the hour's start kept in ``buf``."""
+    aptt_start = buf[_BUF_APTT0]
+    t_start = buf[_BUF_T0]
+    for i in range(lo, hi):
+        aptt_start[i] = state[i, _APTT]
+        t_start[i] = state[i, _HOURS]
+    _step_range(
+        lo, hi, actions, state, params, pk, buf, keys, sig_iov, value_sigmas, tat_median_h, tat_log_sd, cost_chf,
+        stream_value, stream_tat, pend_arrival_h, pend_draw_h, pend_value, n_pending, next_arrival_h, rep_value,
+        rep_draw_h, rep_arrival_h, lab_cost_chf, ordered, arrived, lab_cost_weight, obs, reward, truncated,
+    )
+    _draw_events_range(lo, hi, state, params, keys, aptt_start, t_start, STEP_HOURS, REWARD_SCALE, consts, flags, isth,
+                       cost)
+
+
+@njit(cache=True)
+def _step_serial(
+    chunks, actions, state, params, pk, buf, keys, sig_iov,
+    value_sigmas, tat_median_h, tat_log_sd, cost_chf, stream_value, stream_tat,
+    pend_arrival_h, pend_draw_h, pend_value, n_pending, next_arrival_h,
+    rep_value, rep_draw_h, rep_arrival_h,
+    lab_cost_chf, ordered, arrived, lab_cost_weight, obs, reward, truncated,
+    consts, flags, isth, cost,
+):  # pragma: no cover - jitted
+    _step_events_range(
+        0, state.shape[0], actions, state, params, pk, buf, keys, sig_iov, value_sigmas, tat_median_h, tat_log_sd,
+        cost_chf, stream_value, stream_tat, pend_arrival_h, pend_draw_h, pend_value, n_pending, next_arrival_h,
+        rep_value, rep_draw_h, rep_arrival_h, lab_cost_chf, ordered, arrived, lab_cost_weight, obs, reward, truncated,
+        consts, flags, isth, cost,
+    )
 
 
 @njit(cache=True, parallel=True)
 def _step_parallel(
-    actions, state, params, pk, buf, keys, sig_iov,
+    chunks, actions, state, params, pk, buf, keys, sig_iov,
     value_sigmas, tat_median_h, tat_log_sd, cost_chf, stream_value, stream_tat,
     pend_arrival_h, pend_draw_h, pend_value, n_pending, next_arrival_h,
     rep_value, rep_draw_h, rep_arrival_h,
     lab_cost_chf, ordered, arrived, lab_cost_weight, obs, reward, truncated,
+    consts, flags, isth, cost,
 ):  # pragma: no cover - jitted
     n = state.shape[0]
-    chunks = min(n, PARALLEL_CHUNKS)
     for ch in prange(chunks):
-        _step_range(ch * n // chunks, (ch + 1) * n // chunks, actions, state, params, pk, buf, keys, sig_iov, value_sigmas, tat_median_h, tat_log_sd, cost_chf, stream_value, stream_tat, pend_arrival_h, pend_draw_h, pend_value, n_pending, next_arrival_h, rep_value, rep_draw_h, rep_arrival_h, lab_cost_chf, ordered, arrived, lab_cost_weight, obs, reward, truncated,)
+        _step_events_range(
+            ch * n // chunks, (ch + 1) * n // chunks, actions, state, params, pk, buf, keys, sig_iov, value_sigmas,
+            tat_median_h, tat_log_sd, cost_chf, stream_value, stream_tat, pend_arrival_h, pend_draw_h, pend_value,
+            n_pending, next_arrival_h, rep_value, rep_draw_h, rep_arrival_h, lab_cost_chf, ordered, arrived,
+            lab_cost_weight, obs, reward, truncated, consts, flags, isth, cost,
+        )
 
 
 def _step(*args) -> None:
-    """One hour of every row (:func:`_step_range`), in parallel chunks for large batches."""
-    kernel = _step_parallel if use_parallel(args[1].shape[0]) else _step_serial
-    kernel(*args)
+    """One hour of every row with its events (:func:`_step_events_range`), in parallel chunks
+    of at least ``HeparinInfusion-v0``'s ``STEP_CHUNK_ROWS`` rows for large batches (the same
+    lock-step integrator; any split gives the same numbers)."""
+    n = args[1].shape[0]
+    if use_parallel(n):
+        _step_parallel(chunk_count(n, STEP_CHUNK_ROWS), *args)
+    else:
+        _step_serial(1, *args)
 
 
 #: info keys that are a column of the inner simulator's state, in the order of the info
@@ -573,23 +627,26 @@ class HeparinPomdpSimulator(BatchedSimulator):
         self._lab_cost_chf[mask] = 0.0
         self._ordered[mask] = 0
         self._arrived[mask] = False
-        for i in rows:  # a handful of rows at a time (autoreset); the kernel fills the rest
-            _observe_row(i, inner.state, inner.params, self.labs.reported_value, self.labs.reported_draw_h, self.labs.n_pending, self._obs)
+        _observe_rows(rows, inner.state, inner.params, self.labs.reported_value, self.labs.reported_draw_h,
+                      self.labs.n_pending, self._obs)
 
     # -- one hour ------------------------------------------------------------------------
     def advance(self, actions: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         inner, labs, p = self.inner, self.labs, self._panel
-        aptt_start = inner.state[:, _APTT].copy()
-        t_start = inner.state[:, _HOURS].copy()
+        log = inner.events
+        log.begin_step()
+        # clinical events: HeparinInfusion-v0's hazards of the true aPTT path and HIT course,
+        # drawn hourly (the 4Ts inputs are not tracked: the platelet course is what the agent
+        # ordered); cost: serious events + the hour's share of a 6-h step with the aPTT > 100 s
+        cost = np.empty(self.num_patients)
         _step(
             actions, inner.state, inner.params, inner._pk, inner._buf, inner.keys, inner.iov_log_sd,
             self._value_sigmas, p["tat_median_h"], p["tat_log_sd"], p["cost_chf"], p["stream_value"], p["stream_turnaround"],
             *labs.pending_arrays(), *labs.reported_arrays(),
             self._lab_cost_chf, self._ordered, self._arrived, self.lab_cost_weight, self._obs, self._reward, self._truncated,
+            event_constants(HEPARIN_EVENT_HAZARDS), log.flag_block, log.isth_class, cost,
         )
-        # clinical events: HeparinInfusion-v0's hazards of the true aPTT path and HIT course,
-        # drawn hourly (the 4Ts inputs are not tracked: the platelet course is what the agent ordered)
-        inner._draw_events(aptt_start, t_start, STEP_HOURS, REWARD_SCALE, track_four_ts=False)
+        log.end_step(cost)
         reward = self._reward.copy()
         if self.reward_mode == "events":
             alive = inner.events.alive
