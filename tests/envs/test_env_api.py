@@ -255,3 +255,38 @@ def test_vector_info_is_fresh_every_step(env_id):
     _, _, _, _, info2 = venv.step(venv.action_space.sample())
     _assert_tree_equal(info0, snapshot)
     assert any(np.any(v != 0) for v in info2.values() if isinstance(v, np.ndarray) and v.dtype.kind == "f")
+
+
+HARD_OPTIONS = {"hemosim/WarfarinDosing-v0": {"difficulty": "hard"}, "hemosim/HeparinInfusion-v0": {"difficulty": "hard"},
+                "hemosim/HeparinInfusion-POMDP-v0": {"difficulty": "hard"}}
+
+
+@pytest.mark.parametrize("env_id", ENV_IDS)
+def test_simulator_fresh_info_equals_a_copy_of_info_and_owns_its_memory(env_id):
+    """``fresh_info()`` (what the vector face returns without copying) has the keys, order,
+    dtypes and values of ``copy_info(info())``, and no array of it shares memory with the
+    simulator's info arrays or with another call's."""
+    from hemosim.sim.batch import copy_info
+
+    venv = gym.make_vec(env_id, num_envs=5, vectorization_mode="vector_entry_point", **HARD_OPTIONS.get(env_id, {}))
+    venv.reset(seed=4)
+    venv.action_space.seed(1)
+    for _ in range(3):
+        venv.step(venv.action_space.sample())
+    sim = venv.unwrapped.sim
+    fresh, again, copied = sim.fresh_info(), sim.fresh_info(), copy_info(sim.info())
+    _assert_tree_equal(fresh, copied)
+
+    def keys(tree):
+        return [(k, keys(v)) if isinstance(v, dict) else k for k, v in tree.items()]
+
+    assert keys(fresh) == keys(copied)
+    fresh_leaves, again_leaves, own_leaves = [], [], []
+    _array_leaves(fresh, fresh_leaves)
+    _array_leaves(again, again_leaves)
+    _array_leaves(sim.info(), own_leaves)
+    assert [a.dtype for a in fresh_leaves] == [a.dtype for a in again_leaves]
+    for a in fresh_leaves:
+        assert a.flags.writeable
+        for b in own_leaves + again_leaves:
+            assert not np.shares_memory(a, b)

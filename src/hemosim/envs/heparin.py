@@ -522,6 +522,8 @@ _INFO_REWARD = (
     ("reward_in_range", _R_IN), ("reward_subtherapeutic", _R_SUB), ("reward_supratherapeutic", _R_SUPRA),
     ("reward_dangerous", _R_DANGER), ("reward_hit", _R_HIT),
 )
+#: every state column the info shows
+_INFO_COLUMNS = tuple(dict.fromkeys([c for _, c in _INFO_HEAD + _INFO_MIDDLE + _INFO_REWARD] + [_HOURS]))
 
 
 class HeparinSimulator(BatchedSimulator):
@@ -667,17 +669,28 @@ class HeparinSimulator(BatchedSimulator):
 
     def info(self) -> dict[str, Any]:
         """Per-step info (views of the state: the env faces copy them)."""
+        return self._info_tree(fresh=False)
+
+    def fresh_info(self) -> dict[str, Any]:
+        """:meth:`info` in new arrays: the state's columns by one gather, the events' blocks copied."""
+        return self._info_tree(fresh=True)
+
+    def _info_tree(self, fresh: bool) -> dict[str, Any]:
         s = self.state
-        aptt = s[:, _APTT]
-        hours = s[:, _HOURS]
-        info: dict[str, Any] = {key: s[:, col] for key, col in _INFO_HEAD}
+        if fresh:  # rows of one new block (state.T is C-ordered: each column one contiguous copy)
+            col = dict(zip(_INFO_COLUMNS, s.T[list(_INFO_COLUMNS)]))
+        else:
+            col = {c: s[:, c] for c in _INFO_COLUMNS}
+        aptt = col[_APTT]
+        hours = col[_HOURS]
+        info: dict[str, Any] = {key: col[c] for key, c in _INFO_HEAD}
         info["heparin_bound_u"] = s[:, _B] * self.params[:, _V]
-        info.update({key: s[:, col] for key, col in _INFO_MIDDLE})
+        info.update({key: col[c] for key, c in _INFO_MIDDLE})
         info["therapeutic"] = (aptt >= THERAPEUTIC_APTT_S[0]) & (aptt <= THERAPEUTIC_APTT_S[1])
         info["hit_active"] = self.params[:, _ONSET] < hours
         info["hours"] = hours
-        info.update({key: s[:, col] for key, col in _INFO_REWARD})
-        info.update(self.events.info())
+        info.update({key: col[c] for key, c in _INFO_REWARD})
+        info.update(self.events.info(fresh))
         info.update(self._four_ts_info())
         return info
 

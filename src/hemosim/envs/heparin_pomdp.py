@@ -568,6 +568,8 @@ _INFO_STATE_REWARD = (
     ("reward_dangerous", _R_DANGER), ("reward_hit", _R_HIT),
 )
 _INFO_REPORTED = ("aptt_reported_s", "anti_xa_reported_iu_per_ml", "platelets_reported_10e9_per_l")
+#: every state column the info shows
+_INFO_COLUMNS = tuple(dict.fromkeys([c for _, c in _INFO_STATE_HEAD + _INFO_STATE_REWARD] + [_HOURS]))
 
 
 class HeparinPomdpSimulator(BatchedSimulator):
@@ -659,24 +661,42 @@ class HeparinPomdpSimulator(BatchedSimulator):
 
     def info(self) -> dict[str, Any]:
         """Per-step info (views of the state: the env faces copy them)."""
+        return self._info_tree(fresh=False)
+
+    def fresh_info(self) -> dict[str, Any]:
+        """:meth:`info` in new arrays: one gather of the state's columns, one copy per lab table."""
+        return self._info_tree(fresh=True)
+
+    def _info_tree(self, fresh: bool) -> dict[str, Any]:
         s, labs = self.inner.state, self.labs
-        aptt = s[:, _APTT]
-        hours = s[:, _HOURS]
-        info: dict[str, Any] = {key: s[:, col] for key, col in _INFO_STATE_HEAD}
+
+        def by_test(table: np.ndarray) -> np.ndarray:  # (N, 3) -> its columns: views, or rows of a new (3, N) copy
+            return np.ascontiguousarray(table.T) if fresh else table.T
+
+        if fresh:
+            col = dict(zip(_INFO_COLUMNS, s.T[list(_INFO_COLUMNS)]))
+        else:
+            col = {c: s[:, c] for c in _INFO_COLUMNS}
+        aptt = col[_APTT]
+        hours = col[_HOURS]
+        info: dict[str, Any] = {key: col[c] for key, c in _INFO_STATE_HEAD}
         info["therapeutic"] = (aptt >= THERAPEUTIC_APTT_S[0]) & (aptt <= THERAPEUTIC_APTT_S[1])
         info["hit_active"] = self.inner.params[:, _ONSET] < hours
         info["hours"] = hours
+        reported = by_test(labs.reported_value)
         for t, key in enumerate(_INFO_REPORTED):
-            info[key] = labs.reported_value[:, t]
+            info[key] = reported[t]
+        draw_h, pending = by_test(labs.reported_draw_h), by_test(labs.n_pending)
+        ordered, arrived = by_test(self._ordered), by_test(self._arrived)
         for t, k_draw, k_pending, k_ordered, k_arrived in self._test_keys:
-            info[k_draw] = labs.reported_draw_h[:, t]
-            info[k_pending] = labs.n_pending[:, t]
-            info[k_ordered] = self._ordered[:, t]
-            info[k_arrived] = self._arrived[:, t]
-        info["lab_cost_chf"] = self._lab_cost_chf
-        info.update({key: s[:, col] for key, col in _INFO_STATE_REWARD})
+            info[k_draw] = draw_h[t]
+            info[k_pending] = pending[t]
+            info[k_ordered] = ordered[t]
+            info[k_arrived] = arrived[t]
+        info["lab_cost_chf"] = self._lab_cost_chf.copy() if fresh else self._lab_cost_chf
+        info.update({key: col[c] for key, c in _INFO_STATE_REWARD})
         info["reward_lab_cost"] = -self.lab_cost_weight * self._lab_cost_chf
-        info.update(self._event_info())
+        info.update(self.inner.events.info(fresh))
         return info
 
     def info_row(self, row: int) -> dict[str, Any]:
@@ -705,11 +725,6 @@ class HeparinPomdpSimulator(BatchedSimulator):
         info["reward_lab_cost"] = -self.lab_cost_weight * cost_chf
         info.update(self.inner.events.info_row(row))
         return info
-
-    def _event_info(self) -> dict[str, Any]:
-        """The event / cost channel (``info["events"]``, ``info["cost"]``,
-        ``info["bleeding_isth_class"]``), drawn hourly into the inner simulator's log."""
-        return self.inner.events.info()
 
     def static_info(self) -> dict[str, Any]:
         return self.inner.static_info()

@@ -18,7 +18,8 @@ A subclass provides
   Optionally ``info_row(row)`` builds one row of it as Python scalars directly (the single
   env's fast path; the default converts ``info()``);
   The arrays may be the simulator's own buffers: the env faces copy them (the vector
-  face copies the arrays, the single face converts them to Python scalars);
+  face takes ``fresh_info()``, by default a copy of ``info()``, which a simulator may
+  build faster itself; the single face converts them to Python scalars);
 * optionally ``static_info()``: the part of the info that changes only when a patient is
   reset (for example its covariates). The env faces merge it into every info, fresh,
   without rebuilding it each step;
@@ -35,7 +36,7 @@ from typing import Any, Mapping
 import numpy as np
 from gymnasium import spaces
 
-__all__ = ["BatchedSimulator", "validate_options", "validate_actions"]
+__all__ = ["BatchedSimulator", "validate_options", "validate_actions", "copy_info", "info_skeleton"]
 
 #: action dtypes handed to the simulators unconverted; any other real dtype (float16,
 #: big-endian, longdouble, integers) is converted to native float64 after validation
@@ -52,6 +53,47 @@ def validate_options(given: Mapping[str, Any], allowed: Mapping[str, Any], what:
     merged = dict(allowed)
     merged.update(given)
     return merged
+
+
+def _info_leaves(tree: dict[str, Any], out: list[tuple[dict[str, Any], str, np.ndarray]]) -> None:
+    for key, value in tree.items():
+        if isinstance(value, dict):
+            _info_leaves(value, out)
+        else:
+            out.append((tree, key, value))
+
+
+def copy_info(tree: dict[str, Any], read_only: bool = False) -> dict[str, Any]:
+    """A fresh copy of a tree of arrays; 1-D arrays of one dtype are copied together into one
+    block and returned as its rows (independent memory per key, one allocation per dtype).
+    ``read_only``: the copies cannot be written to (nor made writeable: views of a read-only block)."""
+    copied = info_skeleton(tree)
+    leaves: list[tuple[dict[str, Any], str, np.ndarray]] = []
+    _info_leaves(copied, leaves)
+    groups: dict[tuple[np.dtype, int], list[tuple[dict[str, Any], str, np.ndarray]]] = {}
+    for node, key, value in leaves:
+        if value.ndim == 1 and value.dtype != object:
+            groups.setdefault((value.dtype, value.shape[0]), []).append((node, key, value))
+        else:
+            copy = value.copy()
+            if read_only:
+                copy.flags.writeable = False
+                copy = copy.view()  # a view of a read-only base cannot be made writeable again
+            node[key] = copy
+    for (dtype, n), items in groups.items():
+        block = np.empty((len(items), n), dtype=dtype)
+        for row, (_, _, value) in enumerate(items):
+            block[row] = value
+        if read_only:
+            block.flags.writeable = False  # before the row views are taken: they inherit it
+        for row, (node, key, _) in enumerate(items):
+            node[key] = block[row]
+    return copied
+
+
+def info_skeleton(tree: dict[str, Any]) -> dict[str, Any]:
+    """The nested dicts of ``tree`` anew, its leaves as they are."""
+    return {k: info_skeleton(v) if isinstance(v, dict) else v for k, v in tree.items()}
 
 
 class BatchedSimulator(abc.ABC):
@@ -83,6 +125,14 @@ class BatchedSimulator(abc.ABC):
     @abc.abstractmethod
     def info(self) -> dict[str, Any]:
         """Dict of per-patient arrays (a pure function of the state; faces copy them)."""
+
+    def fresh_info(self) -> dict[str, Any]:
+        """:meth:`info` in arrays that belong to the caller: new on every call, sharing no
+        memory with the simulator or with an earlier call (the vector face returns them as
+        they are). The default copies :meth:`info` (:func:`copy_info`); a simulator may
+        build them directly, for example by one gather of its state's columns; it must
+        equal the copy (tested)."""
+        return copy_info(self.info())
 
     def info_row(self, row: int) -> dict[str, Any]:
         """Row ``row`` of :meth:`info` as Python scalars (what a single env returns). A

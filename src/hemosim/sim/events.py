@@ -247,10 +247,13 @@ class EventLog:
             "cost": self.cost.item(row),
         }
 
-    def info(self) -> dict[str, object]:
-        """The contract's keys: ``events`` (nested bools), ``bleeding_isth_class``, ``cost``."""
+    def info(self, fresh: bool = False) -> dict[str, object]:
+        """The contract's keys: ``events`` (nested bools), ``bleeding_isth_class``, ``cost``;
+        ``fresh``: copies (one per block) instead of the log's own arrays."""
+        if not fresh:
+            return {"events": self.flags, "bleeding_isth_class": self.isth_class, "cost": self.cost}
         return {
-            "events": self.flags,
-            "bleeding_isth_class": self.isth_class,
-            "cost": self.cost,
+            "events": dict(zip(self.names, self.flag_block.copy())),
+            "bleeding_isth_class": self.isth_class.copy(),
+            "cost": self.cost.copy(),
         }

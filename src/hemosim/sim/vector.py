@@ -34,52 +34,12 @@ from gymnasium.vector.utils import batch_space
 
 from hemosim.sim import render as _render
 from hemosim.sim.action_range import ActionRange
-from hemosim.sim.batch import BatchedSimulator
+from hemosim.sim.batch import BatchedSimulator, copy_info, info_skeleton
 from hemosim.sim.rng import patient_key
 from hemosim.sim.seeding import root_seeds
 from hemosim.sim.single import check_info_level, scalar_info
 
 __all__ = ["BatchedVectorEnv"]
-
-
-def _leaves(tree: dict[str, Any], out: list[tuple[dict[str, Any], str, np.ndarray]]) -> None:
-    for key, value in tree.items():
-        if isinstance(value, dict):
-            _leaves(value, out)
-        else:
-            out.append((tree, key, value))
-
-
-def _copy_arrays(tree: dict[str, Any], read_only: bool = False) -> dict[str, Any]:
-    """A fresh copy of a tree of arrays; 1-D arrays of one dtype are copied together into one
-    block and returned as its rows (independent memory per key, one allocation per dtype).
-    ``read_only``: the copies cannot be written to (nor made writeable: views of a read-only block)."""
-    copied = _skeleton(tree)
-    leaves: list[tuple[dict[str, Any], str, np.ndarray]] = []
-    _leaves(copied, leaves)
-    groups: dict[tuple[np.dtype, int], list[tuple[dict[str, Any], str, np.ndarray]]] = {}
-    for node, key, value in leaves:
-        if value.ndim == 1 and value.dtype != object:
-            groups.setdefault((value.dtype, value.shape[0]), []).append((node, key, value))
-        else:
-            copy = value.copy()
-            if read_only:
-                copy.flags.writeable = False
-                copy = copy.view()  # a view of a read-only base cannot be made writeable again
-            node[key] = copy
-    for (dtype, n), items in groups.items():
-        block = np.empty((len(items), n), dtype=dtype)
-        for row, (_, _, value) in enumerate(items):
-            block[row] = value
-        if read_only:
-            block.flags.writeable = False  # before the row views are taken: they inherit it
-        for row, (node, key, _) in enumerate(items):
-            node[key] = block[row]
-    return copied
-
-
-def _skeleton(tree: dict[str, Any]) -> dict[str, Any]:
-    return {k: _skeleton(v) if isinstance(v, dict) else v for k, v in tree.items()}
 
 
 def _with_masks(batched: dict[str, Any], n: int, mask: np.ndarray | None = None) -> dict[str, Any]:
@@ -225,14 +185,15 @@ class BatchedVectorEnv(VectorEnv):
         self._static = None
 
     def _raw_info(self) -> dict[str, Any]:
-        """A fresh info tree: the step's values copied, plus the static (per-patient,
+        """A fresh info tree: the step's values (``sim.fresh_info()``: arrays nobody else
+        holds), plus the static (per-patient,
         reset-only) values from a read-only snapshot taken after the last reset. The snapshot's
         arrays are shared by the infos of one episode stretch (they cannot change or be written
         to); every dict is new. Copying them every step cost about a third of the info build."""
-        info = _copy_arrays(self.sim.info())
+        info = self.sim.fresh_info()
         if self._static is None:
-            self._static = _copy_arrays(self.sim.static_info(), read_only=True)
-        info.update(_skeleton(self._static))
+            self._static = copy_info(self.sim.static_info(), read_only=True)
+        info.update(info_skeleton(self._static))
         return info
 
     def _info(
