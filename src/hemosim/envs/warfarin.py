@@ -184,10 +184,11 @@ from typing import Any, Mapping
 
 import numpy as np
 from gymnasium import spaces
-from numba import njit
+from numba import njit, prange
 
 from hemosim.assays import INR_ANALYTICAL_CV, measure_inr
-from hemosim.envs.warfarin_events import WARFARIN_EVENTS, draw_warfarin_events
+from hemosim.envs.warfarin_events import WARFARIN_EVENT_HAZARDS, WARFARIN_EVENTS, _draw_range, _kernel_constants
+from hemosim.models._warfarin_kernel import advance_day_rows
 from hemosim.models.warfarin import MODEL_STRUCTURES, WarfarinModel
 from hemosim.envs.warfarin_user import SCENARIO_SCHEMA
 from hemosim.patients.spec import rows_for_mask, split_options
@@ -204,6 +205,7 @@ from hemosim.sim import rng
 from hemosim.sim.batch import BatchedSimulator, validate_options
 from hemosim.sim.events import REWARD_MODES, EventLog, event_reward
 from hemosim.sim.single import SingleEnv
+from hemosim.sim.threads import chunk_count, use_parallel
 from hemosim.sim.vector import BatchedVectorEnv
 
 __all__ = [
@@ -234,6 +236,11 @@ VITAMIN_K_RHO = 0.9
 VITAMIN_K_LOG_SD = 0.32  # published populations: median within-subject INR CV 8.8-9.2 % over three seed blocks (0.25 gave 6.9-7.3 %); FACTS §8.1 8.6-10.2 %
 VITAMIN_K_LOG_SD_CALIBRATED = 0.14  # calibrated population (steeper, faster INR), set the same way: 8.9-9.5 % (0.15: 9.5-10.2 %)
 
+#: rows per chunk of the parallel day kernel (``hemosim.sim.threads.chunk_count``): chunks this
+#: large keep two threads off each other's cache lines of the per-row flag arrays (4,096
+#: patients, 2 threads, same machine and hour: 1.69 ms median in 8 chunks, 1.79 ms in 64)
+DAY_CHUNK_ROWS = 512
+
 _S_MISSED_P, _S_MISSED_DAY, _S_AMIO_START, _S_AMIO_DAY, _S_VITK = 201, 202, 203, 204, 205
 
 _OPTIONS = {"difficulty": "medium", "population": None, "variability": None, "model": "hamberg2007", "reward_mode": "default"}
@@ -241,7 +248,12 @@ _OPTIONS = {"difficulty": "medium", "population": None, "variability": None, "mo
 
 @njit(cache=True)
 def _score_day(inr, low, high, parts, in_range, reward):  # pragma: no cover - compiled
-    for n in range(inr.shape[0]):
+    _score_rows(0, inr.shape[0], inr, low, high, parts, in_range, reward)
+
+
+@njit(cache=True, inline="always")
+def _score_rows(lo, hi, inr, low, high, parts, in_range, reward):  # pragma: no cover - compiled
+    for n in range(lo, hi):
         x = inr[n]
         ok = low[n] <= x <= high[n]
         in_range[n] = ok
@@ -261,6 +273,46 @@ def _observe(inr_measured, pk_mg, inv_v1, inv_v_r, day, obs):  # pragma: no cove
         obs[n, 1] = min(np.float32(pk_mg[n, 1] * inv_v1[n] * 0.2), np.float32(1.0))
         obs[n, 2] = min(np.float32(pk_mg[n, 3] * inv_v_r[n] * 0.2), np.float32(1.0))
         obs[n, 7] = np.float32(day[n] * (1.0 / EPISODE_DAYS))
+
+
+@njit(cache=True)
+def _day_range(lo, hi, two_chains, pk, chain, depot, pk_prop, step_index, c1_decay, c1_p, c1_w, c2, c_decay, c_p, c_w,
+               inv_v1, ec50_g, gamma, inr_base, inr_max, inr_lambda, inr, low, high, parts, in_range, reward, alive,
+               keys, day, edges, major_tab, te_tab, crnm_ratio, dt_h, ich_share, fatal_major, fatal_te, high_inr, flags,
+               isth, cost):  # pragma: no cover - compiled
+    """One day of rows ``lo:hi`` in one pass: the model's advance and INR
+    (``_warfarin_kernel.advance_day_rows``), the reward (:func:`warfarin_reward`'s rows) and
+    the clinical events (``warfarin_events.draw_warfarin_events``'s rows). Each row reads and
+    writes only itself, so any split of the rows gives the same numbers."""
+    advance_day_rows(lo, hi, two_chains, pk, chain, depot, pk_prop, step_index, c1_decay, c1_p, c1_w, c2, c_decay,
+                     c_p, c_w, inv_v1, ec50_g, gamma, inr_base, inr_max, inr_lambda, inr)
+    _score_rows(lo, hi, inr, low, high, parts, in_range, reward)
+    _draw_range(lo, hi, inr, alive, keys, day, edges, major_tab, te_tab, crnm_ratio, dt_h, ich_share, fatal_major,
+                fatal_te, high_inr, flags, isth, cost)
+
+
+@njit(cache=True)
+def _day_serial(chunks, two_chains, pk, chain, depot, pk_prop, step_index, c1_decay, c1_p, c1_w, c2, c_decay, c_p, c_w, inv_v1,
+                ec50_g, gamma, inr_base, inr_max, inr_lambda, inr, low, high, parts, in_range, reward, alive, keys, day,
+                edges, major_tab, te_tab, crnm_ratio, dt_h, ich_share, fatal_major, fatal_te, high_inr, flags, isth,
+                cost):  # pragma: no cover - compiled
+    _day_range(0, pk.shape[0], two_chains, pk, chain, depot, pk_prop, step_index, c1_decay, c1_p, c1_w, c2, c_decay,
+               c_p, c_w, inv_v1, ec50_g, gamma, inr_base, inr_max, inr_lambda, inr, low, high, parts, in_range, reward,
+               alive, keys, day, edges, major_tab, te_tab, crnm_ratio, dt_h, ich_share, fatal_major, fatal_te,
+               high_inr, flags, isth, cost)
+
+
+@njit(cache=True, parallel=True)
+def _day_parallel(chunks, two_chains, pk, chain, depot, pk_prop, step_index, c1_decay, c1_p, c1_w, c2, c_decay, c_p, c_w,
+                  inv_v1, ec50_g, gamma, inr_base, inr_max, inr_lambda, inr, low, high, parts, in_range, reward, alive,
+                  keys, day, edges, major_tab, te_tab, crnm_ratio, dt_h, ich_share, fatal_major, fatal_te, high_inr,
+                  flags, isth, cost):  # pragma: no cover - compiled
+    n = pk.shape[0]
+    for c in prange(chunks):
+        _day_range(c * n // chunks, (c + 1) * n // chunks, two_chains, pk, chain, depot, pk_prop, step_index,
+                   c1_decay, c1_p, c1_w, c2, c_decay, c_p, c_w, inv_v1, ec50_g, gamma, inr_base, inr_max, inr_lambda,
+                   inr, low, high, parts, in_range, reward, alive, keys, day, edges, major_tab, te_tab, crnm_ratio,
+                   dt_h, ich_share, fatal_major, fatal_te, high_inr, flags, isth, cost)
 
 
 def warfarin_reward(
@@ -462,22 +514,30 @@ class WarfarinSimulator(BatchedSimulator):
             missed = self._missed_today(keys)
             dose = np.where(missed, 0.0, dose)
         self.dose_taken_mg[:] = dose
-        self.model.advance_one_day(dose)
         self.day += 1
-        if self._events_on:
-            self._hard_tier_events(keys)
-        inr = self.model.inr()
-        self.inr_true = inr
-        self.inr_measured = measure_inr(inr, keys, self.day, self.inr_cv)
-        reward, _, self.therapeutic = warfarin_reward(inr, self.target_low, self.target_high, self.reward_parts)
-        terminated = np.zeros(self.num_patients, dtype=bool)
-        truncated = self.day >= EPISODE_DAYS
         # clinical events from the true INR (env card, Rewards / cost); death ends the
         # episode only with reward_mode="events" (the default keeps the fixed 90-day horizon)
         events_mode = self.reward_mode == "events"
-        alive = self.events.alive.copy() if events_mode else None
-        cost = draw_warfarin_events(self.events, keys, self.day, inr)  # [INR > 4] + serious events
-        self.events.end_step(cost)
+        log = self.events
+        alive = log.alive.copy() if events_mode else None
+        log.begin_step()
+        n = self.num_patients
+        inr, in_range, reward, cost = np.empty(n), np.empty(n, dtype=bool), np.empty(n), np.empty(n)
+        # the model's day, INR, reward and events in one pass over the rows (_day_range)
+        parallel = use_parallel(n)
+        day_kernel = _day_parallel if parallel else _day_serial
+        chunks = chunk_count(n, DAY_CHUNK_ROWS) if parallel else 1
+        day_kernel(chunks, *self.model.day_kernel_arrays(dose), inr, self.target_low, self.target_high, self.reward_parts,
+                   in_range, reward, log.alive, keys, self.day, *_kernel_constants(WARFARIN_EVENT_HAZARDS),
+                   log.flag_block, log.isth_class, cost)  # cost: [INR > 4] + serious events
+        if self._events_on:  # changes what later days do, not today's INR
+            self._hard_tier_events(keys)
+        self.inr_true = inr
+        self.inr_measured = measure_inr(inr, keys, self.day, self.inr_cv)
+        self.therapeutic = in_range
+        terminated = np.zeros(n, dtype=bool)
+        truncated = self.day >= EPISODE_DAYS
+        log.end_step(cost)
         if events_mode:
             flags = self.events.flags
             reward = event_reward(flags, alive)

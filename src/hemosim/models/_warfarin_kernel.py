@@ -197,3 +197,25 @@ def advance_days_two_chains(pk, chain, depot_dose, pk_prop, step_index, c_decay,
     """
     kernel = _two_chains_parallel if use_parallel(pk.shape[0]) else _two_chains_serial
     kernel(pk, chain, depot_dose, pk_prop, step_index, c_decay, c_p, c_w, inv_v1, ec50_g, gamma)
+
+
+# -- one day and its INR, for callers that fuse more per-row work into the same pass --------
+#: placeholder for the coefficient arrays of the structure not in use (``advance_day_rows``)
+NO_COEFFICIENTS_3D = np.zeros((0, 0, 0))
+NO_COEFFICIENTS_4D = np.zeros((0, 0, 0, 0))
+
+
+@njit(cache=True, inline="always")
+def advance_day_rows(lo, hi, two_chains, pk, chain, depot_dose, pk_prop, step_index, c1_decay, c1_p, c1_w, c2,
+                     c_decay, c_p, c_w, inv_v1, ec50_g, gamma, inr_base, inr_max, inr_lambda, inr_out):  # pragma: no cover
+    """Rows ``lo:hi``: the day's advance (Hamberg 2007, or 2010 with ``two_chains``; the
+    other structure's coefficients are the ``NO_COEFFICIENTS_*`` placeholders), then the INR
+    into ``inr_out``: the same row bodies as :func:`advance_days` / :func:`inr_of` and
+    :func:`advance_days_two_chains` / :func:`inr_of_mean`, so the same numbers."""
+    if two_chains:
+        _two_chain_rows(lo, hi, pk, chain, depot_dose, pk_prop, step_index, c_decay, c_p, c_w, inv_v1, ec50_g, gamma)
+        _inr_mean_rows(lo, hi, chain, inr_base, inr_max, inr_out)
+    else:
+        _advance_rows(lo, hi, pk, chain, depot_dose, pk_prop, step_index, c1_decay, c1_p, c1_w, c2, inv_v1, ec50_g,
+                      gamma)
+        _inr_rows(lo, hi, chain, inr_base, inr_max, inr_lambda, inr_out)

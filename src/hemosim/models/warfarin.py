@@ -583,6 +583,19 @@ class WarfarinModel:
             self.inv_v1, self.ec50_pow_gamma, self.gamma,
         )
 
+    def day_kernel_arrays(self, racemic_dose_mg: np.ndarray) -> tuple:
+        """The arguments after ``lo, hi`` of ``_warfarin_kernel.advance_day_rows`` for one
+        day of already-validated doses (N,), up to the INR output (the caller's): for
+        callers that fuse more per-row work into the day's pass (the warfarin env)."""
+        k = _kernel()
+        depot = (racemic_dose_mg * self.dose_to_depot)[:, None]
+        if self._is_2010:
+            chains = (k.NO_COEFFICIENTS_3D,) * 4 + (self.c_decay, self.c_p, self.c_w)
+        else:
+            chains = (self.c1_decay, self.c1_p, self.c1_w, self.c2) + (k.NO_COEFFICIENTS_4D,) * 3
+        return (self._is_2010, self.pk_mg, self.chain, depot, self.pk_prop, self.step_index, *chains, self.inv_v1,
+                self.ec50_pow_gamma, self.gamma, self.inr_base, self.inr_max, self.inr_lambda)
+
     # -- read-outs -----------------------------------------------------------------------
     def s_concentration_mg_per_l(self) -> np.ndarray:
         return self.pk_mg[:, 1] * self.inv_v1
