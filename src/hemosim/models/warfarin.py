@@ -66,7 +66,6 @@ from dataclasses import dataclass, field, fields
 from typing import Any, Literal
 
 import numpy as np
-import scipy.special
 
 from hemosim.sim import threads
 
@@ -430,9 +429,7 @@ def _chain_coefficients(k_per_h: np.ndarray, h: np.ndarray, n_comp: int):
     x = k_per_h[:, None] * h[None, :]
     j = np.arange(n_comp)
     decay = np.exp(-x)[..., None] * x[..., None] ** j / _FACTORIALS[:n_comp]
-    i = np.arange(1, n_comp + 1)
-    p_i = scipy.special.gammainc(i, x[..., None])
-    w_i = (i / x[..., None]) * scipy.special.gammainc(i + 1, x[..., None])
+    p_i, w_i = _kernel().chain_gammainc(x, n_comp)  # gammainc(i, x), (i / x) gammainc(i + 1, x), i = 1..n_comp
     return decay, p_i, w_i
 
 
