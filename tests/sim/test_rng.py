@@ -270,3 +270,15 @@ def test_uniform_with_broadcast_shapes_takes_the_reference_path():
     np.testing.assert_array_equal(rng.uniform(keys, np.arange(6), 0)[5], rng.uniform(keys[5:], 5, 0)[0])
     with pytest.raises(TypeError, match="integers"):
         rng.uniform(keys, 1, np.array([0.5] * 6))
+
+
+def test_stream_draws_equal_the_stream_by_stream_draws():
+    keys = rng.patient_key(np.uint64(3), np.arange(257))
+    counter = np.arange(257) % 5
+    draws = rng.StreamDraws(keys, (11, 12, 4000), (7, 21), counter)
+    for s in (11, 12, 4000):
+        assert np.array_equal(draws.uniform(s), rng.uniform(keys, s, counter))
+    for s in (7, 21):
+        assert np.array_equal(draws.normal(s), rng.normal(keys, s, counter))
+    with pytest.raises(KeyError, match="stream 13 was not drawn"):
+        draws.uniform(13)

@@ -36,6 +36,10 @@ _S_BLEED, _S_LIVER, _S_ASA, _S_ALCOHOL, _S_VERAPAMIL = 211, 212, 213, 214, 215
 _S_TTR, _S_ADHERENCE, _S_SLOPE, _S_PERSIST = 216, 217, 218, 219
 _S_ETA_CL, _S_ETA_V = 230, 240  # + drug code
 _MAX_ATTEMPTS = 32
+#: the streams each draw attempt / each patient reads (drawn together: ``rng.StreamDraws``)
+_COVARIATE_UNIFORM_STREAMS = (_S_AGE, _S_FEMALE, _S_CHF, _S_HTN, _S_UHTN, _S_DM, _S_STROKE, _S_VASC)
+_PATIENT_UNIFORM_STREAMS = (_S_TTR, _S_ADHERENCE, _S_VERAPAMIL, _S_BLEED, _S_LIVER, _S_ASA, _S_ALCOHOL, _S_PERSIST)
+_PATIENT_NORMAL_STREAMS = (_S_SLOPE,) + tuple(_S_ETA_CL + j for j in range(3)) + tuple(_S_ETA_V + j for j in range(3))
 
 
 _PER_PRESET = "per preset: see PRESET_SOURCES (baseline tables of the trial or cohort)"
@@ -284,20 +288,21 @@ def _draw(keys: np.ndarray, p: AFPreset, attempt: int, fixed: Any = None) -> dic
     rows) replaces what it holds, and the rest is drawn as always (so the inclusion rule's
     redraws condition the rest on the fixed values)."""
     c = attempt
+    draws = rng.StreamDraws(keys, _COVARIATE_UNIFORM_STREAMS, (_S_WEIGHT, _S_SCR), c)
     if fixed is not None:
-        return _draw_fixed(keys, p, c, fixed)
+        return _draw_fixed(draws, p, fixed)
 
     def bern(stream: int, prob: float) -> np.ndarray:
-        return rng.uniform(keys, stream, c) < prob
+        return draws.uniform(stream) < prob
 
-    age = rng.truncated_normal_from_uniform(rng.uniform(keys, _S_AGE, c), p.age_mean_y, p.age_sd_y, *p.age_range_y)
+    age = rng.truncated_normal_from_uniform(draws.uniform(_S_AGE), p.age_mean_y, p.age_sd_y, *p.age_range_y)
     female = bern(_S_FEMALE, p.female_fraction)
     # women 15 % lighter than men (assumption), scaled so the population median stays at the preset's
     weight = p.weight_median_kg * np.where(female, 0.85, 1.0) / (1.0 - 0.15 * p.female_fraction) * np.exp(
-        p.weight_log_sd * np.clip(rng.normal(keys, _S_WEIGHT, c), -3.0, 3.0))
+        p.weight_log_sd * np.clip(draws.normal(_S_WEIGHT), -3.0, 3.0))
     weight = np.clip(weight, 35.0, 200.0)
     scr = p.scr_median_male_mg_per_dl * np.where(female, p.scr_female_ratio, 1.0) * np.exp(
-        p.scr_log_sd * np.clip(rng.normal(keys, _S_SCR, c), -3.0, 3.0))
+        p.scr_log_sd * np.clip(draws.normal(_S_SCR), -3.0, 3.0))
     d = {
         "age_y": age,
         "female": female,
@@ -315,18 +320,18 @@ def _draw(keys: np.ndarray, p: AFPreset, attempt: int, fixed: Any = None) -> dic
     return d
 
 
-def _draw_fixed(keys: np.ndarray, p: AFPreset, c: int, fixed: Any) -> dict[str, np.ndarray]:
+def _draw_fixed(draws: rng.StreamDraws, p: AFPreset, fixed: Any) -> dict[str, np.ndarray]:
     def bern(stream: int, prob: float) -> np.ndarray:
-        return rng.uniform(keys, stream, c) < prob
+        return draws.uniform(stream) < prob
 
     age = fixed.pick("age_years", rng.truncated_normal_from_uniform(
-        rng.uniform(keys, _S_AGE, c), p.age_mean_y, p.age_sd_y, *p.age_range_y))
+        draws.uniform(_S_AGE), p.age_mean_y, p.age_sd_y, *p.age_range_y))
     female = fixed.pick("female", bern(_S_FEMALE, p.female_fraction))
     weight = p.weight_median_kg * np.where(female, 0.85, 1.0) / (1.0 - 0.15 * p.female_fraction) * np.exp(
-        p.weight_log_sd * np.clip(rng.normal(keys, _S_WEIGHT, c), -3.0, 3.0))
+        p.weight_log_sd * np.clip(draws.normal(_S_WEIGHT), -3.0, 3.0))
     weight = fixed.pick("weight_kg", np.clip(weight, 35.0, 200.0))
     scr = p.scr_median_male_mg_per_dl * np.where(female, p.scr_female_ratio, 1.0) * np.exp(
-        p.scr_log_sd * np.clip(rng.normal(keys, _S_SCR, c), -3.0, 3.0))
+        p.scr_log_sd * np.clip(draws.normal(_S_SCR), -3.0, 3.0))
     scr = fixed.pick("creatinine_mg_per_dl", scr)
     # CrCl given without creatinine: the creatinine is solved from it (Cockcroft-Gault)
     solve = fixed.mask("crcl_baseline_ml_per_min") & ~fixed.mask("creatinine_mg_per_dl")
@@ -408,22 +413,23 @@ def sample_cohort(keys: np.ndarray, preset: str | AFPreset = "general_practice",
 
         fixed_or_none = Fixed(Schema("AF patient", []), n)
     f = fixed_or_none
+    draws = rng.StreamDraws(keys, _PATIENT_UNIFORM_STREAMS, _PATIENT_NORMAL_STREAMS)
     ta, tb = beta_parameters_from_mean_sd(p.ttr_mean, p.ttr_sd)
-    ttr = f.pick("ttr", np.clip(_beta_ppf(rng.uniform(keys, _S_TTR), ta, tb), 0.0, 1.0))
-    adherence = f.pick("adherence", np.clip(_beta_ppf(rng.uniform(keys, _S_ADHERENCE), p.adherence_beta_a, 1.0), 0.0, 1.0))
-    eta_cl = np.clip(np.stack([rng.normal(keys, _S_ETA_CL + j) for j in range(3)], axis=1), -3.0, 3.0)
-    eta_v = np.clip(np.stack([rng.normal(keys, _S_ETA_V + j) for j in range(3)], axis=1), -3.0, 3.0)
+    ttr = f.pick("ttr", np.clip(_beta_ppf(draws.uniform(_S_TTR), ta, tb), 0.0, 1.0))
+    adherence = f.pick("adherence", np.clip(_beta_ppf(draws.uniform(_S_ADHERENCE), p.adherence_beta_a, 1.0), 0.0, 1.0))
+    eta_cl = np.clip(np.stack([draws.normal(_S_ETA_CL + j) for j in range(3)], axis=1), -3.0, 3.0)
+    eta_v = np.clip(np.stack([draws.normal(_S_ETA_V + j) for j in range(3)], axis=1), -3.0, 3.0)
     for j, drug in enumerate(DOAC_NAMES):
         eta_cl[:, j] = f.pick(f"eta_cl_{drug}", eta_cl[:, j])
         eta_v[:, j] = f.pick(f"eta_v_{drug}", eta_v[:, j])
     om_cl = np.array([pk.omega_cl for pk in PK_PARAMETERS])
     om_v = np.array([pk.omega_v for pk in PK_PARAMETERS])
-    verapamil = f.pick("verapamil", rng.uniform(keys, _S_VERAPAMIL) < p.verapamil)
+    verapamil = f.pick("verapamil", draws.uniform(_S_VERAPAMIL) < p.verapamil)
     auc = np.ones((n, 3))
     auc[:, DABIGATRAN] = np.where(verapamil, EVENT_PARAMETERS.verapamil_dabigatran_auc_factor, 1.0)
 
     def bern(stream: int, prob: float, name: str) -> np.ndarray:
-        return f.pick(name, rng.uniform(keys, stream) < prob)
+        return f.pick(name, draws.uniform(stream) < prob)
 
     return AFCohort(
         keys=keys.copy(),
@@ -447,8 +453,8 @@ def sample_cohort(keys: np.ndarray, preset: str | AFPreset = "general_practice",
         ttr=ttr,
         adherence=adherence,
         crcl_slope_deviation_ml_per_min_per_year=f.pick(
-            "crcl_slope_deviation_ml_per_min_per_year", p.crcl_slope_sd_ml_per_min_per_year * rng.normal(keys, _S_SLOPE)),
-        persistence_threshold=f.pick("persistence_threshold", -np.log(rng.uniform(keys, _S_PERSIST))),
+            "crcl_slope_deviation_ml_per_min_per_year", p.crcl_slope_sd_ml_per_min_per_year * draws.normal(_S_SLOPE)),
+        persistence_threshold=f.pick("persistence_threshold", -np.log(draws.uniform(_S_PERSIST))),
         pk_cl_multiplier=np.exp(om_cl[None, :] * eta_cl) * np.stack(
             [covariate_cl_multiplier(pk, chosen["age_y"], chosen["weight_kg"]) for pk in PK_PARAMETERS], axis=1),
         pk_v_multiplier=np.exp(om_v[None, :] * eta_v),

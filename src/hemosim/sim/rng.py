@@ -36,6 +36,7 @@ __all__ = [
     "categorical_from_uniform",
     "truncated_normal_from_uniform",
     "normal_from_uniforms",
+    "StreamDraws",
 ]
 
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
@@ -146,6 +147,29 @@ def uniform_block(key: np.ndarray, streams: np.ndarray, counter: np.ndarray | in
     if counter.ndim == 1:
         counter = counter[:, None]
     return _uniform_numpy(key, streams[None, :], counter)
+
+
+class StreamDraws:
+    """The draws of several streams of the same keys and counter, made in one
+    :func:`uniform_block` call: ``.uniform(s)`` equals ``uniform(key, s, counter)`` and
+    ``.normal(s)`` equals ``normal(key, s, counter)`` exactly. For code that draws many
+    streams per patient (a patient generator): one call instead of one per stream, which is
+    most of the cost of resetting a few patients."""
+
+    def __init__(self, key: np.ndarray, uniform_streams: Any = (), normal_streams_of: Any = (),
+                 counter: np.ndarray | int = 0) -> None:
+        streams = list(uniform_streams) + [s for n in normal_streams_of for s in normal_streams(n)]
+        self._column = {s: j for j, s in enumerate(streams)}
+        self._draws = uniform_block(key, np.asarray(streams, dtype=np.int64), counter)
+
+    def uniform(self, stream: int) -> np.ndarray:
+        if stream not in self._column:
+            raise KeyError(f"stream {stream} was not drawn; drawn: {sorted(self._column)}")
+        return self._draws[:, self._column[stream]]
+
+    def normal(self, stream: int) -> np.ndarray:
+        s1, s2 = normal_streams(stream)
+        return normal_from_uniforms(self.uniform(s1), self.uniform(s2))
 
 
 def normal_from_uniforms(u1: np.ndarray, u2: np.ndarray) -> np.ndarray:
