@@ -209,6 +209,9 @@ def test_bad_regimen_input():
         doac.simulate(c, APIXABAN, 3, 3)
     with pytest.raises(ValueError, match="n_days"):
         doac.advance_days(doac.initial_state(c), c, APIXABAN, STANDARD, 0)
+    for bad_days in (np.array([3, 3, 0, 3]), np.array([3, 3, 3]), 2.5, np.array([[3, 3, 3, 3]])):
+        with pytest.raises(ValueError, match="n_days"):
+            doac.advance_days(doac.initial_state(c), c, APIXABAN, STANDARD, bad_days)
     with pytest.raises(ValueError, match="drug"):
         doac.simulate(c, 1.5, STANDARD, 3)
     with pytest.raises(ValueError, match="unknown AF preset"):
@@ -320,3 +323,22 @@ def test_hazard_integral_counts_every_event_and_exceeds_first_event_compensator(
     e = ENDPOINTS.index("major_bleeding")
     n_ev, n_exp = res.state.event_count[:, e].sum(), hi[:, e].sum()
     assert abs(n_ev - n_exp) < 4.0 * np.sqrt(n_exp) + 2
+
+
+def test_per_patient_days_equal_a_common_stretch_then_the_extra_days_of_some():
+    """``n_days`` per patient (the env's 35-day last interval) gives each row exactly what
+    advancing all rows the common days, then only the longer rows the rest, gives."""
+    c = sample_cohort(keys(300), "rely")
+    drug = np.arange(300) % 5
+    days = np.where(np.arange(300) % 3 == 0, 35, 30)
+    together = doac.initial_state(c)
+    doac.advance_days(together, c, drug, STANDARD, days)
+    apart = doac.initial_state(c)
+    doac.advance_days(apart, c, drug, STANDARD, 30)
+    idx = np.flatnonzero(days == 35)
+    sub = doac.DoacState(**{f.name: getattr(apart, f.name)[idx] for f in dataclasses.fields(apart)})
+    doac.advance_days(sub, c.subset(idx), drug[idx], STANDARD, 5)
+    for f in dataclasses.fields(apart):
+        getattr(apart, f.name)[idx] = getattr(sub, f.name)
+    for f in dataclasses.fields(apart):
+        assert np.array_equal(getattr(together, f.name), getattr(apart, f.name), equal_nan=True), f.name

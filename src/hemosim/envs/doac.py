@@ -343,10 +343,10 @@ class DoacSimulator(BatchedSimulator):
         self.dose_level[:] = level
         before = st.event_count.copy()
         was_alive = st.alive.copy()
-        doac.advance_days(st, c, drug, level, 30, persistence_hazard_per_day=self._persistence)
+        # 30 days to the next visit; the final interval is 35 days (EPISODE_DAYS)
         last = self.visit == len(VISIT_DAYS) - 1
-        if last.any():  # the final interval is 35 days: 5 more days for those rows only
-            self._advance_rows(np.flatnonzero(last), drug, level, EPISODE_DAYS - 30 * len(VISIT_DAYS))
+        n_days = np.where(last, 30 + EPISODE_DAYS - 30 * len(VISIT_DAYS), 30)
+        doac.advance_days(st, c, drug, level, n_days, persistence_hazard_per_day=self._persistence)
         diff = st.event_count - before
         n_isch = diff[:, _E["ischaemic_stroke_se"]]
         n_ich = diff[:, _E["ich"]]
@@ -373,14 +373,6 @@ class DoacSimulator(BatchedSimulator):
         terminated = ~st.alive
         self._measure(np.ones(self.num_patients, dtype=bool))
         return reward.astype(np.float64), terminated, truncated
-
-    def _advance_rows(self, idx: np.ndarray, drug: np.ndarray, level: np.ndarray, n_days: int) -> None:
-        st = self.state
-        sub = doac.DoacState(**{f.name: getattr(st, f.name)[idx] for f in fields(st)})
-        doac.advance_days(sub, self.cohort.subset(idx), drug[idx], level[idx], n_days,
-                          persistence_hazard_per_day=self._persistence)
-        for f in fields(st):
-            getattr(st, f.name)[idx] = getattr(sub, f.name)
 
     # -- what is seen --------------------------------------------------------------------
     def _scores(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -640,7 +640,7 @@ def _days_range(lo, hi, n_days, cs, ci, ka, fe, crcl_ref, c_ref, ec50, bleed_coe
                 day_a, alive_a, gut_a, cen_a, c_avg_a, c_trough_a, w_a, trend_a, crcl_base_a, aki_a, hold_a,
                 cum_stop_a, stopped_a, prior_stroke_a, bleeding_a, vascular_a, first_day, event_count, compensator,
                 hazard_integral, days_followed):  # pragma: no cover - jitted
-    """``n_days`` days of rows ``lo:hi`` (see :func:`advance_days`). Each row reads and writes
+    """``n_days[i]`` days of each row ``i`` of ``lo:hi`` (see :func:`advance_days`). Each row reads and writes
     only its own row and draws from its own key (``rng_compiled``, counter = the patient's day),
     so any split of the rows gives the same numbers. The arithmetic is written in the order of
     the array expressions it replaced (NumPy left-to-right; sums over the three DOACs and the
@@ -654,7 +654,7 @@ def _days_range(lo, hi, n_days, cs, ci, ka, fe, crcl_ref, c_ref, ec50, bleed_coe
         eka_d[d] = math.exp(-ka[d] * half)
     for i in range(lo, hi):
         key = keys[i]
-        for _ in range(n_days):
+        for _ in range(n_days[i]):
             alive = alive_a[i]
             day = day_a[i]
             age = age_y[i] + day / DAYS_PER_YEAR
@@ -865,14 +865,15 @@ def advance_days(
     cohort,
     drug,
     dose_level,
-    n_days: int,
+    n_days: int | np.ndarray,
     *,
     fitted: FittedParameters = FITTED_PARAMETERS,
     eparams: EventParameters = EVENT_PARAMETERS,
     pk_params: tuple[DrugPK, ...] = PK_PARAMETERS,
     persistence_hazard_per_day: np.ndarray | None = None,
 ) -> None:
-    """Advance every patient ``n_days`` days in place under ``drug`` / ``dose_level`` codes.
+    """Advance every patient ``n_days`` days in place under ``drug`` / ``dose_level`` codes
+    (``n_days``: one positive integer, or one per patient, shape (N,)).
 
     ``drug``: codes 0-4 (apixaban, rivaroxaban, dabigatran, warfarin, none), scalar or (N,).
     ``dose_level``: 0 standard, 1 reduced, 2 hold. Warfarin ignores the dose level except
@@ -886,8 +887,11 @@ def advance_days(
     bit-identical for any thread count (:mod:`hemosim.sim.threads`).
     """
     n = len(cohort)
-    if not isinstance(n_days, (int, np.integer)) or n_days < 1:
-        raise ValueError(f"n_days must be a positive integer, got {n_days!r}")
+    days_given = np.asarray(n_days)
+    if (days_given.dtype.kind not in "iu" or days_given.ndim > 1 or (days_given.ndim == 1 and days_given.shape != (n,))
+            or np.any(days_given < 1)):
+        raise ValueError(f"n_days must be a positive integer or an ({n},) array of them, got {n_days!r}")
+    n_days = np.ascontiguousarray(np.broadcast_to(days_given, (n,)), dtype=np.int64)
     drug = _as_drug_array(drug, n, "drug", range(0, 5))
     level = _as_drug_array(dose_level, n, "dose_level", range(0, 3))
     ep = eparams
@@ -973,7 +977,7 @@ def advance_days(
 
     st = state
     kernel = _days_parallel if use_parallel(n) else _days_serial
-    kernel(int(n_days), cs, ci, ka, fe, crcl_ref, c_ref, fitted.ec50().astype(f64),
+    kernel(n_days, cs, ci, ka, fe, crcl_ref, c_ref, fitted.ec50().astype(f64),
            fitted.bleed_coefficient().astype(f64), np.ascontiguousarray(_FRIBERG, dtype=f64),
            np.ascontiguousarray(_PISTERS, dtype=f64), rows(cohort.keys, np.uint64), rows(cohort.age_y, f64),
            rows(cohort.weight_kg, f64), rows(female, np.bool_), rows(cohort.adherence, f64),
