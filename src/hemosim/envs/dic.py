@@ -158,7 +158,7 @@ from hemosim.patients.dic import CAUSE_MIX_DEFAULT, sample_patients
 from hemosim.sim import rng_compiled
 from hemosim.sim.batch import BatchedSimulator, validate_options
 from hemosim.sim.single import SingleEnv
-from hemosim.sim.threads import PARALLEL_CHUNKS, PARALLEL_MIN_PATIENTS, use_parallel
+from hemosim.sim.threads import PARALLEL_CHUNKS, PARALLEL_MIN_PATIENTS, use_parallel  # noqa: F401 (re-exported: tests)
 from hemosim.sim.vector import BatchedVectorEnv
 
 __all__ = [
@@ -544,6 +544,14 @@ def _step_parallel(actions, state, params, k, kc, prod, ffp_levels, keys, sample
                     truncated)
 
 
+
+#: state columns the info shows as they are (``DICSimulator.fresh_info`` gathers them at once)
+_INFO_COLUMNS = (
+    m.PLT_T, m.FIB, m.F2, m.F5, m.F7, m.F8, m.F9, m.F10, m.AT, m.FDP, m.ORG, _TRIG, _PLT_M, _FIB_M, _PT_M, _APTT_M,
+    _FDP_M, _HOURS, _FFP, _COST, _R_SURV, _R_DEATH, _R_BLEED, _R_TE, _R_PROD, _R_LATE, _PLATE,
+)
+
+
 class DICSimulator(BatchedSimulator):
     """Batched DIC management: N patients, one product/heparin decision every 6 h."""
 
@@ -663,34 +671,46 @@ class DICSimulator(BatchedSimulator):
         return self._obs.copy()
 
     def info(self) -> dict[str, Any]:
+        return self._info_tree(fresh=False)
+
+    def fresh_info(self) -> dict[str, Any]:
+        """:meth:`info` in new arrays: the state's columns shown as they are come from one
+        gather into a new block (the derived values are new arrays anyway)."""
+        return self._info_tree(fresh=True)
+
+    def _info_tree(self, fresh: bool) -> dict[str, Any]:
         s = self.state
+        if fresh:  # (k, N) C-ordered: each shown column one contiguous row
+            col = dict(zip(_INFO_COLUMNS, np.ascontiguousarray(s[:, list(_INFO_COLUMNS)].T)))
+        else:
+            col = {c: s[:, c] for c in _INFO_COLUMNS}
         plt = s[:, m.PLT_N] + s[:, m.PLT_T]
         return {
             "platelets_10e9_per_l": plt,
-            "platelets_transfused_10e9_per_l": s[:, m.PLT_T],
-            "fibrinogen_g_per_l": s[:, m.FIB],
-            "ii_pct": s[:, m.F2],
-            "v_pct": s[:, m.F5],
-            "vii_pct": s[:, m.F7],
-            "viii_pct": s[:, m.F8],
-            "ix_pct": s[:, m.F9],
-            "x_pct": s[:, m.F10],
-            "antithrombin_pct": s[:, m.AT],
-            "fdp_ug_per_ml": s[:, m.FDP],
-            "organ_load": s[:, m.ORG],
-            "trigger": s[:, _TRIG],
+            "platelets_transfused_10e9_per_l": col[m.PLT_T],
+            "fibrinogen_g_per_l": col[m.FIB],
+            "ii_pct": col[m.F2],
+            "v_pct": col[m.F5],
+            "vii_pct": col[m.F7],
+            "viii_pct": col[m.F8],
+            "ix_pct": col[m.F9],
+            "x_pct": col[m.F10],
+            "antithrombin_pct": col[m.AT],
+            "fdp_ug_per_ml": col[m.FDP],
+            "organ_load": col[m.ORG],
+            "trigger": col[_TRIG],
             "pt_s": NORMAL_PT_S * s[:, _PTR],
             "aptt_s": NORMAL_APTT_S * s[:, _APR],
-            "platelets_measured_10e9_per_l": s[:, _PLT_M],
-            "fibrinogen_measured_g_per_l": s[:, _FIB_M],
-            "pt_measured_s": s[:, _PT_M],
-            "aptt_measured_s": s[:, _APTT_M],
-            "fdp_measured_ug_per_ml": s[:, _FDP_M],
+            "platelets_measured_10e9_per_l": col[_PLT_M],
+            "fibrinogen_measured_g_per_l": col[_FIB_M],
+            "pt_measured_s": col[_PT_M],
+            "aptt_measured_s": col[_APTT_M],
+            "fdp_measured_ug_per_ml": col[_FDP_M],
             "isth_score": s[:, _ISTH_M].astype(np.int64),
             "isth_score_true": s[:, _ISTH_T].astype(np.int64),
             "overt_dic": s[:, _ISTH_T] >= 5,
-            "hours": s[:, _HOURS],
-            "ffp_ml_per_kg": s[:, _FFP],
+            "hours": col[_HOURS],
+            "ffp_ml_per_kg": col[_FFP],
             "platelet_doses": s[:, _PLTD].astype(np.int64),
             "cryo_doses": s[:, _CRYO].astype(np.int64),
             "heparin_level": s[:, _HEP].astype(np.int64),
@@ -704,14 +724,14 @@ class DICSimulator(BatchedSimulator):
                 "thromboembolism": s[:, _E_TE] > 0,
                 "death": s[:, _E_DEATH] > 0,
             },
-            "cost": s[:, _COST],
-            "reward_survival": s[:, _R_SURV],
-            "reward_death": s[:, _R_DEATH],
-            "reward_bleeding": s[:, _R_BLEED],
-            "reward_thrombosis": s[:, _R_TE],
-            "reward_products": s[:, _R_PROD],
-            "reward_late_death": s[:, _R_LATE],
-            "late_death_probability": s[:, _PLATE],
+            "cost": col[_COST],
+            "reward_survival": col[_R_SURV],
+            "reward_death": col[_R_DEATH],
+            "reward_bleeding": col[_R_BLEED],
+            "reward_thrombosis": col[_R_TE],
+            "reward_products": col[_R_PROD],
+            "reward_late_death": col[_R_LATE],
+            "late_death_probability": col[_PLATE],
         }
 
     def static_info(self) -> dict[str, Any]:
