@@ -156,7 +156,7 @@ from hemosim.models import dic as m
 from hemosim.models.dic_scores import ISTH_FDP_BANDS_UG_PER_ML, isth_score_scalar
 from hemosim.patients.dic import CAUSE_MIX_DEFAULT, sample_patients
 from hemosim.sim import rng_compiled
-from hemosim.sim.batch import BatchedSimulator, validate_options
+from hemosim.sim.batch import BatchedSimulator, state_columns, validate_options
 from hemosim.sim.single import SingleEnv
 from hemosim.sim.threads import PARALLEL_CHUNKS, PARALLEL_MIN_PATIENTS, use_parallel  # noqa: F401 (re-exported: tests)
 from hemosim.sim.vector import BatchedVectorEnv
@@ -680,10 +680,7 @@ class DICSimulator(BatchedSimulator):
 
     def _info_tree(self, fresh: bool) -> dict[str, Any]:
         s = self.state
-        if fresh:  # (k, N) C-ordered: each shown column one contiguous row
-            col = dict(zip(_INFO_COLUMNS, np.ascontiguousarray(s[:, list(_INFO_COLUMNS)].T)))
-        else:
-            col = {c: s[:, c] for c in _INFO_COLUMNS}
+        col = state_columns(s, _INFO_COLUMNS, fresh)
         plt = s[:, m.PLT_N] + s[:, m.PLT_T]
         return {
             "platelets_10e9_per_l": plt,

@@ -198,7 +198,7 @@ from hemosim.patients.heparin import (
 )
 from hemosim.sim import rng_compiled
 from hemosim.sim.threads import chunk_count, use_parallel
-from hemosim.sim.batch import BatchedSimulator, validate_options
+from hemosim.sim.batch import BatchedSimulator, state_columns, validate_options
 from hemosim.sim.events import REWARD_MODES, EventLog, event_reward
 from hemosim.sim.single import SingleEnv, scalar_info
 from hemosim.sim.vector import BatchedVectorEnv
@@ -677,10 +677,7 @@ class HeparinSimulator(BatchedSimulator):
 
     def _info_tree(self, fresh: bool) -> dict[str, Any]:
         s = self.state
-        if fresh:  # rows of one new block (state.T is C-ordered: each column one contiguous copy)
-            col = dict(zip(_INFO_COLUMNS, s.T[list(_INFO_COLUMNS)]))
-        else:
-            col = {c: s[:, c] for c in _INFO_COLUMNS}
+        col = state_columns(s, _INFO_COLUMNS, fresh)
         aptt = col[_APTT]
         hours = col[_HOURS]
         info: dict[str, Any] = {key: col[c] for key, c in _INFO_HEAD}

@@ -277,7 +277,7 @@ from hemosim.envs.heparin_events import HEPARIN_EVENT_HAZARDS, HEPARIN_EVENTS, e
 from hemosim.models.heparin import advance_rows, aptt_scalar_s
 from hemosim.patients.heparin import STREAM_ELIMINATION_IOV, hit_platelets_scalar_10e9_per_l
 from hemosim.sim import rng_compiled
-from hemosim.sim.batch import BatchedSimulator, validate_options
+from hemosim.sim.batch import BatchedSimulator, state_columns, validate_options
 from hemosim.sim.events import REWARD_MODES, event_reward
 from hemosim.sim.single import SingleEnv
 from hemosim.sim.vector import BatchedVectorEnv
@@ -673,10 +673,7 @@ class HeparinPomdpSimulator(BatchedSimulator):
         def by_test(table: np.ndarray) -> np.ndarray:  # (N, 3) -> its columns: views, or rows of a new (3, N) copy
             return np.ascontiguousarray(table.T) if fresh else table.T
 
-        if fresh:
-            col = dict(zip(_INFO_COLUMNS, s.T[list(_INFO_COLUMNS)]))
-        else:
-            col = {c: s[:, c] for c in _INFO_COLUMNS}
+        col = state_columns(s, _INFO_COLUMNS, fresh)
         aptt = col[_APTT]
         hours = col[_HOURS]
         info: dict[str, Any] = {key: col[c] for key, c in _INFO_STATE_HEAD}

@@ -36,7 +36,7 @@ from typing import Any, Mapping
 import numpy as np
 from gymnasium import spaces
 
-__all__ = ["BatchedSimulator", "validate_options", "validate_actions", "copy_info", "info_skeleton"]
+__all__ = ["BatchedSimulator", "validate_options", "validate_actions", "copy_info", "info_skeleton", "state_columns"]
 
 #: action dtypes handed to the simulators unconverted; any other real dtype (float16,
 #: big-endian, longdouble, integers) is converted to native float64 after validation
@@ -94,6 +94,19 @@ def copy_info(tree: dict[str, Any], read_only: bool = False) -> dict[str, Any]:
 def info_skeleton(tree: dict[str, Any]) -> dict[str, Any]:
     """The nested dicts of ``tree`` anew, its leaves as they are."""
     return {k: info_skeleton(v) if isinstance(v, dict) else v for k, v in tree.items()}
+
+
+def state_columns(state: np.ndarray, columns: tuple[int, ...], fresh: bool) -> dict[int, np.ndarray]:
+    """Columns of a ``(N, K)`` state by index: views, or (``fresh``) the rows of one new
+    ``(len(columns), N)`` block gathered in one call (each row contiguous; for
+    :meth:`BatchedSimulator.fresh_info`)."""
+    if not fresh:
+        return {c: state[:, c] for c in columns}
+    if state.flags.f_contiguous:  # state.T is C-ordered: each column one contiguous copy
+        block = state.T[list(columns)]
+    else:
+        block = np.ascontiguousarray(state[:, list(columns)].T)
+    return dict(zip(columns, block))
 
 
 class BatchedSimulator(abc.ABC):
