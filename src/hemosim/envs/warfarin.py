@@ -246,13 +246,11 @@ _S_MISSED_P, _S_MISSED_DAY, _S_AMIO_START, _S_AMIO_DAY, _S_VITK = 201, 202, 203,
 _OPTIONS = {"difficulty": "medium", "population": None, "variability": None, "model": "hamberg2007", "reward_mode": "default"}
 
 
-@njit(cache=True)
-def _score_day(inr, low, high, parts, in_range, reward):  # pragma: no cover - compiled
-    _score_rows(0, inr.shape[0], inr, low, high, parts, in_range, reward)
-
-
 @njit(cache=True, inline="always")
 def _score_rows(lo, hi, inr, low, high, parts, in_range, reward):  # pragma: no cover - compiled
+    """Daily reward of rows ``lo:hi``, its components ``parts`` (N, 4) and the in-range flag,
+    from the true INR: in range (+1), INR < 1.5 (-0.5), INR > 4 (-1), INR > 6 (a further
+    -2); see the env card (Rewards) for their sources."""
     for n in range(lo, hi):
         x = inr[n]
         ok = low[n] <= x <= high[n]
@@ -281,7 +279,7 @@ def _day_range(lo, hi, two_chains, pk, chain, depot, pk_prop, step_index, c1_dec
                keys, day, edges, major_tab, te_tab, crnm_ratio, dt_h, ich_share, fatal_major, fatal_te, high_inr, flags,
                isth, cost):  # pragma: no cover - compiled
     """One day of rows ``lo:hi`` in one pass: the model's advance and INR
-    (``_warfarin_kernel.advance_day_rows``), the reward (:func:`warfarin_reward`'s rows) and
+    (``_warfarin_kernel.advance_day_rows``), the reward (:func:`_score_rows`) and
     the clinical events (``warfarin_events.draw_warfarin_events``'s rows). Each row reads and
     writes only itself, so any split of the rows gives the same numbers."""
     advance_day_rows(lo, hi, two_chains, pk, chain, depot, pk_prop, step_index, c1_decay, c1_p, c1_w, c2, c_decay,
@@ -313,22 +311,6 @@ def _day_parallel(chunks, two_chains, pk, chain, depot, pk_prop, step_index, c1_
                    c1_decay, c1_p, c1_w, c2, c_decay, c_p, c_w, inv_v1, ec50_g, gamma, inr_base, inr_max, inr_lambda,
                    inr, low, high, parts, in_range, reward, alive, keys, day, edges, major_tab, te_tab, crnm_ratio,
                    dt_h, ich_share, fatal_major, fatal_te, high_inr, flags, isth, cost)
-
-
-def warfarin_reward(
-    inr: np.ndarray, low: np.ndarray, high: np.ndarray, parts: np.ndarray | None = None
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Daily reward, its components (N, 4) and the in-range flag, from the true INR.
-
-    Components: in range (+1), INR < 1.5 (-0.5), INR > 4 (-1), INR > 6 (a further -2);
-    see the env card (Rewards) for their sources.
-    """
-    n = inr.shape[0]
-    parts = np.empty((n, 4)) if parts is None else parts
-    in_range = np.empty(n, dtype=bool)
-    reward = np.empty(n)
-    _score_day(inr, low, high, parts, in_range, reward)
-    return reward, parts, in_range
 
 
 def dose_mg_from_action(action: np.ndarray) -> np.ndarray:
